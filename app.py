@@ -1,0 +1,44 @@
+"""Serve the Lean Coffee board with gevent: `python app.py [--host H] [--port P]`."""
+
+from gevent import monkey
+
+monkey.patch_all()
+
+import argparse  # noqa: E402
+import logging  # noqa: E402
+import signal  # noqa: E402
+
+import gevent  # noqa: E402
+from gevent.pywsgi import WSGIServer  # noqa: E402
+
+from leancoffee import create_app  # noqa: E402
+from leancoffee.live import live  # noqa: E402
+
+log = logging.getLogger("leancoffee")
+
+
+def main() -> None:
+    """Parse the command line and serve until SIGINT or SIGTERM."""
+    parser = argparse.ArgumentParser(description="Run the Lean Coffee board.")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=5000, help="port to listen on (default 5000)")
+    args = parser.parse_args()
+
+    app = create_app()
+    server = WSGIServer((args.host, args.port), app, log=None)
+
+    def shut_down():
+        # 1012 (service restart) tells every browser to come back by itself.
+        log.info("shutting down: closing live sockets with 1012")
+        live.hub.close_all()
+        gevent.sleep(0.2)
+        server.stop(timeout=2)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        gevent.signal_handler(sig, shut_down)
+    log.info("Lean Coffee board on http://%s:%s (database: %s)", args.host, args.port, app.config["DATABASE_URL"].split("@")[-1])
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""The Lean Coffee board: a Flask app factory."""
+
+import logging
+
+from flask import Flask, g, request
+
+from leancoffee.config import load_config
+from leancoffee.db import db, init_db
+from leancoffee.extensions import login_manager, sock
+from leancoffee.live import live
+from leancoffee.models import User
+from leancoffee.services.errors import ActionRefused
+from leancoffee.web import actions, pages, socket
+from leancoffee.web.responses import refused
+from leancoffee.web.security import StripWebSocketCompression, csrf_ok
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app: config from the environment, then any overrides (tests)."""
+    app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    app.config.update(load_config())
+    app.config.update(config or {})
+    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    init_db(app.config["DATABASE_URL"])
+    login_manager.init_app(app)
+    sock.init_app(app)
+    live.init_app(app)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(actions.bp)
+    app.register_blueprint(socket.bp)
+    app.wsgi_app = StripWebSocketCompression(app.wsgi_app)
+
+    @app.before_request
+    def open_db_and_check_csrf():
+        # A socket lives for hours: it takes a database connection only when it needs one.
+        if request.endpoint == "socket.board_socket":
+            return None
+        g.db_context = db.connection_context()
+        g.db_context.__enter__()
+        if request.method == "POST" and not csrf_ok():
+            return refused(
+                request.view_args.get("code") if request.view_args else None,
+                ActionRefused("Your page was out of date, so nothing was changed. Reload the page and try again."),
+            )
+        return None
+
+    @app.teardown_request
+    def close_db(exc):
+        context = g.pop("db_context", None)
+        if context is not None:
+            context.__exit__(None, None, None)
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    return app
+
+
+@login_manager.user_loader
+def load_user(user_id):
+    """The user behind a session or remember cookie."""
+    try:
+        return User.get_or_none(User.id == int(user_id))
+    except ValueError:
+        return None

@@ -1,0 +1,40 @@
+"""Settings from the environment, with defaults that make `python app.py` just work."""
+
+import os
+import secrets
+from pathlib import Path
+
+INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
+
+
+def _instance_secret_key() -> str:
+    """Return this install's own secret key, generating and keeping it on first start."""
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    key_file = INSTANCE_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def load_config() -> dict:
+    """Build the Flask config from environment variables."""
+    env = os.environ
+    return {
+        "SECRET_KEY": env.get("SECRET_KEY") or _instance_secret_key(),
+        "DATABASE_URL": env.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'leancoffee.db'}",
+        "REDIS_URL": env.get("REDIS_URL") or None,
+        # A participant whose last socket closed stays "present" this long, so a reload
+        # does not flicker them out of the list.
+        "PRESENCE_GRACE_SECONDS": float(env.get("PRESENCE_GRACE_SECONDS", "5")),
+        # A client whose outgoing queue holds this many frames is too slow: it is closed
+        # (1013) and resyncs when it reconnects, so it never slows anyone else down.
+        "SEND_QUEUE_LIMIT": int(env.get("SEND_QUEUE_LIMIT", "256")),
+        "SOCK_SERVER_OPTIONS": {"ping_interval": 25, "max_message_size": 4096},
+        "REMEMBER_COOKIE_DURATION": 60 * 60 * 24 * 365,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "MAX_CONTENT_LENGTH": 64 * 1024,
+    }

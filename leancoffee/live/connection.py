@@ -1,0 +1,99 @@
+"""One browser's WebSocket: a bounded outgoing queue drained by exactly one sender."""
+
+import logging
+import threading
+
+import gevent
+from gevent.queue import Full, Queue
+
+from leancoffee.services.board import Viewer
+
+log = logging.getLogger(__name__)
+
+TRY_AGAIN_LATER = 1013
+SERVICE_RESTART = 1012
+_STOP = object()
+
+
+class SerialSocket:
+    """A socket whose writes never interleave: simple-websocket's pings and our frames share it.
+
+    simple-websocket writes with `socket.send`, which may write only part of a frame; `sendall`
+    under one lock writes each frame whole.
+    """
+
+    def __init__(self, sock):
+        self._sock = sock
+        self._lock = threading.Lock()
+
+    def send(self, data) -> int:
+        with self._lock:
+            self._sock.sendall(data)
+        return len(data)
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
+
+
+class Connection:
+    """A live board page: who is looking, and the frames waiting to be sent to it."""
+
+    def __init__(self, ws, meeting_id: int, viewer: Viewer, queue_limit: int):
+        self.ws = ws
+        ws.sock = SerialSocket(ws.sock)
+        self.meeting_id = meeting_id
+        self.viewer = viewer
+        self.queue: Queue = Queue(maxsize=queue_limit)
+        self.closed = False
+        self._sender = None
+
+    def start(self) -> None:
+        """Start the one greenlet that writes to this socket."""
+        self._sender = gevent.spawn(self._drain)
+
+    def offer(self, frame: str) -> bool:
+        """Queue a frame without waiting; False when the client is too far behind."""
+        if self.closed:
+            return True
+        try:
+            self.queue.put_nowait(frame)
+        except Full:
+            return False
+        return True
+
+    def _drain(self) -> None:
+        for frame in self.queue:
+            if frame is _STOP:
+                return
+            try:
+                self.ws.send(frame)
+            except Exception:  # the peer vanished; the receive loop notices and detaches us
+                log.info("send failed on meeting %s; closing", self.meeting_id)
+                self.closed = True
+                return
+
+    def close(self, code: int) -> None:
+        """Stop sending and close the socket with a code that tells hx-ws whether to come back."""
+        if self.closed:
+            return
+        self.closed = True
+        if self._sender is not None:
+            self._sender.kill(block=False)
+        gevent.spawn(self._close_socket, code)
+
+    def _close_socket(self, code: int) -> None:
+        with gevent.Timeout(2, False):
+            try:
+                self.ws.close(reason=code)
+            except Exception:
+                pass
+        try:
+            self.ws.sock.close()
+        except Exception:
+            pass
+
+    def stop(self) -> None:
+        """The page went away: let the sender finish."""
+        self.closed = True
+        if self._sender is not None:
+            self._sender.kill(block=False)

@@ -1,0 +1,55 @@
+"""Who is connected to which meeting right now, with a grace period so a reload does not flicker."""
+
+import threading
+from collections import Counter, defaultdict
+from collections.abc import Callable
+
+
+class LocalPresence:
+    """Presence for one process: present while a tab is open, away `grace` seconds after the last closes."""
+
+    def __init__(self, grace_seconds: float, on_change: Callable[[int], None]):
+        self.grace_seconds = grace_seconds
+        self.on_change = on_change
+        self._sockets: Counter = Counter()
+        self._present: dict[int, set[int]] = defaultdict(set)
+        self._lock = threading.Lock()
+
+    def connected(self, meeting_id: int, user_id: int) -> bool:
+        """Count a new socket; True when the user was away until now."""
+        with self._lock:
+            self._sockets[(meeting_id, user_id)] += 1
+            arrived = user_id not in self._present[meeting_id]
+            self._present[meeting_id].add(user_id)
+        return arrived
+
+    def disconnected(self, meeting_id: int, user_id: int) -> None:
+        """Forget a socket; the user goes away only if no socket of theirs is back within the grace."""
+        with self._lock:
+            self._sockets[(meeting_id, user_id)] -= 1
+            if self._sockets[(meeting_id, user_id)] > 0:
+                return
+        timer = threading.Timer(self.grace_seconds, self._expire, (meeting_id, user_id))
+        timer.daemon = True
+        timer.start()
+
+    def _expire(self, meeting_id: int, user_id: int) -> None:
+        """End of grace: mark the user away if they have not come back."""
+        with self._lock:
+            if self._sockets[(meeting_id, user_id)] > 0 or user_id not in self._present[meeting_id]:
+                return
+            del self._sockets[(meeting_id, user_id)]
+            self._present[meeting_id].discard(user_id)
+            if not self._present[meeting_id]:
+                del self._present[meeting_id]
+        self.on_change(meeting_id)
+
+    def present_users(self, meeting_id: int) -> set[int]:
+        """Users of a meeting shown as present."""
+        with self._lock:
+            return set(self._present.get(meeting_id, ()))
+
+    def leave(self, meeting_id: int, user_id: int) -> None:
+        """Someone who left the meeting stops counting as present at once."""
+        with self._lock:
+            self._present.get(meeting_id, set()).discard(user_id)

@@ -1,0 +1,72 @@
+"""A rendered change: groups of fragments, each group giving every viewer at most one variant."""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from leancoffee.services.board import Viewer
+
+EVERYONE = "*"
+FACILITATOR = "fac"
+
+_ROOT_TAG_END = re.compile(r"^\s*<[a-zA-Z][^>]*?(?=/?>)")
+
+
+def user_audience(user_id: int) -> str:
+    """The audience made of one user's connections."""
+    return f"u:{user_id}"
+
+
+def mark_oob(html: str, how: str = "true") -> str:
+    """Mark a partial's root element as an out-of-band swap (the only place that does)."""
+    match = _ROOT_TAG_END.match(html)
+    if match is None:
+        raise ValueError("a fragment must start with its root element")
+    end = match.end()
+    return f'{html[:end]} hx-swap-oob="{how}"{html[end:]}'
+
+
+def matches(audience: str, viewer: Viewer) -> bool:
+    """Whether a viewer belongs to an audience."""
+    if audience == EVERYONE:
+        return True
+    if audience == FACILITATOR:
+        return viewer.is_facilitator
+    return audience == user_audience(viewer.user_id)
+
+
+@dataclass
+class Push:
+    """Fragments for one meeting at one version, encoded once per distinct audience mix."""
+
+    meeting_id: int
+    version: int | None
+    # Each group: ordered (audience, html) variants; a viewer gets the first that matches.
+    groups: list[list[tuple[str, str]]] = field(default_factory=list)
+    # For changes that alter a viewer's whole board: rendered once per distinct viewer.
+    per_viewer: Callable[[Viewer], str] | None = None
+    _frames: dict = field(default_factory=dict, repr=False)
+
+    def add(self, *variants: tuple[str, str]) -> None:
+        """Add one group of variants (first match wins)."""
+        if variants:
+            self.groups.append(list(variants))
+
+    def choice_key(self, viewer: Viewer) -> tuple:
+        """Which variant of each group this viewer gets: equal keys mean equal frames."""
+        key = []
+        for group in self.groups:
+            key.append(next((i for i, (aud, _) in enumerate(group) if matches(aud, viewer)), -1))
+        return tuple(key)
+
+    def frame_for(self, viewer: Viewer) -> str:
+        """The message for a viewer, built once per distinct choice key."""
+        key = viewer if self.per_viewer else self.choice_key(viewer)
+        frame = self._frames.get(key)
+        if frame is None:
+            if self.per_viewer:
+                frame = self.per_viewer(viewer)
+            else:
+                frame = "".join(group[i][1] for group, i in zip(self.groups, key, strict=True) if i >= 0)
+            self._frames[key] = frame
+        return frame

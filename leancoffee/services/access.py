@@ -1,0 +1,66 @@
+"""Lookups and guards shared by every service: which meeting, who is acting, may they."""
+
+from leancoffee.models import COMPLETED, Meeting, Participant, Topic, User
+from leancoffee.services.errors import Conflict, Forbidden, NotFound
+
+
+def find_meeting(code: str) -> Meeting:
+    """The meeting with this link code, or NotFound."""
+    meeting = Meeting.get_or_none(Meeting.code == str(code))
+    if meeting is None:
+        raise NotFound("No meeting has this link. Check the address you were given.")
+    return meeting
+
+
+def begin_change(code: str) -> Meeting:
+    """Inside a transaction: bump the meeting's version and return it.
+
+    The UPDATE comes first on purpose: on PostgreSQL it locks the meeting row, so writes to
+    one meeting (budget check included) run one after another; SQLite's IMMEDIATE
+    transactions already do that for the whole file.
+    """
+    updated = Meeting.update(version=Meeting.version + 1).where(Meeting.code == str(code)).execute()
+    if not updated:
+        raise NotFound("No meeting has this link. Check the address you were given.")
+    return Meeting.get(Meeting.code == str(code))
+
+
+def membership(meeting: Meeting, user: User | None) -> Participant | None:
+    """The user's participant row in the meeting, active or not."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return Participant.get_or_none((Participant.meeting == meeting.id) & (Participant.user == user.id))
+
+
+def require_member(meeting: Meeting, user: User | None) -> Participant:
+    """The acting user's active participation, or Forbidden."""
+    participant = membership(meeting, user)
+    if participant is None or not participant.is_active:
+        raise Forbidden("Join this meeting first: only its participants can do that.")
+    return participant
+
+
+def require_facilitator(meeting: Meeting, user: User | None) -> Participant:
+    """The acting user's participation if they facilitate this meeting, or Forbidden."""
+    participant = require_member(meeting, user)
+    if meeting.facilitator_id != user.id:
+        raise Forbidden("Only the facilitator can do that.")
+    return participant
+
+
+def require_open(meeting: Meeting) -> None:
+    """Refuse changes to a completed meeting."""
+    if meeting.status == COMPLETED:
+        raise Conflict("This meeting is completed: its board is read-only.")
+
+
+def find_topic(meeting: Meeting, topic_id) -> Topic:
+    """The topic with this id in this meeting, or NotFound."""
+    try:
+        topic_id = int(topic_id)
+    except (TypeError, ValueError):
+        raise NotFound("That topic does not exist in this meeting.") from None
+    topic = Topic.get_or_none((Topic.id == topic_id) & (Topic.meeting == meeting.id))
+    if topic is None:
+        raise NotFound("That topic does not exist in this meeting (it may have been deleted).")
+    return topic

@@ -1,0 +1,55 @@
+"""What a committed write changed: the one thing the live layer turns into fragments."""
+
+from dataclasses import dataclass, field
+
+PARTICIPANT_JOINED = "ParticipantJoined"
+PARTICIPANT_LEFT = "ParticipantLeft"
+TOPIC_ADDED = "TopicAdded"
+TOPIC_EDITED = "TopicEdited"
+TOPIC_DELETED = "TopicDeleted"
+TOPIC_STATUS_CHANGED = "TopicStatusChanged"
+VOTE_CAST = "VoteCast"
+VOTE_REMOVED = "VoteRemoved"
+SESSION_STATUS_CHANGED = "SessionStatusChanged"
+# Not a database change: who is connected right now changed.
+PRESENCE_CHANGED = "PresenceChanged"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One committed change of a meeting, at the meeting version it produced."""
+
+    kind: str
+    meeting_id: int
+    version: int | None
+    actor_id: int | None = None
+    topic_id: int | None = None
+    # Users whose own view (votes, remaining dots) the change altered besides the actor.
+    affected_user_ids: tuple[int, ...] = field(default=())
+    # Columns whose order or membership changed.
+    columns: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict:
+        """Plain data, for the wire between workers."""
+        return {
+            "kind": self.kind,
+            "meeting_id": self.meeting_id,
+            "version": self.version,
+            "actor_id": self.actor_id,
+            "topic_id": self.topic_id,
+            "affected_user_ids": list(self.affected_user_ids),
+            "columns": list(self.columns),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Change":
+        """Rebuild a Change sent by to_dict."""
+        return cls(
+            kind=data["kind"],
+            meeting_id=data["meeting_id"],
+            version=data["version"],
+            actor_id=data.get("actor_id"),
+            topic_id=data.get("topic_id"),
+            affected_user_ids=tuple(data.get("affected_user_ids", ())),
+            columns=tuple(data.get("columns", ())),
+        )

@@ -1,0 +1,92 @@
+"""Meetings and their participants: create, join, leave, change status."""
+
+import secrets
+
+from leancoffee.db import db
+from leancoffee.models import (
+    COMPLETED,
+    FACILITATOR,
+    IN_PROGRESS,
+    MEETING_STATUSES,
+    MEETING_TITLE_MAX,
+    NAME_MAX,
+    PARTICIPANT,
+    VOTES_MAX,
+    VOTES_MIN,
+    Meeting,
+    Participant,
+    User,
+    utcnow,
+)
+from leancoffee.services import changes
+from leancoffee.services.access import begin_change, membership, require_facilitator, require_member
+from leancoffee.services.changes import Change
+from leancoffee.services.errors import Invalid
+from leancoffee.services.validation import clean_int, clean_text
+
+STATUS_LABELS = {"planned": "Planned", "in_progress": "In progress", "completed": "Completed"}
+
+
+def new_meeting_code() -> str:
+    """An unguessable link code (72 random bits, URL-safe)."""
+    return secrets.token_urlsafe(9)
+
+
+def create_user(name) -> User:
+    """A new browser identity with a display name."""
+    name = clean_text(name, "Your name", NAME_MAX)
+    with db.atomic():
+        return User.create(name=name)
+
+
+def create_meeting(user: User, title, votes_per_person, facilitator_name=None) -> Meeting:
+    """Open a meeting with the user as its facilitator (and first participant)."""
+    title = clean_text(title, "Meeting title", MEETING_TITLE_MAX)
+    votes = clean_int(votes_per_person if votes_per_person not in (None, "") else 3, "Votes per person", VOTES_MIN, VOTES_MAX)
+    name = clean_text(facilitator_name, "Your name", NAME_MAX) if facilitator_name else user.name
+    with db.atomic():
+        meeting = Meeting.create(code=new_meeting_code(), title=title, votes_per_person=votes, facilitator=user.id)
+        Participant.create(meeting=meeting, user=user.id, name=name, role=FACILITATOR)
+        if name != user.name:
+            User.update(name=name).where(User.id == user.id).execute()
+    return meeting
+
+
+def join_meeting(user: User, code, name) -> Change:
+    """Add the user to the meeting, or reactivate them if they had left (seed: JoinSession)."""
+    name = clean_text(name, "Your name", NAME_MAX)
+    with db.atomic():
+        meeting = begin_change(code)
+        participant = membership(meeting, user)
+        if participant is None:
+            role = FACILITATOR if meeting.facilitator_id == user.id else PARTICIPANT
+            Participant.create(meeting=meeting, user=user.id, name=name, role=role)
+        else:
+            Participant.update(name=name, is_active=True, left_at=None).where(Participant.id == participant.id).execute()
+        User.update(name=name).where(User.id == user.id).execute()
+    return Change(changes.PARTICIPANT_JOINED, meeting.id, meeting.version, actor_id=user.id)
+
+
+def leave_meeting(user: User, code) -> Change:
+    """Mark the user inactive in the meeting, with the time they left (seed: LeaveSession)."""
+    with db.atomic():
+        meeting = begin_change(code)
+        participant = require_member(meeting, user)
+        Participant.update(is_active=False, left_at=utcnow()).where(Participant.id == participant.id).execute()
+    return Change(changes.PARTICIPANT_LEFT, meeting.id, meeting.version, actor_id=user.id)
+
+
+def change_meeting_status(user: User, code, status) -> Change:
+    """Facilitator moves the meeting between statuses; first start and first end are recorded."""
+    if status not in MEETING_STATUSES:
+        raise Invalid("Unknown meeting status.")
+    with db.atomic():
+        meeting = begin_change(code)
+        require_facilitator(meeting, user)
+        fields = {Meeting.status: status}
+        if status == IN_PROGRESS and meeting.started_at is None:
+            fields[Meeting.started_at] = utcnow()
+        if status == COMPLETED and meeting.ended_at is None:
+            fields[Meeting.ended_at] = utcnow()
+        Meeting.update(fields).where(Meeting.id == meeting.id).execute()
+    return Change(changes.SESSION_STATUS_CHANGED, meeting.id, meeting.version, actor_id=user.id)

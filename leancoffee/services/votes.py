@@ -1,0 +1,52 @@
+"""Dot votes: one per user per topic, at most the meeting's budget, only on topics still To Discuss."""
+
+from peewee import IntegrityError
+
+from leancoffee.db import db
+from leancoffee.models import TO_DISCUSS, User, Vote
+from leancoffee.services import changes
+from leancoffee.services.access import begin_change, find_topic, require_member, require_open
+from leancoffee.services.changes import Change
+from leancoffee.services.errors import Conflict
+
+
+def cast_vote(user: User, code, topic_id) -> Change:
+    """Spend one of the user's dots on a topic.
+
+    The budget is counted and the vote written in one transaction that holds the meeting's
+    write lock; the unique (topic, user) index is the last word on double votes.
+    """
+    try:
+        with db.atomic():
+            meeting = begin_change(code)
+            require_member(meeting, user)
+            require_open(meeting)
+            topic = find_topic(meeting, topic_id)
+            if topic.status != TO_DISCUSS:
+                raise Conflict("Voting is only open for topics in To Discuss.")
+            if Vote.select().where((Vote.topic == topic.id) & (Vote.user == user.id)).exists():
+                raise Conflict("You have already voted for this topic.")
+            used = Vote.select().where((Vote.meeting == meeting.id) & (Vote.user == user.id)).count()
+            if used >= meeting.votes_per_person:
+                raise Conflict(
+                    f"You have used all {meeting.votes_per_person} of your votes. Remove a vote to vote for this topic."
+                )
+            Vote.create(meeting=meeting.id, topic=topic.id, user=user.id)
+    except IntegrityError:
+        raise Conflict("You have already voted for this topic.") from None
+    return Change(changes.VOTE_CAST, meeting.id, meeting.version, actor_id=user.id, topic_id=topic.id, columns=(TO_DISCUSS,))
+
+
+def remove_vote(user: User, code, topic_id) -> Change:
+    """Take back the user's dot from a topic."""
+    with db.atomic():
+        meeting = begin_change(code)
+        require_member(meeting, user)
+        require_open(meeting)
+        topic = find_topic(meeting, topic_id)
+        if topic.status != TO_DISCUSS:
+            raise Conflict("Votes can only be changed while the topic is in To Discuss.")
+        removed = Vote.delete().where((Vote.topic == topic.id) & (Vote.user == user.id)).execute()
+        if not removed:
+            raise Conflict("You have not voted for this topic.")
+    return Change(changes.VOTE_REMOVED, meeting.id, meeting.version, actor_id=user.id, topic_id=topic.id, columns=(TO_DISCUSS,))

@@ -1,0 +1,115 @@
+"""Every POST: parse the form, call one service, answer with fragments or a redirect."""
+
+from flask import Blueprint, redirect, request
+from flask_login import login_user, logout_user
+
+from leancoffee.services import meetings, topics, votes
+from leancoffee.services.access import find_meeting
+from leancoffee.services.errors import ActionRefused, Forbidden
+from leancoffee.web.pages import acting_user
+from leancoffee.web.responses import board_url, done, refused
+
+bp = Blueprint("actions", __name__)
+
+
+def _user_or_new(name):
+    """The logged-in user, or a new one (logged in with a long-lived cookie) named `name`."""
+    user = acting_user()
+    if user is None:
+        user = meetings.create_user(name)
+        login_user(user, remember=True)
+    return user
+
+
+def _perform(code, action, *args, anchor=None):
+    """Run a service as the logged-in user and answer; refusals change nothing."""
+    user = acting_user()
+    try:
+        if user is None:
+            raise Forbidden("Join this meeting first: only its participants can do that.")
+        change = action(user, code, *args)
+    except ActionRefused as error:
+        return refused(code, error)
+    return done(code, change, user, anchor=anchor(change) if anchor else None)
+
+
+@bp.post("/meetings")
+def create_meeting():
+    """Start a meeting; its creator facilitates it and lands on its board."""
+    form = request.form
+    try:
+        user = _user_or_new(form.get("name"))
+        meeting = meetings.create_meeting(user, form.get("title"), form.get("votes_per_person"), form.get("name"))
+    except ActionRefused as error:
+        return refused(None, error)
+    return redirect(board_url(meeting.code), code=303)
+
+
+@bp.post("/m/<code>/join")
+def join(code):
+    """Join (or rejoin) a meeting with a display name."""
+    try:
+        find_meeting(code)
+        user = _user_or_new(request.form.get("name"))
+        change = meetings.join_meeting(user, code, request.form.get("name"))
+    except ActionRefused as error:
+        return refused(code, error)
+    return done(code, change, user)
+
+
+@bp.post("/m/<code>/leave")
+def leave(code):
+    """Leave a meeting (rejoin later as the same participant)."""
+    return _perform(code, meetings.leave_meeting)
+
+
+@bp.post("/m/<code>/status")
+def change_status(code):
+    """Facilitator: Planned, In progress, Completed."""
+    return _perform(code, meetings.change_meeting_status, request.form.get("status"))
+
+
+@bp.post("/m/<code>/topics")
+def add_topic(code):
+    """Propose a topic."""
+    form = request.form
+    return _perform(code, topics.add_topic, form.get("title"), form.get("description"), anchor=lambda c: f"topic-{c.topic_id}")
+
+
+@bp.post("/m/<code>/topics/<int:topic_id>/edit")
+def edit_topic(code, topic_id):
+    """Author or facilitator: change a topic's text."""
+    form = request.form
+    title, description = form.get("title"), form.get("description")
+    return _perform(code, topics.edit_topic, topic_id, title, description, anchor=lambda c: f"topic-{topic_id}")
+
+
+@bp.post("/m/<code>/topics/<int:topic_id>/delete")
+def delete_topic(code, topic_id):
+    """Author or facilitator: delete a topic."""
+    return _perform(code, topics.delete_topic, topic_id)
+
+
+@bp.post("/m/<code>/topics/<int:topic_id>/move")
+def move_topic(code, topic_id):
+    """Facilitator: move a topic to another column."""
+    return _perform(code, topics.move_topic, topic_id, request.form.get("status"), anchor=lambda c: f"topic-{topic_id}")
+
+
+@bp.post("/m/<code>/topics/<int:topic_id>/vote")
+def vote(code, topic_id):
+    """Spend a dot on a topic."""
+    return _perform(code, votes.cast_vote, topic_id, anchor=lambda c: f"topic-{topic_id}")
+
+
+@bp.post("/m/<code>/topics/<int:topic_id>/unvote")
+def unvote(code, topic_id):
+    """Take a dot back."""
+    return _perform(code, votes.remove_vote, topic_id, anchor=lambda c: f"topic-{topic_id}")
+
+
+@bp.post("/logout")
+def logout():
+    """Forget this browser's identity."""
+    logout_user()
+    return redirect("/", code=303)

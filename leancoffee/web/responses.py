@@ -1,0 +1,48 @@
+"""How an action answers: fragments for htmx, redirect-after-POST for plain forms."""
+
+from flask import flash, redirect, render_template, request
+
+from leancoffee.live import live
+from leancoffee.live.push import mark_oob
+from leancoffee.models import Meeting
+from leancoffee.services.access import membership
+from leancoffee.services.board import viewer_for
+from leancoffee.services.changes import Change
+from leancoffee.services.errors import ActionRefused
+
+
+def is_htmx() -> bool:
+    """Whether the request came from htmx (rather than a plain form)."""
+    return request.headers.get("HX-Request") == "true"
+
+
+def flash_fragment(message: str | None = None, category: str = "error") -> str:
+    """The message area, with one message or cleared."""
+    messages = [(category, message)] if message else []
+    return mark_oob(render_template("_flash.html", messages=messages))
+
+
+def board_url(code: str, anchor: str | None = None) -> str:
+    return f"/m/{code}" + (f"#{anchor}" if anchor else "")
+
+
+def refused(code: str | None, error: ActionRefused):
+    """A refusal: the message in place (htmx) or on the page redirected to."""
+    if is_htmx():
+        return flash_fragment(error.message), error.status
+    flash(error.message, "error")
+    return redirect(board_url(code) if code else "/", code=303)
+
+
+def done(code: str, change: Change, user, anchor: str | None = None):
+    """Publish a committed change and answer the actor."""
+    push = live.publish(change)
+    if not is_htmx():
+        return redirect(board_url(code, anchor), code=303)
+    body = flash_fragment()
+    # A page whose socket is live gets the change from the socket, in order with everyone
+    # else's; one without (reconnecting) gets it in this response instead.
+    if request.headers.get("X-Live-Socket") != "1":
+        meeting = Meeting.get_by_id(change.meeting_id)
+        body += push.frame_for(viewer_for(meeting, membership(meeting, user)))
+    return body

@@ -1,0 +1,52 @@
+"""The board's WebSocket: one per page, guarded before the upgrade, fed by the hub."""
+
+from flask import Blueprint, abort, current_app, g, request
+from flask_login import current_user
+from simple_websocket import ConnectionClosed
+
+from leancoffee.db import db
+from leancoffee.extensions import sock
+from leancoffee.live import live
+from leancoffee.live.connection import Connection
+from leancoffee.services.access import find_meeting, membership
+from leancoffee.services.board import viewer_for
+from leancoffee.services.errors import NotFound
+from leancoffee.web.security import same_origin
+
+bp = Blueprint("socket", __name__)
+
+
+@bp.before_request
+def guard_handshake():
+    """Refuse the handshake, before any upgrade, unless a participant asks from our own origin."""
+    if request.endpoint != "socket.board_socket":
+        return None
+    if not same_origin(request.headers.get("Origin"), request.host_url):
+        abort(403)
+    with db.connection_context():
+        if not current_user.is_authenticated:
+            abort(401)
+        try:
+            meeting = find_meeting(request.view_args["code"])
+        except NotFound:
+            abort(404)
+        participant = membership(meeting, current_user)
+        if participant is None or not participant.is_active:
+            abort(403)
+        g.socket_meeting_id = meeting.id
+        g.socket_viewer = viewer_for(meeting, participant)
+    return None
+
+
+@sock.route("/m/<code>/ws", bp=bp)
+def board_socket(ws, code):
+    """Hold the socket: the hub writes to it; anything the browser sends is ignored."""
+    conn = Connection(ws, g.socket_meeting_id, g.socket_viewer, current_app.config["SEND_QUEUE_LIMIT"])
+    live.hub.attach(conn)
+    try:
+        while ws.connected and not conn.closed:
+            ws.receive(timeout=None)
+    except ConnectionClosed:
+        pass
+    finally:
+        live.hub.detach(conn)
