@@ -93,5 +93,6 @@ def move_topic(user: User, code, topic_id, status) -> Change:
         require_open(meeting)
         topic = find_topic(meeting, topic_id)
         Topic.update(status=status, moved_at=utcnow()).where(Topic.id == topic.id).execute()
-    columns = tuple(dict.fromkeys((topic.status, status)))
+    # Destination first: its list pulls the card over (hx-preserve) before the source list drops it.
+    columns = tuple(dict.fromkeys((status, topic.status)))
     return Change(changes.TOPIC_STATUS_CHANGED, meeting.id, meeting.version, actor_id=user.id, topic_id=topic.id, columns=columns)

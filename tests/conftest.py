@@ -1,0 +1,64 @@
+"""Fixtures: an app on a temporary SQLite file, test clients per person, and a real server."""
+
+import pytest
+
+from leancoffee import create_app
+from leancoffee.models import Meeting
+from tests.helpers import AppServer, page_token
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "test-secret")
+    return create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'test.db'}", "PRESENCE_GRACE_SECONDS": 0.2})
+
+
+class Person:
+    """One browser: a Flask test client with its own cookies and CSRF token."""
+
+    def __init__(self, app):
+        self.client = app.test_client()
+        self.token = page_token(self.client.get("/").text)
+
+    def post(self, url, data=None, htmx=True, token=True, live=False):
+        headers = {}
+        if htmx:
+            headers["HX-Request"] = "true"
+        if live:
+            headers["X-Live-Socket"] = "1"
+        data = dict(data or {})
+        if token:
+            if htmx:
+                headers["X-CSRFToken"] = self.token
+            else:
+                data["csrf_token"] = self.token
+        return self.client.post(url, data=data, headers=headers)
+
+    def get(self, url):
+        return self.client.get(url)
+
+
+@pytest.fixture
+def person(app):
+    """Make a new browser."""
+    return lambda: Person(app)
+
+
+@pytest.fixture
+def meeting(app, person):
+    """A meeting started by Fay (facilitator) and joined by Ann and Bob: returns (meeting, fay, ann, bob)."""
+    fay, ann, bob = person(), person(), person()
+    response = fay.post("/meetings", {"title": "Team coffee", "votes_per_person": "2", "name": "Fay"}, htmx=False)
+    code = response.headers["Location"].rsplit("/", 1)[-1]
+    for who, name in ((ann, "Ann"), (bob, "Bob")):
+        who.post(f"/m/{code}/join", {"name": name}, htmx=False)
+    return Meeting.get(Meeting.code == code), fay, ann, bob
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """The real app (`python app.py`) on a temporary SQLite file, for the whole session."""
+    tmp = tmp_path_factory.mktemp("server")
+    srv = AppServer(f"sqlite:///{tmp / 'live.db'}").start(tmp / "server.log")
+    yield srv
+    srv.stop()
