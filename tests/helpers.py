@@ -78,3 +78,70 @@ def page_token(html: str) -> str:
     match = CSRF_RE.search(html)
     assert match, "page has no CSRF token"
     return match.group(1)
+
+
+class HttpPerson:
+    """A browser-less participant talking to a real server: its own cookies, CSRF token and sockets."""
+
+    def __init__(self, base: str):
+        import requests
+
+        self.base = base
+        self.http = requests.Session()
+        self.token = page_token(self.http.get(base + "/").text)
+
+    def start_meeting(self, title="Coffee", name="Fay", votes=3) -> str:
+        response = self.http.post(
+            self.base + "/meetings",
+            data={"title": title, "name": name, "votes_per_person": votes, "csrf_token": self.token},
+            allow_redirects=False,
+        )
+        assert response.status_code == 303, response.text
+        return response.headers["Location"].rsplit("/", 1)[-1]
+
+    def join(self, code: str, name: str) -> None:
+        response = self.http.post(
+            f"{self.base}/m/{code}/join", data={"name": name, "csrf_token": self.token}, allow_redirects=False
+        )
+        assert response.status_code == 303, response.text
+
+    def act(self, path: str, data=None, live=True):
+        """An htmx POST, as a page whose socket is live sends it."""
+        headers = {"HX-Request": "true", "X-CSRFToken": self.token}
+        if live:
+            headers["X-Live-Socket"] = "1"
+        return self.http.post(self.base + path, data=data or {}, headers=headers)
+
+    def cookie_header(self) -> str:
+        return "; ".join(f"{c.name}={c.value}" for c in self.http.cookies)
+
+    def socket(self, code: str, origin: str | None = None, **kwargs):
+        """Open the board's WebSocket like a browser (cookies, Origin, deflate offered)."""
+        import websocket
+
+        return websocket.create_connection(
+            f"ws://{self.base.split('://', 1)[1]}/m/{code}/ws",
+            cookie=self.cookie_header(),
+            origin=origin or self.base,
+            header=["Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits"],
+            timeout=10,
+            **kwargs,
+        )
+
+
+def receive_until(ws, predicate, timeout: float = 10.0) -> str:
+    """Read frames until one satisfies predicate; fail with what arrived otherwise."""
+    import websocket
+
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        ws.settimeout(max(0.05, deadline - time.monotonic()))
+        try:
+            frame = ws.recv()
+        except websocket.WebSocketTimeoutException:
+            break
+        seen.append(frame)
+        if predicate(frame):
+            return frame
+    raise AssertionError(f"no matching frame within {timeout}s; got {len(seen)}: {[f[:200] for f in seen]}")

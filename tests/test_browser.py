@@ -1,0 +1,146 @@
+"""Real Chromium (Debian's), driven by Playwright: people in separate browser contexts see each other live."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import CHROMIUM, ROOT, need
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+PHONE = {"width": 390, "height": 844}
+LAPTOP = {"width": 1280, "height": 800}
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    need(Path(CHROMIUM).exists(), f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        need(False, "Playwright for Python is not installed")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Tab:
+    """One person's page, collecting console errors (a CSP violation shows up there)."""
+
+    def __init__(self, browser, viewport, javascript=True):
+        self.context = browser.new_context(viewport=viewport, java_script_enabled=javascript)
+        self.page = self.context.new_page()
+        self.errors = []
+        # Refused actions answer 4xx on purpose, which Chromium logs as a failed resource.
+        self.page.on("console", lambda m: m.type == "error" and "Failed to load resource" not in m.text
+                     and self.errors.append(m.text))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+    def shot(self, name):
+        ARTIFACTS.mkdir(exist_ok=True)
+        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+    def close(self):
+        self.context.close()
+
+
+def card(page, title):
+    return page.locator(".cards > li.card", has=page.locator(".card-title", has_text=title))
+
+
+def test_two_participants_see_each_others_topic_and_vote_without_reloading(chromium, server):
+    from playwright.sync_api import expect
+
+    fay, ann, bob = Tab(chromium, LAPTOP), Tab(chromium, PHONE), Tab(chromium, PHONE)
+    try:
+        fay.page.goto(server.base + "/")
+        fay.page.get_by_label("Meeting title").fill("Browser coffee")
+        fay.page.get_by_label("Your name").fill("Fay")
+        fay.page.get_by_role("button", name="Start meeting").click()
+        fay.page.wait_for_url("**/m/*")
+        link = fay.page.locator("#join-link").input_value()
+        for tab, name in ((ann, "Ann"), (bob, "Bob")):
+            tab.page.goto(link)
+            tab.page.get_by_label("Your name").fill(name)
+            tab.page.get_by_role("button", name="Join").click()
+            expect(tab.page.get_by_role("button", name="Add topic")).to_be_visible()
+            expect(tab.page.locator("#my-dots")).to_contain_text("3 of 3 votes left")
+        expect(fay.page.locator("#participants")).to_contain_text("Bob")
+
+        ann.page.get_by_label("Propose a topic").fill("Four-day week")
+        ann.page.get_by_role("button", name="Add topic").click()
+        expect(ann.page.get_by_label("Propose a topic")).to_have_value("")
+        expect(card(bob.page, "Four-day week")).to_be_visible()
+        expect(card(fay.page, "Four-day week").get_by_role("button", name="Move to Discussing")).to_be_visible()
+        expect(card(bob.page, "Four-day week").get_by_role("button", name="Delete")).to_have_count(0)
+
+        bob.page.get_by_label("Propose a topic").fill("On-call rota")
+        bob.page.get_by_role("button", name="Add topic").click()
+        expect(card(ann.page, "On-call rota")).to_be_visible()
+
+        card(bob.page, "On-call rota").get_by_role("button", name="Vote").click()
+        expect(card(ann.page, "On-call rota").locator(".votes")).to_have_text("1 vote")
+        expect(card(fay.page, "On-call rota").locator(".votes")).to_have_text("1 vote")
+        expect(ann.page.locator("#list-to_discuss .card-title").first).to_have_text("On-call rota")
+        expect(card(bob.page, "On-call rota").get_by_role("button", name="Remove vote")).to_be_visible()
+        expect(bob.page.locator("#my-dots")).to_contain_text("2 of 3 votes left")
+        expect(card(ann.page, "On-call rota").get_by_role("button", name="Vote")).to_be_visible()
+        expect(ann.page.locator("#my-dots")).to_contain_text("3 of 3 votes left")
+
+        card(fay.page, "On-call rota").get_by_role("button", name="Move to Discussing").click()
+        expect(bob.page.locator("#list-discussing")).to_contain_text("On-call rota")
+        expect(ann.page.locator("#list-to_discuss")).not_to_contain_text("On-call rota")
+        expect(fay.page.locator("#connection")).to_be_hidden()
+
+        ann.page.get_by_role("button", name="Add topic").click()  # empty: the browser's own check stops it
+        ann.page.get_by_label("Propose a topic").fill("   ")
+        ann.page.get_by_role("button", name="Add topic").click()
+        expect(ann.page.locator("#flash")).to_contain_text("Topic title is required.")
+
+        fay.shot("board-laptop")
+        bob.shot("board-phone")
+        for tab in (fay, ann, bob):
+            assert tab.errors == []
+    finally:
+        for tab in (fay, ann, bob):
+            tab.close()
+
+
+def test_every_action_works_without_javascript(chromium, server):
+    from playwright.sync_api import expect
+
+    fay, ann = Tab(chromium, LAPTOP, javascript=False), Tab(chromium, PHONE, javascript=False)
+    try:
+        fay.page.goto(server.base + "/")
+        fay.page.get_by_label("Meeting title").fill("No-JS coffee")
+        fay.page.get_by_label("Your name").fill("Fay")
+        fay.page.get_by_role("button", name="Start meeting").click()
+        fay.page.wait_for_url("**/m/*")
+        ann.page.goto(fay.page.url)
+        ann.page.get_by_label("Your name").fill("Ann")
+        ann.page.get_by_role("button", name="Join").click()
+        ann.page.get_by_label("Propose a topic").fill("Plain HTML")
+        ann.page.get_by_role("button", name="Add topic").click()
+        card(ann.page, "Plain HTML").get_by_role("button", name="Vote").click()
+        expect(card(ann.page, "Plain HTML").locator(".votes")).to_have_text("1 vote")
+        card(ann.page, "Plain HTML").get_by_text("Edit").click()
+        card(ann.page, "Plain HTML").get_by_label("Title").fill("Plain HTML, edited")
+        card(ann.page, "Plain HTML").get_by_role("button", name="Save changes").click()
+        expect(ann.page.locator("#list-to_discuss")).to_contain_text("Plain HTML, edited")
+        fay.page.reload()
+        card(fay.page, "Plain HTML, edited").get_by_role("button", name="Move to Discussed").click()
+        expect(fay.page.locator("#list-discussed")).to_contain_text("Plain HTML, edited")
+        fay.page.get_by_role("button", name="Start meeting").click()
+        expect(fay.page.locator("#meeting-status")).to_contain_text("In progress")
+        ann.page.get_by_role("button", name="Leave meeting").click()
+        expect(ann.page.get_by_role("button", name="Rejoin")).to_be_visible()
+    finally:
+        fay.close()
+        ann.close()
+

@@ -1,0 +1,116 @@
+"""The fan-out: which fragments each viewer gets for each change (rendered from a real database)."""
+
+import pytest
+
+from leancoffee.live.fanout import build_push, full_board
+from leancoffee.live.push import EVERYONE, Push, mark_oob, user_audience
+from leancoffee.services import changes, meetings, topics, votes
+from leancoffee.services.board import Viewer, load_board
+
+
+def test_mark_oob_marks_only_the_root_element():
+    html = '<span id="votes-1" class="votes"><strong>2</strong></span>'
+    assert mark_oob(html) == '<span id="votes-1" class="votes" hx-swap-oob="true"><strong>2</strong></span>'
+    assert mark_oob('\n<li id="x" hx-preserve></li>').count("hx-swap-oob") == 1
+    with pytest.raises(ValueError):
+        mark_oob("just text")
+
+
+def test_push_encodes_once_per_audience_mix():
+    push = Push(meeting_id=1, version=1)
+    push.add((EVERYONE, "<a/>"))
+    push.add((user_audience(7), "<mine/>"))
+    frames = {push.frame_for(Viewer(uid, False, True)) for uid in range(1, 50)}
+    assert frames == {"<a/>", "<a/><mine/>"} and len(push._frames) == 2
+
+
+@pytest.fixture
+def board(app):
+    with app.test_request_context():
+        fay, ann, bob = (meetings.create_user(n) for n in ("Fay", "Ann", "Bob"))
+        m = meetings.create_meeting(fay, "Coffee", 2)
+        meetings.join_meeting(ann, m.code, "Ann")
+        meetings.join_meeting(bob, m.code, "Bob")
+        yield m, fay, ann, bob
+
+
+def viewers(m, fay, ann, bob):
+    return {
+        "fay": Viewer(fay.id, True, True),
+        "ann": Viewer(ann.id, False, True),
+        "bob": Viewer(bob.id, False, True),
+    }
+
+
+def test_vote_sends_count_and_order_to_all_and_vote_state_to_the_voter_only(board):
+    m, fay, ann, bob = board
+    tid = topics.add_topic(ann, m.code, "T").topic_id
+    change = votes.cast_vote(bob, m.code, tid)
+    push = build_push(change, load_board(m.id), set())
+    v = viewers(*board)
+    bob_frame, ann_frame, fay_frame = (push.frame_for(v[k]) for k in ("bob", "ann", "fay"))
+    for frame in (bob_frame, ann_frame, fay_frame):
+        assert f'id="votes-{tid}"' in frame and 'id="list-to_discuss"' in frame
+        assert f'<li id="topic-{tid}" hx-preserve></li>' in frame
+    assert f'id="my-vote-{tid}"' in bob_frame and "Remove vote" in bob_frame and 'data-left="1"' in bob_frame
+    assert 'id="my-dots"' not in ann_frame and 'id="my-vote' not in ann_frame
+    assert ann_frame == fay_frame
+
+
+def test_new_topic_card_differs_for_author_facilitator_and_others(board):
+    m, fay, ann, bob = board
+    change = topics.add_topic(ann, m.code, "Ann's topic")
+    push = build_push(change, load_board(m.id), set())
+    v = viewers(*board)
+    tid = change.topic_id
+    ann_frame, fay_frame, bob_frame = (push.frame_for(v[k]) for k in ("ann", "fay", "bob"))
+    assert "Ann&#39;s topic" in bob_frame and ">Vote<" in bob_frame
+    assert "Delete" in ann_frame and "Move to Discussing" not in ann_frame
+    assert "Delete" in fay_frame and "Move to Discussing" in fay_frame
+    assert "Delete" not in bob_frame and f'id="tools-{tid}"' in bob_frame
+
+
+def test_edit_sends_text_to_all_and_controls_to_editors_only(board):
+    m, fay, ann, bob = board
+    tid = topics.add_topic(ann, m.code, "Old").topic_id
+    push = build_push(topics.edit_topic(ann, m.code, tid, "New"), load_board(m.id), set())
+    v = viewers(*board)
+    assert f'id="topic-body-{tid}"' in push.frame_for(v["bob"]) and f'id="tools-{tid}"' not in push.frame_for(v["bob"])
+    assert 'value="New"' in push.frame_for(v["ann"]) and "Move to Discussed" in push.frame_for(v["fay"])
+
+
+def test_delete_returns_dots_to_voters_screens(board):
+    m, fay, ann, bob = board
+    tid = topics.add_topic(ann, m.code, "T").topic_id
+    votes.cast_vote(bob, m.code, tid)
+    push = build_push(topics.delete_topic(fay, m.code, tid), load_board(m.id), set())
+    v = viewers(*board)
+    assert f'id="topic-{tid}" hx-swap-oob="delete"' in push.frame_for(v["ann"])
+    assert 'data-left="2"' in push.frame_for(v["bob"]) and 'id="my-dots"' not in push.frame_for(v["ann"])
+
+
+def test_status_change_rerenders_each_viewers_board(board):
+    m, fay, ann, bob = board
+    topics.add_topic(ann, m.code, "T")
+    push = build_push(meetings.change_meeting_status(fay, m.code, "completed"), load_board(m.id), set())
+    v = viewers(*board)
+    for key in ("ann", "fay"):
+        frame = push.frame_for(v[key])
+        assert 'data-status="completed"' in frame and "read-only" in frame and ">Vote<" not in frame
+    assert "Reopen meeting" in push.frame_for(v["fay"]) and "Reopen meeting" not in push.frame_for(v["ann"])
+
+
+def test_presence_change_sends_the_participant_list(board):
+    m, fay, ann, bob = board
+    push = build_push(changes.Change(changes.PRESENCE_CHANGED, m.id, None), load_board(m.id), {ann.id})
+    frame = push.frame_for(Viewer(bob.id, False, True))
+    assert 'id="participants"' in frame and f'id="person-{ann.id}"' in frame
+    assert f'class="person present" id="person-{ann.id}"' in frame and f'class="person away" id="person-{bob.id}"' in frame
+
+
+def test_full_board_has_every_live_region_marked_oob(board):
+    m, fay, ann, bob = board
+    html = full_board(load_board(m.id), Viewer(ann.id, False, True), {ann.id})
+    for region in ("meeting-status", "participants", "my-dots", "columns"):
+        assert f'id="{region}"' in html
+    assert html.count("hx-swap-oob") == 4
