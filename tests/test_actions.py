@@ -38,7 +38,17 @@ def test_a_visitor_sees_the_join_form_and_joins_by_name(meeting, person):
     assert response.status_code == 303 and response.headers["Location"] == f"/m/{m.code}"
     assert 'id="add-topic"' in eve.get(f"/m/{m.code}").text
     assert Participant.select().where(Participant.meeting == m.id).count() == 4
-    assert "remember_token" in response.headers.get("Set-Cookie", "") or eve.client.get_cookie("remember_token")
+
+
+def test_the_same_browser_comes_back_as_the_same_person(meeting, app):
+    m, _, ann, _ = meeting
+    remember = ann.client.get_cookie("remember_token")
+    assert remember is not None and remember.http_only and remember.expires is not None
+    assert (remember.expires.timestamp() - __import__("time").time()) > 300 * 24 * 3600
+    restarted = app.test_client()  # the browser was closed: only the long-lived cookie survives
+    restarted.set_cookie("remember_token", remember.value)
+    page = restarted.get(f"/m/{m.code}").text
+    assert 'id="add-topic"' in page and "Ann" in page and 'id="join-form"' not in page
 
 
 def test_leave_then_rejoin_is_the_same_participant(meeting):

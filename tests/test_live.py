@@ -66,6 +66,32 @@ def test_new_topic_reaches_others_with_their_own_controls(room):
     bob_ws.close()
 
 
+def test_every_kind_of_change_reaches_other_screens(room):
+    code, fay, ann, bob = room
+    bob_ws = bob.socket(code)
+    receive_until(bob_ws, lambda f: 'id="columns"' in f)
+    tid = topic_id(ann.act(f"/m/{code}/topics", {"title": "First title"}, live=False))
+    receive_until(bob_ws, lambda f: f'<li id="topic-{tid}" class="card"' in f)  # TopicAdded
+    ann.act(f"/m/{code}/topics/{tid}/edit", {"title": "Better title"})
+    receive_until(bob_ws, lambda f: f'id="topic-body-{tid}"' in f and "Better title" in f)  # TopicEdited
+    ann.act(f"/m/{code}/topics/{tid}/vote")
+    receive_until(bob_ws, lambda f: f'id="votes-{tid}"' in f and "<strong>1</strong>" in f)  # VoteCast
+    ann.act(f"/m/{code}/topics/{tid}/unvote")
+    receive_until(bob_ws, lambda f: f'id="votes-{tid}"' in f and "<strong>0</strong>" in f)  # VoteRemoved
+    fay.act(f"/m/{code}/topics/{tid}/move", {"status": "discussed"})
+    receive_until(bob_ws, lambda f: '<ol id="list-discussed"' in f and f'id="topic-{tid}"' in f)  # TopicStatusChanged
+    fay.act(f"/m/{code}/status", {"status": "in_progress"})
+    receive_until(bob_ws, lambda f: 'data-status="in_progress"' in f)  # SessionStatusChanged
+    eve = HttpPerson(fay.base)
+    eve.join(code, "Eve")
+    receive_until(bob_ws, lambda f: 'id="participants"' in f and "Eve" in f)  # ParticipantJoined
+    eve.http.post(f"{fay.base}/m/{code}/leave", data={"csrf_token": eve.token}, allow_redirects=False)
+    receive_until(bob_ws, lambda f: 'id="participants"' in f and "Eve" not in f)  # ParticipantLeft
+    fay.act(f"/m/{code}/topics/{tid}/delete")
+    receive_until(bob_ws, lambda f: f'id="topic-{tid}" hx-swap-oob="delete"' in f)  # TopicDeleted
+    bob_ws.close()
+
+
 def test_reconnecting_gets_what_was_missed(room):
     code, fay, ann, bob = room
     bob_ws = bob.socket(code)
