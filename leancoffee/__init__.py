@@ -9,7 +9,9 @@ from leancoffee.db import db, init_db
 from leancoffee.extensions import login_manager, sock
 from leancoffee.live import live
 from leancoffee.models import User
+from leancoffee.services.board import PHASE_LABELS
 from leancoffee.services.errors import ActionRefused
+from leancoffee.services.timebox import epoch_ms, format_duration
 from leancoffee.web import actions, pages, socket
 from leancoffee.web.responses import refused
 from leancoffee.web.security import StripWebSocketCompression, csrf_ok
@@ -32,6 +34,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(actions.bp)
     app.register_blueprint(socket.bp)
     app.wsgi_app = StripWebSocketCompression(app.wsgi_app)
+    app.jinja_env.filters.update(epoch_ms=epoch_ms, duration=format_duration)
+    app.jinja_env.globals.update(phase_labels=PHASE_LABELS)
 
     @app.before_request
     def open_db_and_check_csrf():

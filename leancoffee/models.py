@@ -10,6 +10,7 @@ from peewee import (
     CharField,
     Check,
     DateTimeField,
+    FloatField,
     ForeignKeyField,
     IntegerField,
     Model,
@@ -29,6 +30,15 @@ MEETING_STATUSES = (PLANNED, IN_PROGRESS, COMPLETED)
 TO_DISCUSS, DISCUSSING, DISCUSSED = "to_discuss", "discussing", "discussed"
 TOPIC_STATUSES = (TO_DISCUSS, DISCUSSING, DISCUSSED)
 FACILITATOR, PARTICIPANT = "facilitator", "participant"
+COLLECTING, VOTING, DISCUSSING_PHASE, DONE = "collecting", "voting", "discussing", "done"
+PHASES = (COLLECTING, VOTING, DISCUSSING_PHASE, DONE)
+TIMER_IDLE, TIMER_RUNNING, TIMER_PAUSED = "idle", "running", "paused"
+THUMBS_UP, THUMBS_NEUTRAL, THUMBS_DOWN = "up", "neutral", "down"
+THUMBS_CHOICES = (THUMBS_UP, THUMBS_NEUTRAL, THUMBS_DOWN)
+CONTINUE, MOVE_ON = "continue", "move_on"
+TAKEAWAY, ACTION = "takeaway", "action"
+NOTE_MAX = 500
+DEFAULT_TIMEBOX = "8m 4m 2m"
 
 
 def utcnow() -> datetime:
@@ -70,6 +80,18 @@ class Meeting(BaseModel):
     started_at = DateTimeField(null=True)
     ended_at = DateTimeField(null=True)
     version = IntegerField(default=1)
+    phase = CharField(max_length=16, default=COLLECTING, constraints=[_one_of("phase", PHASES)])
+    # While voting is open and this is set, nobody sees the counts (or an order that reveals them).
+    hidden_voting = BooleanField(default=False)
+    timebox_pattern = CharField(max_length=80, default=DEFAULT_TIMEBOX)
+    # The shared timer: the server keeps an end time, never a countdown from a browser.
+    timer_state = CharField(
+        max_length=8, default=TIMER_IDLE, constraints=[_one_of("timer_state", (TIMER_IDLE, TIMER_RUNNING, TIMER_PAUSED))]
+    )
+    timer_ends_at = DateTimeField(null=True)
+    timer_remaining = FloatField(null=True)
+    # Timeboxes run so far for the topic being discussed (1 = the first).
+    timer_round = IntegerField(default=0)
 
 
 class Participant(BaseModel):
@@ -101,6 +123,9 @@ class Topic(BaseModel):
     updated_at = DateTimeField(default=utcnow)
     # When the topic last changed column: Discussed is shown in the order topics got there.
     moved_at = DateTimeField(default=utcnow)
+    first_discussed_at = DateTimeField(null=True)
+    discussion_started_at = DateTimeField(null=True)
+    discussed_seconds = IntegerField(default=0)
 
 
 class Vote(BaseModel):
@@ -119,4 +144,49 @@ class Vote(BaseModel):
         )
 
 
-ALL_MODELS = [User, Meeting, Participant, Topic, Vote]
+class ThumbsVote(BaseModel):
+    """A participant's thumb when a timebox ran out: one per person per round (unique index)."""
+
+    id = AutoField()
+    meeting = ForeignKeyField(Meeting, on_delete="CASCADE")
+    topic = ForeignKeyField(Topic, backref="thumbs", on_delete="CASCADE")
+    round = IntegerField()
+    user = ForeignKeyField(User, on_delete="CASCADE")
+    choice = CharField(max_length=8, constraints=[_one_of("choice", THUMBS_CHOICES)])
+
+    class Meta:
+        indexes = ((("topic", "round", "user"), True),)
+
+
+class ThumbsRound(BaseModel):
+    """The recorded outcome of one timebox: the thumbs counted and what the facilitator chose."""
+
+    id = AutoField()
+    meeting = ForeignKeyField(Meeting, on_delete="CASCADE")
+    topic = ForeignKeyField(Topic, backref="rounds", on_delete="CASCADE")
+    round = IntegerField()
+    timebox_seconds = IntegerField()
+    up = IntegerField(default=0)
+    neutral = IntegerField(default=0)
+    down = IntegerField(default=0)
+    outcome = CharField(max_length=10, constraints=[_one_of("outcome", (CONTINUE, MOVE_ON))])
+    decided_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("topic", "round"), True),)
+
+
+class Note(BaseModel):
+    """A takeaway or an action item (with an optional owner) captured on a topic."""
+
+    id = AutoField()
+    meeting = ForeignKeyField(Meeting, on_delete="CASCADE")
+    topic = ForeignKeyField(Topic, backref="notes", on_delete="CASCADE")
+    author = ForeignKeyField(User)
+    kind = CharField(max_length=10, constraints=[_one_of("kind", (TAKEAWAY, ACTION))])
+    text = TextField(constraints=[Check(f"length(text) BETWEEN 1 AND {NOTE_MAX}")])
+    owner = CharField(max_length=NAME_MAX, default="")
+    created_at = DateTimeField(default=utcnow)
+
+
+ALL_MODELS = [User, Meeting, Participant, Topic, Vote, ThumbsVote, ThumbsRound, Note]

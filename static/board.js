@@ -50,6 +50,22 @@
     setTimeout(function () { button.textContent = "Copy link"; }, 1500);
   });
 
+  // The shared timer: the server sends the end time and its own clock; we only count down.
+  function tickTimers() {
+    document.querySelectorAll(".timer[data-state=running]").forEach(function (timer) {
+      if (!timer.dataset.offset) timer.dataset.offset = String(Number(timer.dataset.serverNow) - Date.now());
+      const remaining = (Number(timer.dataset.endsAt) - (Date.now() + Number(timer.dataset.offset))) / 1000;
+      const clock = timer.querySelector(".clock");
+      const whole = Math.max(0, Math.ceil(remaining));
+      const text = Math.floor(whole / 60) + ":" + String(whole % 60).padStart(2, "0");
+      if (clock && clock.textContent !== text) clock.textContent = text;
+      timer.classList.toggle("timer-low", whole <= 30);
+      timer.classList.toggle("timer-expired", whole === 0);
+    });
+  }
+  setInterval(tickTimers, 250);
+  document.addEventListener("DOMContentLoaded", tickTimers);
+
   // Keep sockets open while the tab is in the background: presence means "has the board open".
   htmx.config.ws = Object.assign({}, htmx.config.ws, { pauseOnBackground: false });
 })();

@@ -45,7 +45,7 @@ def test_a_vote_by_ann_reaches_bob_and_her_own_state_only_her(room):
     receive_until(bob_ws, lambda f: 'id="columns"' in f)
     assert ann.act(f"/m/{code}/topics/{tid}/vote").status_code == 200
     bob_frame = receive_until(bob_ws, lambda f: f'id="votes-{tid}"' in f)
-    assert "<strong>1</strong> vote<" in bob_frame and 'id="my-dots"' not in bob_frame
+    assert "<strong>1</strong> vote " in bob_frame and 'id="my-dots"' not in bob_frame
     ann_frame = receive_until(ann_ws, lambda f: f'id="votes-{tid}"' in f)
     assert "Remove vote" in ann_frame and 'data-left="1"' in ann_frame
     ann_ws.close()

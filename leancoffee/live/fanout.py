@@ -2,11 +2,17 @@
 
 from flask import render_template
 
-from leancoffee.live.push import EVERYONE, FACILITATOR, Push, mark_oob, user_audience
+from leancoffee.live.push import EVERYONE, FACILITATOR, ROOM, Push, mark_oob, user_audience
 from leancoffee.models import TO_DISCUSS
 from leancoffee.services import changes
 from leancoffee.services.board import BoardState, Viewer
 from leancoffee.services.changes import Change
+
+# Changes after which a viewer's whole board may look different (controls, hidden counts, read-only).
+WHOLE_BOARD = {changes.SESSION_STATUS_CHANGED, changes.PHASE_CHANGED, changes.SETTINGS_CHANGED}
+# Changes that alter which topics exist or what they are called: the facilitator's merge form lists them.
+TOPIC_LIST = {changes.TOPIC_ADDED, changes.TOPIC_EDITED, changes.TOPIC_DELETED, changes.TOPICS_MERGED}
+TIMER_KINDS = {changes.TIMER_CHANGED, changes.TIME_UP}
 
 
 def render_part(template: str, state: BoardState, viewer: Viewer | None = None, **extra) -> str:
@@ -14,56 +20,81 @@ def render_part(template: str, state: BoardState, viewer: Viewer | None = None, 
     return render_template(template, board=state, viewer=viewer or Viewer(None), **extra)
 
 
+def oob(template: str, state: BoardState, viewer: Viewer | None = None, **extra) -> str:
+    """A partial marked for an out-of-band swap."""
+    return mark_oob(render_part(template, state, viewer, **extra))
+
+
 def member_view(state: BoardState, user_id: int) -> Viewer:
     """The Viewer of a member of this meeting."""
     return Viewer(user_id=user_id, is_facilitator=state.meeting.facilitator_id == user_id, is_member=True)
 
 
+def facilitator_view(state: BoardState) -> Viewer:
+    return member_view(state, state.meeting.facilitator_id)
+
+
+BOARD_REGIONS = ("_meeting_status.html", "_timer.html", "_thumbs.html", "_my_dots.html", "_columns.html",
+                 "_merge.html", "_settings.html")
+
+
 def full_board(state: BoardState, viewer: Viewer, present: set[int]) -> str:
-    """Every live region of the board for one viewer: what a (re)connecting page needs."""
-    parts = [
-        render_part("_meeting_status.html", state, viewer),
-        render_part("_participants.html", state, viewer, present=present),
-        render_part("_my_dots.html", state, viewer),
-        render_part("_columns.html", state, viewer),
-    ]
-    return "".join(mark_oob(p) for p in parts)
+    """Every live region of a page for one viewer: what a (re)connecting page needs."""
+    if viewer.screen == "room":
+        return oob("_room_board.html", state, viewer)
+    parts = [oob(template, state, viewer) for template in BOARD_REGIONS]
+    parts.append(oob("_participants.html", state, viewer, present=present))
+    return "".join(parts)
 
 
 def _column_lists(push: Push, state: BoardState, statuses, new_topic_id=None) -> None:
     """Re-send columns' order and counts; cards already on screen stay (hx-preserve placeholders)."""
     for status in statuses:
         push.add(*_column_list_variants(state, status, new_topic_id))
-        push.add((EVERYONE, mark_oob(render_part("_column_count.html", state, status=status))))
+        push.add((EVERYONE, oob("_column_count.html", state, status=status)))
 
 
 def _column_list_variants(state: BoardState, status: str, new_topic_id=None) -> list[tuple[str, str]]:
     """One column's list; a new card is sent whole, and differs for its author and the facilitator."""
     topic = state.topics.get(new_topic_id) if new_topic_id else None
     if topic is None or topic.status != status:
-        return [(EVERYONE, mark_oob(render_part("_column_list.html", state, status=status, full_ids=())))]
+        return [(EVERYONE, oob("_column_list.html", state, status=status, full_ids=()))]
     audiences = (
-        (FACILITATOR, member_view(state, state.meeting.facilitator_id)),
+        (FACILITATOR, facilitator_view(state)),
         (user_audience(topic.author_id), member_view(state, topic.author_id)),
         (EVERYONE, Viewer(user_id=None, is_member=True)),
     )
-    return [
-        (audience, mark_oob(render_part("_column_list.html", state, viewer, status=status, full_ids={topic.id})))
-        for audience, viewer in audiences
-    ]
+    return [(aud, oob("_column_list.html", state, viewer, status=status, full_ids={topic.id})) for aud, viewer in audiences]
 
 
-def _own_votes(push: Push, state: BoardState, user_ids, topic_id=None) -> None:
-    """Each listed user's remaining dots (and vote button on a topic) to that user's screens only."""
+def _vote_counts(push: Push, state: BoardState) -> None:
+    """Counts, ranks and order of To Discuss: nothing at all while voting is hidden."""
+    if state.counts_hidden:
+        return
+    for topic in state.column(TO_DISCUSS):
+        push.add((EVERYONE, oob("_votes.html", state, topic=topic)))
+    _column_lists(push, state, (TO_DISCUSS,))
+
+
+def _own_votes(push: Push, state: BoardState, user_ids, topic_ids=()) -> None:
+    """Each listed user's remaining dots (and vote buttons on topics) to that user's screens only."""
     variants = []
     for user_id in dict.fromkeys(u for u in user_ids if u is not None):
         viewer = member_view(state, user_id)
-        html = mark_oob(render_part("_my_dots.html", state, viewer))
-        topic = state.topics.get(topic_id)
-        if topic is not None:
-            html += mark_oob(render_part("_my_vote.html", state, viewer, topic=topic))
+        html = oob("_my_dots.html", state, viewer)
+        for topic_id in topic_ids:
+            if topic_id in state.topics:
+                html += oob("_my_vote.html", state, viewer, topic=state.topics[topic_id])
         variants.append((user_audience(user_id), html))
     push.add(*variants)
+
+
+def _facilitator_and_others(push: Push, state: BoardState, template: str, **extra) -> None:
+    """A region that shows controls to the facilitator only."""
+    push.add(
+        (FACILITATOR, oob(template, state, facilitator_view(state), **extra)),
+        (EVERYONE, oob(template, state, Viewer(user_id=None, is_member=True), **extra)),
+    )
 
 
 def _topic_tools(push: Push, state: BoardState, topic_id: int) -> None:
@@ -72,42 +103,62 @@ def _topic_tools(push: Push, state: BoardState, topic_id: int) -> None:
     if topic is None:
         return
     editors = ((FACILITATOR, state.meeting.facilitator_id), (user_audience(topic.author_id), topic.author_id))
-    push.add(
-        *(
-            (audience, mark_oob(render_part("_topic_tools.html", state, member_view(state, user_id), topic=topic)))
-            for audience, user_id in editors
-        )
-    )
+    push.add(*((aud, oob("_topic_tools.html", state, member_view(state, uid), topic=topic)) for aud, uid in editors))
+
+
+def _timer_regions(push: Push, state: BoardState) -> None:
+    """Timer, facilitator controls and the thumbs prompt (whose pressed button is each voter's own)."""
+    _facilitator_and_others(push, state, "_meeting_status.html")
+    push.add((EVERYONE, oob("_timer.html", state)))
+    voters = [(user_audience(uid), oob("_thumbs.html", state, member_view(state, uid))) for uid in state.thumbs_by_user]
+    push.add(*voters, (FACILITATOR, oob("_thumbs.html", state, facilitator_view(state))),
+             (EVERYONE, oob("_thumbs.html", state, Viewer(user_id=None, is_member=True))))
 
 
 def build_push(change: Change, state: BoardState, present: set[int]) -> Push:
     """Fragments for a change, rendered from a fresh read of the board (so they are never stale)."""
     push = Push(meeting_id=state.meeting.id, version=state.version)
+    push.add((ROOM, lambda: oob("_room_board.html", state)))
     kind = change.kind
     topic = state.topics.get(change.topic_id) if change.topic_id else None
+    if kind in WHOLE_BOARD:
+        push.per_viewer = lambda viewer: full_board(state, viewer, present)
+        return push
     if kind in (changes.PARTICIPANT_JOINED, changes.PARTICIPANT_LEFT, changes.PRESENCE_CHANGED):
-        push.add((EVERYONE, mark_oob(render_part("_participants.html", state, present=present))))
+        push.add((EVERYONE, oob("_participants.html", state, present=present)))
         if kind != changes.PRESENCE_CHANGED and change.actor_id is not None:
             # The leaver's (or rejoiner's) other tabs switch between member and visitor views.
-            actor = Viewer(change.actor_id, state.meeting.facilitator_id == change.actor_id,
-                           any(p.user_id == change.actor_id for p in state.participants))
+            is_member = any(p.user_id == change.actor_id for p in state.participants)
+            actor = Viewer(change.actor_id, state.meeting.facilitator_id == change.actor_id, is_member)
             push.add((user_audience(change.actor_id), full_board(state, actor, present)))
     elif kind == changes.TOPIC_ADDED:
         _column_lists(push, state, (TO_DISCUSS,), new_topic_id=change.topic_id)
     elif kind == changes.TOPIC_EDITED and topic is not None:
-        push.add((EVERYONE, mark_oob(render_part("_topic_body.html", state, topic=topic))))
+        push.add((EVERYONE, oob("_topic_body.html", state, topic=topic)))
         _topic_tools(push, state, topic.id)
-    elif kind == changes.TOPIC_DELETED:
+    elif kind in (changes.TOPIC_DELETED, changes.TOPICS_MERGED):
         push.add((EVERYONE, f'<div id="topic-{int(change.topic_id)}" hx-swap-oob="delete"></div>'))
-        _column_lists(push, state, change.columns)
-        _own_votes(push, state, change.affected_user_ids)
+        target = state.topics.get(change.other_topic_id) if change.other_topic_id else None
+        if target is not None:
+            push.add((EVERYONE, oob("_notes.html", state, topic=target)))
+        _vote_counts(push, state)
+        _column_lists(push, state, [c for c in change.columns if c != TO_DISCUSS or state.counts_hidden])
+        _own_votes(push, state, change.affected_user_ids, (change.other_topic_id,) if target else ())
     elif kind == changes.TOPIC_STATUS_CHANGED:
         _column_lists(push, state, change.columns)
+        _timer_regions(push, state)
     elif kind in (changes.VOTE_CAST, changes.VOTE_REMOVED) and topic is not None:
-        push.add((EVERYONE, mark_oob(render_part("_votes.html", state, topic=topic))))
-        _column_lists(push, state, (TO_DISCUSS,))
-        _own_votes(push, state, (change.actor_id,), topic_id=topic.id)
-    elif kind == changes.SESSION_STATUS_CHANGED:
-        # Read-only or not changes controls everywhere: every viewer gets a whole fresh board.
-        push.per_viewer = lambda viewer: full_board(state, viewer, present)
+        _vote_counts(push, state)
+        _own_votes(push, state, (change.actor_id,), (topic.id,))
+    elif kind in TIMER_KINDS:
+        _column_lists(push, state, change.columns)
+        _timer_regions(push, state)
+    elif kind == changes.THUMB_CAST:
+        push.add((EVERYONE, oob("_thumbs_counts.html", state)))
+        actor = member_view(state, change.actor_id)
+        push.add((user_audience(change.actor_id), oob("_thumbs.html", state, actor)))
+    elif kind == changes.NOTE_ADDED and topic is not None:
+        push.add((EVERYONE, oob("_notes.html", state, topic=topic)))
+    if kind in TOPIC_LIST:
+        push.add((FACILITATOR, oob("_merge.html", state, facilitator_view(state))))
     return push

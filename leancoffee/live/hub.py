@@ -9,6 +9,7 @@ from leancoffee.live.connection import SERVICE_RESTART, TRY_AGAIN_LATER, Connect
 from leancoffee.live.fanout import build_push, full_board
 from leancoffee.live.presence import LocalPresence
 from leancoffee.live.push import Push
+from leancoffee.live.timers import TimeUpAlarms
 from leancoffee.services import changes
 from leancoffee.services.board import load_board
 from leancoffee.services.changes import Change
@@ -26,6 +27,7 @@ class Hub:
         # fresh read, so every socket sees the board only move forward.
         self._locks: dict[int, threading.RLock] = defaultdict(threading.RLock)
         self.presence = LocalPresence(app.config["PRESENCE_GRACE_SECONDS"], self._presence_changed)
+        self.alarms = TimeUpAlarms(self._time_up)
 
     def attach(self, conn: Connection) -> None:
         """Register a socket, then queue the whole board for it first (heals anything missed)."""
@@ -35,6 +37,7 @@ class Hub:
             with db.connection_context():
                 state = load_board(conn.meeting_id)
             conn.offer(full_board(state, conn.viewer, self.presence.present_users(conn.meeting_id)))
+            self.alarms.watch(state)
         conn.start()
         if arrived:
             self.dispatch(Change(changes.PRESENCE_CHANGED, conn.meeting_id, None))
@@ -58,6 +61,7 @@ class Hub:
             with db.connection_context():
                 state = load_board(change.meeting_id)
             push = build_push(change, state, self.presence.present_users(change.meeting_id))
+            self.alarms.watch(state)
             for conn in list(self.rooms.get(change.meeting_id, ())):
                 if not conn.offer(push.frame_for(conn.viewer)):
                     log.warning("client of meeting %s fell behind; closing it to resync", change.meeting_id)
@@ -78,3 +82,9 @@ class Hub:
         """A grace period ran out: tell the meeting who is away now."""
         with self.app.app_context():
             self.dispatch(Change(changes.PRESENCE_CHANGED, meeting_id, None))
+
+    def _time_up(self, meeting_id: int) -> None:
+        """A timebox ran out: every screen shows the thumbs prompt."""
+        if meeting_id in self.rooms:
+            with self.app.app_context():
+                self.dispatch(Change(changes.TIME_UP, meeting_id, None))

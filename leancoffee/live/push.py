@@ -8,6 +8,8 @@ from leancoffee.services.board import Viewer
 
 EVERYONE = "*"
 FACILITATOR = "fac"
+# The projected room screen: it has regions of its own and gets only fragments meant for it.
+ROOM = "room"
 
 _ROOT_TAG_END = re.compile(r"^\s*<[a-zA-Z][^>]*?(?=/?>)")
 
@@ -28,6 +30,8 @@ def mark_oob(html: str, how: str = "true") -> str:
 
 def matches(audience: str, viewer: Viewer) -> bool:
     """Whether a viewer belongs to an audience."""
+    if viewer.screen == ROOM or audience == ROOM:
+        return viewer.screen == ROOM and audience == ROOM
     if audience == EVERYONE:
         return True
     if audience == FACILITATOR:
@@ -59,14 +63,23 @@ class Push:
             key.append(next((i for i, (aud, _) in enumerate(group) if matches(aud, viewer)), -1))
         return tuple(key)
 
+    @staticmethod
+    def _variant(group: list, index: int) -> str:
+        """A variant's html, rendering it on first use when it was given as a function."""
+        audience, html = group[index]
+        if callable(html):
+            html = html()
+            group[index] = (audience, html)
+        return html
+
     def frame_for(self, viewer: Viewer) -> str:
         """The message for a viewer, built once per distinct choice key."""
-        key = viewer if self.per_viewer else self.choice_key(viewer)
+        key = viewer if self.per_viewer and viewer.screen != ROOM else self.choice_key(viewer)
         frame = self._frames.get(key)
         if frame is None:
-            if self.per_viewer:
+            if self.per_viewer and viewer.screen != ROOM:
                 frame = self.per_viewer(viewer)
             else:
-                frame = "".join(group[i][1] for group, i in zip(self.groups, key, strict=True) if i >= 0)
+                frame = "".join(self._variant(group, i) for group, i in zip(self.groups, key, strict=True) if i >= 0)
             self._frames[key] = frame
         return frame

@@ -6,19 +6,35 @@ from dataclasses import dataclass, field
 from peewee import JOIN, fn
 
 from leancoffee.models import (
+    COLLECTING,
     COMPLETED,
     DISCUSSED,
     DISCUSSING,
+    DISCUSSING_PHASE,
+    DONE,
+    PHASES,
     TO_DISCUSS,
     TOPIC_STATUSES,
+    VOTING,
     Meeting,
+    Note,
     Participant,
+    ThumbsVote,
     Topic,
     Vote,
+    utcnow,
 )
 from leancoffee.services.meetings import STATUS_LABELS
+from leancoffee.services.timebox import TimerView, parse_pattern, timebox_seconds, timer_view
 
 COLUMN_LABELS = {TO_DISCUSS: "To Discuss", DISCUSSING: "Discussing", DISCUSSED: "Discussed"}
+PHASE_LABELS = {COLLECTING: "Collecting topics", VOTING: "Voting", DISCUSSING_PHASE: "Discussing", DONE: "Done"}
+PHASE_GUIDANCE = {
+    COLLECTING: "Add the topics you would like to talk about. You can already vote for the ones you like.",
+    VOTING: "Vote with your dots for the topics you most want to discuss.",
+    DISCUSSING_PHASE: "Topics are discussed one at a time, most votes first, each in a timebox.",
+    DONE: "The meeting is over: the summary has every takeaway and action.",
+}
 
 
 @dataclass(frozen=True)
@@ -28,6 +44,8 @@ class Viewer:
     user_id: int | None
     is_facilitator: bool = False
     is_member: bool = False
+    # "board" (a person's own page) or "room" (the projected, read-only screen).
+    screen: str = "board"
 
 
 @dataclass
@@ -43,6 +61,8 @@ class TopicView:
     votes: int
     created_at: object
     moved_at: object
+    discussed_seconds: int = 0
+    discussion_started_at: object = None
 
 
 @dataclass
@@ -54,10 +74,79 @@ class BoardState:
     names: dict[int, str]
     topics: dict[int, TopicView]
     votes_by_user: dict[int, set[int]] = field(default_factory=dict)
+    notes: dict[int, list] = field(default_factory=dict)
+    # The thumbs of the current round, by user.
+    thumbs_by_user: dict[int, str] = field(default_factory=dict)
+    now: object = field(default_factory=utcnow)
 
     @property
     def version(self) -> int:
         return self.meeting.version
+
+    @property
+    def phase(self) -> str:
+        return self.meeting.phase
+
+    @property
+    def phase_label(self) -> str:
+        return PHASE_LABELS[self.meeting.phase]
+
+    @property
+    def phase_guidance(self) -> str:
+        return PHASE_GUIDANCE[self.meeting.phase]
+
+    def phase_step(self, offset: int) -> str | None:
+        """The phase `offset` steps away (None past either end)."""
+        index = PHASES.index(self.meeting.phase) + offset
+        return PHASES[index] if 0 <= index < len(PHASES) else None
+
+    @property
+    def counts_hidden(self) -> bool:
+        """Hidden voting: while votes may be cast, nobody sees the counts (nor an order revealing them)."""
+        return self.meeting.hidden_voting and self.meeting.phase in (COLLECTING, VOTING)
+
+    @property
+    def voting_open(self) -> bool:
+        return self.meeting.phase in (COLLECTING, VOTING) and not self.read_only
+
+    @property
+    def timer(self) -> TimerView:
+        return timer_view(self.meeting, self.now)
+
+    @property
+    def current_topic(self) -> "TopicView | None":
+        return next((t for t in self.topics.values() if t.status == DISCUSSING), None)
+
+    def spent_seconds(self, topic: "TopicView") -> int:
+        """Time a topic has been discussed so far, the current discussion included."""
+        extra = (self.now - topic.discussion_started_at).total_seconds() if topic.discussion_started_at else 0
+        return topic.discussed_seconds + max(0, int(extra))
+
+    def next_timebox(self) -> int:
+        """Seconds of the timebox a "continue" would start."""
+        return timebox_seconds(self.meeting.timebox_pattern, self.meeting.timer_round + 1)
+
+    @property
+    def pattern_steps(self) -> list[int]:
+        return parse_pattern(self.meeting.timebox_pattern)
+
+    def thumbs_counts(self) -> dict[str, int]:
+        counts = {"up": 0, "neutral": 0, "down": 0}
+        for choice in self.thumbs_by_user.values():
+            counts[choice] += 1
+        return counts
+
+    def my_thumb(self, viewer: "Viewer") -> str | None:
+        return self.thumbs_by_user.get(viewer.user_id)
+
+    def rank_label(self, topic: "TopicView") -> str:
+        """"1st", or "tied 1st" when others share the count; empty without votes or while hidden."""
+        if self.counts_hidden or topic.status != TO_DISCUSS or topic.votes == 0:
+            return ""
+        counts = [t.votes for t in self.topics.values() if t.status == TO_DISCUSS]
+        rank = 1 + sum(1 for c in counts if c > topic.votes)
+        suffix = {1: "st", 2: "nd", 3: "rd"}.get(rank if rank < 20 else rank % 10, "th")
+        return ("tied " if counts.count(topic.votes) > 1 else "") + f"{rank}{suffix}"
 
     @property
     def read_only(self) -> bool:
@@ -70,6 +159,8 @@ class BoardState:
     def column(self, status: str) -> list[TopicView]:
         """Topics of one column in board order: To Discuss by votes, the others by when they arrived."""
         topics = [t for t in self.topics.values() if t.status == status]
+        if status == TO_DISCUSS and self.counts_hidden:
+            return sorted(topics, key=lambda t: (t.created_at, t.id))
         if status == TO_DISCUSS:
             return sorted(topics, key=lambda t: (-t.votes, t.created_at, t.id))
         return sorted(topics, key=lambda t: (t.moved_at, t.id))
@@ -84,6 +175,9 @@ class BoardState:
     def dots_left(self, viewer: Viewer) -> int:
         return self.meeting.votes_per_person - len(self.my_votes(viewer))
 
+    def can_vote(self, viewer: Viewer) -> bool:
+        return self.can_act(viewer) and self.voting_open
+
     def can_act(self, viewer: Viewer) -> bool:
         return viewer.is_member and not self.read_only
 
@@ -95,7 +189,7 @@ class BoardState:
 
 
 def load_board(meeting_id: int) -> BoardState:
-    """Read a meeting's board in four queries."""
+    """Read a meeting's board in six queries."""
     meeting = Meeting.get_by_id(meeting_id)
     everyone = list(Participant.select().where(Participant.meeting == meeting_id).order_by(Participant.joined_at, Participant.id))
     names = {p.user_id: p.name for p in everyone}
@@ -117,9 +211,23 @@ def load_board(meeting_id: int) -> BoardState:
             votes=t.vote_count,
             created_at=t.created_at,
             moved_at=t.moved_at,
+            discussed_seconds=t.discussed_seconds,
+            discussion_started_at=t.discussion_started_at,
         )
         for t in rows
     }
+    notes: dict[int, list] = defaultdict(list)
+    for note in Note.select().where(Note.meeting == meeting_id).order_by(Note.created_at, Note.id):
+        note.author_name = names.get(note.author_id, "someone")
+        notes[note.topic_id].append(note)
+    current = next((t for t in topics.values() if t.status == DISCUSSING), None)
+    thumbs = {}
+    if current is not None and meeting.timer_round:
+        thumbs = dict(
+            ThumbsVote.select(ThumbsVote.user, ThumbsVote.choice)
+            .where((ThumbsVote.topic == current.id) & (ThumbsVote.round == meeting.timer_round))
+            .tuples()
+        )
     votes_by_user: dict[int, set[int]] = defaultdict(set)
     for user_id, topic_id in Vote.select(Vote.user, Vote.topic).where(Vote.meeting == meeting_id).tuples():
         votes_by_user[user_id].add(topic_id)
@@ -129,15 +237,18 @@ def load_board(meeting_id: int) -> BoardState:
         names=names,
         topics=topics,
         votes_by_user=dict(votes_by_user),
+        notes=dict(notes),
+        thumbs_by_user=thumbs,
     )
 
 
-def viewer_for(meeting: Meeting, participant: Participant | None) -> Viewer:
+def viewer_for(meeting: Meeting, participant: Participant | None, screen: str = "board") -> Viewer:
     """The Viewer for a participant row (None: someone who has not joined)."""
     if participant is None:
-        return Viewer(user_id=None)
+        return Viewer(user_id=None, screen=screen)
     return Viewer(
         user_id=participant.user_id,
         is_facilitator=meeting.facilitator_id == participant.user_id,
         is_member=participant.is_active,
+        screen=screen,
     )

@@ -11,8 +11,15 @@ TOPIC_STATUS_CHANGED = "TopicStatusChanged"
 VOTE_CAST = "VoteCast"
 VOTE_REMOVED = "VoteRemoved"
 SESSION_STATUS_CHANGED = "SessionStatusChanged"
-# Not a database change: who is connected right now changed.
+PHASE_CHANGED = "PhaseChanged"
+SETTINGS_CHANGED = "SettingsChanged"
+TIMER_CHANGED = "TimerChanged"
+THUMB_CAST = "ThumbCast"
+NOTE_ADDED = "NoteAdded"
+TOPICS_MERGED = "TopicsMerged"
+# Not database changes: who is connected right now changed; a running timebox ran out.
 PRESENCE_CHANGED = "PresenceChanged"
+TIME_UP = "TimeUp"
 
 
 @dataclass(frozen=True)
@@ -28,6 +35,8 @@ class Change:
     affected_user_ids: tuple[int, ...] = field(default=())
     # Columns whose order or membership changed.
     columns: tuple[str, ...] = field(default=())
+    # A second topic involved (the target of a merge).
+    other_topic_id: int | None = None
 
     def to_dict(self) -> dict:
         """Plain data, for the wire between workers."""
@@ -39,6 +48,7 @@ class Change:
             "topic_id": self.topic_id,
             "affected_user_ids": list(self.affected_user_ids),
             "columns": list(self.columns),
+            "other_topic_id": self.other_topic_id,
         }
 
     @classmethod
@@ -52,4 +62,5 @@ class Change:
             topic_id=data.get("topic_id"),
             affected_user_ids=tuple(data.get("affected_user_ids", ())),
             columns=tuple(data.get("columns", ())),
+            other_topic_id=data.get("other_topic_id"),
         )

@@ -4,13 +4,18 @@ import secrets
 
 from leancoffee.db import db
 from leancoffee.models import (
+    COLLECTING,
     COMPLETED,
+    DEFAULT_TIMEBOX,
+    DISCUSSING_PHASE,
+    DONE,
     FACILITATOR,
     IN_PROGRESS,
     MEETING_STATUSES,
     MEETING_TITLE_MAX,
     NAME_MAX,
     PARTICIPANT,
+    PLANNED,
     VOTES_MAX,
     VOTES_MIN,
     Meeting,
@@ -22,9 +27,18 @@ from leancoffee.services import changes
 from leancoffee.services.access import begin_change, membership, require_facilitator, require_member
 from leancoffee.services.changes import Change
 from leancoffee.services.errors import Invalid
+from leancoffee.services.timebox import format_pattern, parse_pattern
 from leancoffee.services.validation import clean_int, clean_text
 
 STATUS_LABELS = {"planned": "Planned", "in_progress": "In progress", "completed": "Completed"}
+
+
+def my_meetings(user: User | None) -> list[Meeting]:
+    """Meetings this user created or joined, newest first."""
+    if user is None:
+        return []
+    joined = Participant.select(Participant.meeting).where(Participant.user == user.id)
+    return list(Meeting.select().where(Meeting.id.in_(joined)).order_by(Meeting.created_at.desc(), Meeting.id.desc()))
 
 
 def new_meeting_code() -> str:
@@ -39,13 +53,19 @@ def create_user(name) -> User:
         return User.create(name=name)
 
 
-def create_meeting(user: User, title, votes_per_person, facilitator_name=None) -> Meeting:
+def create_meeting(
+    user: User, title, votes_per_person, facilitator_name=None, hidden_voting=False, timebox_pattern=None
+) -> Meeting:
     """Open a meeting with the user as its facilitator (and first participant)."""
     title = clean_text(title, "Meeting title", MEETING_TITLE_MAX)
+    pattern = format_pattern(parse_pattern(timebox_pattern)) if timebox_pattern else DEFAULT_TIMEBOX
     votes = clean_int(votes_per_person if votes_per_person not in (None, "") else 3, "Votes per person", VOTES_MIN, VOTES_MAX)
     name = clean_text(facilitator_name, "Your name", NAME_MAX) if facilitator_name else user.name
     with db.atomic():
-        meeting = Meeting.create(code=new_meeting_code(), title=title, votes_per_person=votes, facilitator=user.id)
+        meeting = Meeting.create(
+            code=new_meeting_code(), title=title, votes_per_person=votes, facilitator=user.id,
+            hidden_voting=bool(hidden_voting), timebox_pattern=pattern,
+        )
         Participant.create(meeting=meeting, user=user.id, name=name, role=FACILITATOR)
         if name != user.name:
             User.update(name=name).where(User.id == user.id).execute()
@@ -84,6 +104,13 @@ def change_meeting_status(user: User, code, status) -> Change:
         meeting = begin_change(code)
         require_facilitator(meeting, user)
         fields = {Meeting.status: status}
+        # The phase follows: planned is collecting, completed is done, reopening resumes discussing.
+        if status == PLANNED:
+            fields[Meeting.phase] = COLLECTING
+        elif status == COMPLETED:
+            fields[Meeting.phase] = DONE
+        elif meeting.phase == DONE:
+            fields[Meeting.phase] = DISCUSSING_PHASE
         if status == IN_PROGRESS and meeting.started_at is None:
             fields[Meeting.started_at] = utcnow()
         if status == COMPLETED and meeting.ended_at is None:

@@ -1,11 +1,17 @@
 """Topics: add, edit, delete (author or facilitator) and move between columns (facilitator)."""
 
+from peewee import fn
+
 from leancoffee.db import db
 from leancoffee.models import (
+    DISCUSSED,
+    DISCUSSING,
+    TIMER_IDLE,
     TO_DISCUSS,
     TOPIC_DESCRIPTION_MAX,
     TOPIC_STATUSES,
     TOPIC_TITLE_MAX,
+    Meeting,
     Topic,
     User,
     Vote,
@@ -83,6 +89,40 @@ def delete_topic(user: User, code, topic_id) -> Change:
     )
 
 
+def place_topic(meeting: Meeting, topic: Topic, status: str, now) -> tuple[str, ...]:
+    """Move a topic to a column inside a write: one topic at a time is discussed, its time is kept.
+
+    Returns the columns that changed, destination first: its list pulls the card over
+    (hx-preserve) before the source list drops it.
+    """
+    changed = [status, topic.status]
+    if topic.status == DISCUSSING and status != DISCUSSING:
+        _stop_discussing(meeting, topic, now)
+    if status == DISCUSSING and topic.status != DISCUSSING:
+        current = Topic.get_or_none((Topic.meeting == meeting.id) & (Topic.status == DISCUSSING))
+        if current is not None:
+            _stop_discussing(meeting, current, now)
+            Topic.update(status=DISCUSSED, moved_at=now).where(Topic.id == current.id).execute()
+            changed.append(DISCUSSED)
+        Topic.update(
+            discussion_started_at=now, first_discussed_at=fn.COALESCE(Topic.first_discussed_at, now)
+        ).where(Topic.id == topic.id).execute()
+    Topic.update(status=status, moved_at=now).where(Topic.id == topic.id).execute()
+    return tuple(dict.fromkeys(changed))
+
+
+def _stop_discussing(meeting: Meeting, topic: Topic, now) -> None:
+    """Add the time of the current discussion to the topic and put the timer away."""
+    if topic.discussion_started_at is not None:
+        spent = int((now - topic.discussion_started_at).total_seconds())
+        Topic.update(discussed_seconds=Topic.discussed_seconds + max(0, spent), discussion_started_at=None).where(
+            Topic.id == topic.id
+        ).execute()
+    Meeting.update(timer_state=TIMER_IDLE, timer_ends_at=None, timer_remaining=None, timer_round=0).where(
+        Meeting.id == meeting.id
+    ).execute()
+
+
 def move_topic(user: User, code, topic_id, status) -> Change:
     """The facilitator moves a topic to another column."""
     if status not in TOPIC_STATUSES:
@@ -92,7 +132,5 @@ def move_topic(user: User, code, topic_id, status) -> Change:
         require_facilitator(meeting, user)
         require_open(meeting)
         topic = find_topic(meeting, topic_id)
-        Topic.update(status=status, moved_at=utcnow()).where(Topic.id == topic.id).execute()
-    # Destination first: its list pulls the card over (hx-preserve) before the source list drops it.
-    columns = tuple(dict.fromkeys((status, topic.status)))
+        columns = place_topic(meeting, topic, status, utcnow())
     return Change(changes.TOPIC_STATUS_CHANGED, meeting.id, meeting.version, actor_id=user.id, topic_id=topic.id, columns=columns)

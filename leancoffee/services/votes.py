@@ -3,11 +3,17 @@
 from peewee import IntegrityError
 
 from leancoffee.db import db
-from leancoffee.models import TO_DISCUSS, User, Vote
+from leancoffee.models import COLLECTING, TO_DISCUSS, VOTING, User, Vote
 from leancoffee.services import changes
 from leancoffee.services.access import begin_change, find_topic, require_member, require_open
 from leancoffee.services.changes import Change
 from leancoffee.services.errors import Conflict
+
+
+def _require_voting_open(meeting) -> None:
+    """Dots are placed while topics are collected and voted on, not once discussion starts."""
+    if meeting.phase not in (COLLECTING, VOTING):
+        raise Conflict("Voting is closed: the meeting has moved on to discussing.")
 
 
 def cast_vote(user: User, code, topic_id) -> Change:
@@ -21,6 +27,7 @@ def cast_vote(user: User, code, topic_id) -> Change:
             meeting = begin_change(code)
             require_member(meeting, user)
             require_open(meeting)
+            _require_voting_open(meeting)
             topic = find_topic(meeting, topic_id)
             if topic.status != TO_DISCUSS:
                 raise Conflict("Voting is only open for topics in To Discuss.")
@@ -43,6 +50,7 @@ def remove_vote(user: User, code, topic_id) -> Change:
         meeting = begin_change(code)
         require_member(meeting, user)
         require_open(meeting)
+        _require_voting_open(meeting)
         topic = find_topic(meeting, topic_id)
         if topic.status != TO_DISCUSS:
             raise Conflict("Votes can only be changed while the topic is in To Discuss.")

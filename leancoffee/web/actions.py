@@ -3,7 +3,7 @@
 from flask import Blueprint, redirect, request
 from flask_login import login_user, logout_user
 
-from leancoffee.services import meetings, topics, votes
+from leancoffee.services import facilitation, meetings, notes, topics, votes
 from leancoffee.services.access import find_meeting
 from leancoffee.services.errors import ActionRefused, Forbidden
 from leancoffee.web.pages import acting_user
@@ -39,7 +39,10 @@ def create_meeting():
     form = request.form
     try:
         user = _user_or_new(form.get("name"))
-        meeting = meetings.create_meeting(user, form.get("title"), form.get("votes_per_person"), form.get("name"))
+        meeting = meetings.create_meeting(
+            user, form.get("title"), form.get("votes_per_person"), form.get("name"),
+            hidden_voting=form.get("hidden_voting") == "1", timebox_pattern=form.get("timebox_pattern"),
+        )
     except ActionRefused as error:
         return refused(None, error)
     return redirect(board_url(meeting.code), code=303)
@@ -106,6 +109,58 @@ def vote(code, topic_id):
 def unvote(code, topic_id):
     """Take a dot back."""
     return _perform(code, votes.remove_vote, topic_id, anchor=lambda c: f"topic-{topic_id}")
+
+
+@bp.post("/m/<code>/phase")
+def change_phase(code):
+    """Facilitator: one phase forward or back."""
+    return _perform(code, facilitation.change_phase, request.form.get("phase"))
+
+
+@bp.post("/m/<code>/settings")
+def update_settings(code):
+    """Facilitator: hidden voting and the timebox pattern."""
+    form = request.form
+    return _perform(code, facilitation.update_settings, form.get("hidden_voting") == "1", form.get("timebox_pattern"))
+
+
+@bp.post("/m/<code>/discuss-next")
+def discuss_next(code):
+    """Facilitator: the top-voted topic is discussed next, under a fresh timebox."""
+    return _perform(code, facilitation.discuss_next)
+
+
+@bp.post("/m/<code>/timer")
+def control_timer(code):
+    """Facilitator: start, pause, resume, extend or stop the timer."""
+    return _perform(code, facilitation.control_timer, request.form.get("action"))
+
+
+@bp.post("/m/<code>/thumbs")
+def cast_thumb(code):
+    """Thumbs up, neutral or down when time is up."""
+    return _perform(code, facilitation.cast_thumb, request.form.get("choice"))
+
+
+@bp.post("/m/<code>/decide")
+def decide_round(code):
+    """Facilitator: continue or move on."""
+    return _perform(code, facilitation.decide_round, request.form.get("outcome"))
+
+
+@bp.post("/m/<code>/merge")
+def merge_topics(code):
+    """Facilitator: merge a duplicate topic into another."""
+    form = request.form
+    return _perform(code, facilitation.merge_topics, form.get("source"), form.get("target"))
+
+
+@bp.post("/m/<code>/topics/<int:topic_id>/notes")
+def add_note(code, topic_id):
+    """Add a takeaway or an action item to a topic."""
+    form = request.form
+    kind, text, owner = form.get("kind"), form.get("text"), form.get("owner")
+    return _perform(code, notes.add_note, topic_id, kind, text, owner, anchor=lambda c: f"topic-{topic_id}")
 
 
 @bp.post("/logout")

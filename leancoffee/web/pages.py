@@ -1,13 +1,16 @@
 """Pages: home (start a meeting), the board, and the join form."""
 
-from flask import Blueprint, abort, get_flashed_messages, render_template
+import segno
+from flask import Blueprint, Response, abort, get_flashed_messages, redirect, render_template, request
 from flask_login import current_user
 
 from leancoffee.live import live
-from leancoffee.models import MEETING_TITLE_MAX, NAME_MAX, VOTES_MAX, VOTES_MIN
+from leancoffee.models import COMPLETED, DEFAULT_TIMEBOX, MEETING_TITLE_MAX, NAME_MAX, VOTES_MAX, VOTES_MIN
 from leancoffee.services.access import find_meeting, membership
 from leancoffee.services.board import load_board, viewer_for
 from leancoffee.services.errors import NotFound
+from leancoffee.services.meetings import my_meetings
+from leancoffee.services.summary import build_summary, to_csv, to_markdown
 from leancoffee.web.security import csrf_token
 
 bp = Blueprint("pages", __name__)
@@ -30,19 +33,31 @@ def acting_user():
 @bp.get("/")
 def home():
     """Start a meeting."""
-    return page("home.html", user=acting_user())
+    user = acting_user()
+    return page("home.html", user=user, meetings=my_meetings(user), default_timebox=DEFAULT_TIMEBOX)
+
+
+def _meeting_for_member(code):
+    """(meeting, participant) for a participant of this meeting; otherwise a page to show instead."""
+    try:
+        meeting = find_meeting(code)
+    except NotFound as error:
+        return None, page("not_found.html", 404, message=error.message)
+    participant = membership(meeting, acting_user())
+    if participant is None or not participant.is_active:
+        return None, page("join.html", meeting=meeting, participant=participant, user=acting_user())
+    return (meeting, participant), None
 
 
 @bp.get("/m/<code>")
 def board(code):
-    """The live board for participants; the join form for everyone else."""
-    try:
-        meeting = find_meeting(code)
-    except NotFound as error:
-        return page("not_found.html", 404, message=error.message)
-    participant = membership(meeting, acting_user())
-    if participant is None or not participant.is_active:
-        return page("join.html", meeting=meeting, participant=participant, user=acting_user())
+    """The live board for participants (a completed meeting opens on its summary); the join form for others."""
+    found, other_page = _meeting_for_member(code)
+    if other_page:
+        return other_page
+    meeting, participant = found
+    if meeting.status == COMPLETED and request.args.get("board") is None:
+        return redirect(f"/m/{meeting.code}/summary", code=303)
     state = load_board(meeting.id)
     return page(
         "board.html",
@@ -50,6 +65,45 @@ def board(code):
         viewer=viewer_for(meeting, participant),
         present=live.hub.presence.present_users(meeting.id),
     )
+
+
+@bp.get("/m/<code>/room")
+def room(code):
+    """The projected room screen: large, read-only, live, with a QR code of the join link."""
+    found, other_page = _meeting_for_member(code)
+    if other_page:
+        return other_page
+    meeting, participant = found
+    join_link = f"{request.host_url}m/{meeting.code}"
+    qr_svg = segno.make(join_link, error="m").svg_inline(scale=6, border=2, dark="#111", light="#fff", title="Join link")
+    return page("room.html", board=load_board(meeting.id), viewer=viewer_for(meeting, participant, "room"),
+                join_link=join_link, qr_svg=qr_svg)
+
+
+@bp.get("/m/<code>/summary")
+def summary(code):
+    """What the meeting produced; exports as Markdown and CSV."""
+    found, other_page = _meeting_for_member(code)
+    if other_page:
+        return other_page
+    meeting, _ = found
+    return page("summary.html", summary=build_summary(meeting.id))
+
+
+@bp.get("/m/<code>/summary.<fmt>")
+def summary_export(code, fmt):
+    """The summary as a Markdown or CSV download."""
+    if fmt not in ("md", "csv"):
+        abort(404)
+    found, other_page = _meeting_for_member(code)
+    if other_page:
+        return other_page
+    meeting, _ = found
+    result = build_summary(meeting.id)
+    body, mimetype = (to_markdown(result), "text/markdown") if fmt == "md" else (to_csv(result), "text/csv")
+    filename = f"lean-coffee-{meeting.code}.{fmt}"
+    return Response(body, mimetype=f"{mimetype}; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 @bp.app_errorhandler(404)

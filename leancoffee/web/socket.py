@@ -34,7 +34,8 @@ def guard_handshake():
         if participant is None or not participant.is_active:
             abort(403)
         g.socket_meeting_id = meeting.id
-        g.socket_viewer = viewer_for(meeting, participant)
+        screen = "room" if request.args.get("screen") == "room" else "board"
+        g.socket_viewer = viewer_for(meeting, participant, screen)
     return None
 
 

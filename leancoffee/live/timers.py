@@ -1,0 +1,50 @@
+"""Tell a meeting's screens the moment its timebox runs out.
+
+Expiry is derived from the stored end time, so nothing is written: each worker just wakes up
+at the end time and re-renders the timer for its own sockets (several workers may do so at
+once without harm).
+"""
+
+import threading
+from collections.abc import Callable
+
+from leancoffee.services.board import BoardState
+
+
+class TimeUpAlarms:
+    """One pending wake-up per meeting, moved whenever the meeting's timer changes."""
+
+    def __init__(self, on_time_up: Callable[[int], None]):
+        self.on_time_up = on_time_up
+        self._alarms: dict[int, tuple[object, threading.Timer]] = {}
+        self._lock = threading.Lock()
+
+    def watch(self, state: BoardState) -> None:
+        """(Re)arm the alarm for a meeting from its current timer."""
+        meeting_id = state.meeting.id
+        timer = state.timer
+        due = timer.ends_at if timer.state == "running" and timer.remaining > 0 else None
+        with self._lock:
+            previous = self._alarms.get(meeting_id)
+            if previous is not None and previous[0] == due:
+                return  # most changes (votes, notes) leave the timer alone
+            if previous is not None:
+                previous[1].cancel()
+                del self._alarms[meeting_id]
+            if due is not None:
+                # A little after the end, so the fresh read that follows sees the time as up.
+                alarm = threading.Timer(timer.remaining + 0.05, self._fire, (meeting_id,))
+                alarm.daemon = True
+                self._alarms[meeting_id] = (due, alarm)
+                alarm.start()
+
+    def _fire(self, meeting_id: int) -> None:
+        with self._lock:
+            self._alarms.pop(meeting_id, None)
+        self.on_time_up(meeting_id)
+
+    def cancel_all(self) -> None:
+        with self._lock:
+            for _, alarm in self._alarms.values():
+                alarm.cancel()
+            self._alarms.clear()

@@ -1,0 +1,97 @@
+"""Timebox arithmetic: patterns like "8m 4m 2m", and what the shared timer shows at a given moment."""
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from leancoffee.models import TIMER_IDLE, TIMER_PAUSED, TIMER_RUNNING
+from leancoffee.services.errors import Invalid
+
+_TOKEN = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|sec|m|min)?$")
+MAX_STEPS = 10
+MIN_SECONDS, MAX_SECONDS = 1, 120 * 60
+EXTEND_SECONDS = 60
+
+
+def parse_pattern(text) -> list[int]:
+    """Seconds of each timebox in a pattern such as "8m 4m 2m" or "30s, 15s" (bare numbers are minutes)."""
+    tokens = [t for t in re.split(r"[\s,;→>-]+", str(text or "").strip().lower()) if t]
+    if not tokens:
+        raise Invalid("Timebox pattern is required, for example: 8m 4m 2m.")
+    if len(tokens) > MAX_STEPS:
+        raise Invalid(f"Timebox pattern can have at most {MAX_STEPS} steps.")
+    seconds = []
+    for token in tokens:
+        match = _TOKEN.match(token)
+        if not match:
+            raise Invalid(f"“{token}” is not a duration: use minutes like 8m or seconds like 30s.")
+        value, unit = float(match.group(1)), match.group(2) or "m"
+        length = round(value if unit.startswith("s") else value * 60)
+        if not MIN_SECONDS <= length <= MAX_SECONDS:
+            raise Invalid("Each timebox must be between 1 second and 120 minutes.")
+        seconds.append(length)
+    return seconds
+
+
+def format_pattern(seconds: list[int]) -> str:
+    """The canonical text of a pattern ("8m 4m 2m")."""
+    return " ".join(f"{s // 60}m" if s % 60 == 0 else f"{s}s" for s in seconds)
+
+
+def timebox_seconds(pattern: str, round_number: int) -> int:
+    """Length of the n-th timebox (1-based); after the pattern ends, its last step repeats."""
+    steps = parse_pattern(pattern)
+    return steps[min(max(round_number, 1), len(steps)) - 1]
+
+
+def format_clock(seconds: float) -> str:
+    """m:ss for a number of seconds (never negative)."""
+    whole = max(0, int(seconds + 0.999))  # 0.2 s left still shows 0:01, as a countdown should
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+@dataclass(frozen=True)
+class TimerView:
+    """What the timer shows at one moment."""
+
+    state: str
+    remaining: float
+    ends_at: datetime | None
+    round: int
+
+    @property
+    def expired(self) -> bool:
+        """Time is up: the thumbs vote is open."""
+        return self.state == TIMER_RUNNING and self.remaining <= 0
+
+    @property
+    def clock(self) -> str:
+        return format_clock(self.remaining)
+
+
+def timer_view(meeting, now: datetime) -> TimerView:
+    """The timer of a meeting as seen at `now`."""
+    if meeting.timer_state == TIMER_RUNNING and meeting.timer_ends_at is not None:
+        remaining = max(0.0, (meeting.timer_ends_at - now).total_seconds())
+        return TimerView(TIMER_RUNNING, remaining, meeting.timer_ends_at, meeting.timer_round)
+    if meeting.timer_state == TIMER_PAUSED:
+        return TimerView(TIMER_PAUSED, max(0.0, meeting.timer_remaining or 0.0), None, meeting.timer_round)
+    return TimerView(TIMER_IDLE, 0.0, None, meeting.timer_round)
+
+
+def ends_after(now: datetime, seconds: float) -> datetime:
+    return now + timedelta(seconds=seconds)
+
+
+def epoch_ms(moment: datetime) -> int:
+    """Milliseconds since the epoch of a naive UTC time (what the browser's clock speaks)."""
+    return int(moment.replace(tzinfo=UTC).timestamp() * 1000)
+
+
+def format_duration(seconds) -> str:
+    """Human length: "8 min", "30 s", "1 min 30 s"."""
+    seconds = int(seconds or 0)
+    minutes, rest = divmod(seconds, 60)
+    if minutes and rest:
+        return f"{minutes} min {rest} s"
+    return f"{minutes} min" if minutes else f"{rest} s"
