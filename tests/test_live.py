@@ -166,3 +166,25 @@ def test_graceful_shutdown_closes_sockets_with_1012(tmp_path):
         assert int.from_bytes(data[:2], "big") == 1012
     finally:
         srv.stop()
+
+
+def test_time_up_reaches_every_screen_and_a_reconnect_gets_the_same_end_time(server):
+    fay, ann = HttpPerson(server.base), HttpPerson(server.base)
+    code = fay.start_meeting()
+    ann.join(code, "Ann")
+    fay.act(f"/m/{code}/settings", {"timebox_pattern": "2s 1s"})
+    ann.act(f"/m/{code}/topics", {"title": "Short one"})
+    ann_ws = ann.socket(code)
+    receive_until(ann_ws, lambda f: 'id="columns"' in f)
+    fay.act(f"/m/{code}/discuss-next")
+    running = receive_until(ann_ws, lambda f: 'data-state="running"' in f)
+    ends_at = re.search(r'data-ends-at="(\d+)"', running).group(1)
+    again = ann.socket(code)  # a screen that joins in the middle sees the same end time
+    assert f'data-ends-at="{ends_at}"' in receive_until(again, lambda f: 'id="timer"' in f)
+    up = receive_until(ann_ws, lambda f: "Time is up" in f, timeout=6)
+    assert "👍 Continue" in up and "timer-expired" in up
+    ann.act(f"/m/{code}/thumbs", {"choice": "up"})
+    counts = receive_until(again, lambda f: 'id="thumbs-counts"' in f)
+    assert "<strong>1</strong> continue" in counts
+    ann_ws.close()
+    again.close()

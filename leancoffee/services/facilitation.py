@@ -1,6 +1,6 @@
 """Running the meeting: phases, settings, "discuss next", the shared timer, thumbs rounds and merges."""
 
-from peewee import fn
+from peewee import JOIN, fn
 
 from leancoffee.db import db
 from leancoffee.models import (
@@ -89,13 +89,12 @@ def update_settings(user: User, code, hidden_voting, timebox_pattern) -> Change:
 
 def _top_topic(meeting: Meeting) -> Topic | None:
     """The To Discuss topic with the most votes (the oldest of a tie)."""
-    votes = fn.COUNT(Vote.id)
     return (
-        Topic.select(Topic, votes.alias("n"))
-        .join(Vote, on=(Vote.topic == Topic.id), join_type="LEFT OUTER")
+        Topic.select(Topic)
+        .join(Vote, on=(Vote.topic == Topic.id), join_type=JOIN.LEFT_OUTER)
         .where((Topic.meeting == meeting.id) & (Topic.status == TO_DISCUSS))
         .group_by(Topic.id)
-        .order_by(votes.desc(), Topic.created_at, Topic.id)
+        .order_by(fn.COUNT(Vote.id).desc(), Topic.created_at, Topic.id)
         .first()
     )
 
