@@ -1,5 +1,6 @@
 """Real Chromium (Debian's), driven by Playwright: people in separate browser contexts see each other live."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -51,7 +52,9 @@ class Tab:
 
 
 def card(page, title):
-    return page.locator(".cards > li.card", has=page.locator(".card-title", has_text=title))
+    """A topic card by its exact title."""
+    exact = re.compile(f"^{re.escape(title)}$")
+    return page.locator(".cards > li.card", has=page.locator(".card-title", has_text=exact))
 
 
 def test_two_participants_see_each_others_topic_and_vote_without_reloading(chromium, server):
@@ -144,3 +147,98 @@ def test_every_action_works_without_javascript(chromium, server):
         fay.close()
         ann.close()
 
+
+
+def test_a_full_lean_coffee_with_a_facilitator_and_two_participants(chromium, server):
+    from playwright.sync_api import expect
+
+    fay, ann, bob = Tab(chromium, LAPTOP), Tab(chromium, PHONE), Tab(chromium, PHONE)
+    try:
+        page = fay.page
+        page.goto(server.base + "/")
+        page.get_by_label("Meeting title").fill("Friday coffee")
+        page.get_by_label("Your name").fill("Fay")
+        page.get_by_text("More settings").click()
+        page.get_by_label("Hidden voting").check()
+        page.get_by_label("Timeboxes").fill("3s 2s")
+        page.get_by_role("button", name="Start meeting").click()
+        page.wait_for_url("**/m/*")
+        link = page.url
+        for tab, name in ((ann, "Ann"), (bob, "Bob")):
+            tab.page.goto(link)
+            tab.page.get_by_label("Your name").fill(name)
+            tab.page.get_by_role("button", name="Join").click()
+            expect(tab.page.get_by_role("button", name="Add topic")).to_be_visible()
+
+        # Collect
+        for tab, title in ((ann, "Remote Fridays"), (bob, "Release train"), (ann, "remote fridays")):
+            tab.page.get_by_label("Propose a topic").fill(title)
+            tab.page.get_by_role("button", name="Add topic").click()
+            expect(card(page, title)).to_be_visible()
+
+        # Vote, hidden
+        page.get_by_role("button", name="Open voting").click()
+        expect(ann.page.locator("#meeting-status .phase.current")).to_have_text("Voting")
+        card(ann.page, "Release train").get_by_role("button", name="Vote").click()
+        card(bob.page, "Release train").get_by_role("button", name="Vote").click()
+        card(bob.page, "remote fridays").get_by_role("button", name="Vote").click()
+        expect(bob.page.locator("#my-dots")).to_contain_text("1 of 3 votes left")
+        expect(card(ann.page, "Release train").locator(".votes")).to_have_text("votes hidden")
+
+        # Merge the duplicate; Bob's dot moves with it
+        page.get_by_text("Merge duplicate topics").click()
+        page.get_by_label("Merge this topic").select_option(label="remote fridays")
+        page.get_by_label("into").select_option(label="Remote Fridays")
+        page.get_by_role("button", name="Merge topics").click()
+        expect(card(ann.page, "remote fridays")).to_have_count(0)
+
+        # Discuss under a 3-second timebox
+        page.get_by_role("button", name="Close voting and discuss the top topic").click()
+        expect(bob.page.locator("#timer")).to_contain_text("Release train")
+        expect(card(ann.page, "Remote Fridays").locator(".votes")).to_contain_text("1 vote")
+        expect(ann.page.locator("#thumbs")).to_contain_text("Time is up", timeout=10_000)
+        ann.page.get_by_role("button", name="👍 Continue").click()
+        bob.page.get_by_role("button", name="✋ Neutral").click()
+        expect(page.locator("#thumbs-counts")).to_contain_text("1 continue")
+        expect(page.locator("#thumbs-counts")).to_contain_text("1 neutral")
+        expect(ann.page.get_by_role("button", name="👍 Continue")).to_have_attribute("aria-pressed", "true")
+        ann.shot("thumbs-phone")
+        page.get_by_role("button", name="Continue for 2 s").click()
+        expect(bob.page.locator("#thumbs")).to_be_hidden()
+
+        # Capture a takeaway and an action while the second timebox runs
+        hiring = card(bob.page, "Release train")
+        hiring.get_by_text("Add a takeaway or action").click()
+        hiring.get_by_role("textbox", name="Text").fill("Ship every two weeks")
+        hiring.get_by_role("button", name="Add note").click()
+        expect(card(ann.page, "Release train")).to_contain_text("Ship every two weeks")
+        hiring.get_by_text("Add a takeaway or action").click()
+        hiring.get_by_role("radio", name="Action").check()
+        hiring.get_by_role("textbox", name="Text").fill("Write the release checklist")
+        hiring.get_by_role("textbox", name="Owner").fill("Bob")
+        hiring.get_by_role("button", name="Add note").click()
+        expect(card(page, "Release train")).to_contain_text("owner: Bob")
+
+        expect(page.locator(".decide")).to_be_visible(timeout=10_000)
+        page.locator(".decide").get_by_role("button", name="Move on").click()
+        expect(ann.page.locator("#list-discussed")).to_contain_text("Release train")
+        fay.shot("facilitation-laptop")
+        page.get_by_role("button", name="Finish meeting").click()
+        expect(ann.page.locator("#meeting-status")).to_contain_text("read-only")
+
+        # Summary and export
+        page.goto(link)
+        expect(page).to_have_url(link + "/summary")
+        expect(page.locator("main")).to_contain_text("Round 1 (3 s): 👍 1 ✋ 1 👎 0 → continue")
+        expect(page.locator("main")).to_contain_text("Write the release checklist")
+        fay.shot("summary-laptop")
+        with page.expect_download() as download:
+            page.get_by_role("link", name="Export Markdown").click()
+        markdown = Path(download.value.path()).read_text()
+        assert "### 1. Release train" in markdown and "- Ship every two weeks" in markdown
+        assert "- [ ] Write the release checklist (Bob)" in markdown and "Remote Fridays" in markdown
+        for tab in (fay, ann, bob):
+            assert tab.errors == []
+    finally:
+        for tab in (fay, ann, bob):
+            tab.close()
