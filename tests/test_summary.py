@@ -26,7 +26,8 @@ def run_meeting(meeting):
     assert fay.post(f"/m/{m.code}/decide", {"outcome": "move_on"}).status_code == 200
     hid = topic_id("Hiring <plan>")
     assert ann.post(f"/m/{m.code}/topics/{hid}/notes", {"kind": "takeaway", "text": "Hire two juniors"}).status_code == 200
-    assert bob.post(f"/m/{m.code}/topics/{hid}/notes", {"kind": "action", "text": "Post the ad", "owner": "Bob"}).status_code == 200
+    action = {"kind": "action", "text": "Post the ad", "owner": "Bob"}
+    assert bob.post(f"/m/{m.code}/topics/{hid}/notes", action).status_code == 200
     assert fay.post(f"/m/{m.code}/phase", {"phase": "done"}).status_code == 200
     return m, fay, ann, bob
 
