@@ -3,6 +3,9 @@
 import logging
 
 from flask import Flask, g, request
+from flask_login import current_user
+from peewee import OperationalError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from leancoffee.config import load_config
 from leancoffee.db import db, init_db
@@ -10,13 +13,15 @@ from leancoffee.extensions import login_manager, sock
 from leancoffee.live import live
 from leancoffee.models import User
 from leancoffee.services.board import PHASE_LABELS
-from leancoffee.services.errors import ActionRefused
+from leancoffee.services.errors import ActionRefused, Busy, TooLarge, TooManyRequests
 from leancoffee.services.timebox import epoch_ms, format_duration
 from leancoffee.web import actions, pages, socket
+from leancoffee.web.ratelimit import RateLimiter
 from leancoffee.web.responses import refused
 from leancoffee.web.security import StripWebSocketCompression, csrf_ok
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
+STALE_PAGE = "Your page was out of date, so nothing was changed. Reload the page and try again."
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -26,7 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config or {})
     logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    init_db(app.config["DATABASE_URL"])
+    init_db(app.config["DATABASE_URL"], app.config["SQLITE_BUSY_TIMEOUT_MS"])
     login_manager.init_app(app)
     sock.init_app(app)
     live.init_app(app)
@@ -34,6 +39,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(actions.bp)
     app.register_blueprint(socket.bp)
     app.wsgi_app = StripWebSocketCompression(app.wsgi_app)
+    if app.config["PROXY_HOPS"]:
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+    limiter = RateLimiter(app.config["RATE_LIMIT_BURST"], app.config["RATE_LIMIT_PER_SECOND"])
     app.jinja_env.filters.update(epoch_ms=epoch_ms, duration=format_duration)
     app.jinja_env.globals.update(phase_labels=PHASE_LABELS)
 
@@ -44,12 +53,27 @@ def create_app(config: dict | None = None) -> Flask:
             return None
         g.db_context = db.connection_context()
         g.db_context.__enter__()
-        if request.method == "POST" and not csrf_ok():
-            return refused(
-                request.view_args.get("code") if request.view_args else None,
-                ActionRefused("Your page was out of date, so nothing was changed. Reload the page and try again."),
-            )
+        if request.method != "POST":
+            return None
+        code = request.view_args.get("code") if request.view_args else None
+        if not csrf_ok():
+            return refused(code, ActionRefused(STALE_PAGE))
+        who = f"user:{current_user.get_id()}" if current_user.is_authenticated else f"ip:{request.remote_addr}"
+        wait = limiter.take(who)
+        if wait:
+            return refused(code, TooManyRequests(wait))
         return None
+
+    @app.errorhandler(OperationalError)
+    def database_busy(error):
+        # The write's transaction was rolled back: nothing is half-written, and a retry will work.
+        logging.getLogger("leancoffee").warning("database busy on %s %s: %s", request.method, request.path, error)
+        return refused(request.view_args.get("code") if request.view_args else None, Busy())
+
+    @app.errorhandler(413)
+    def too_large(error):
+        code = request.view_args.get("code") if request.view_args else None
+        return refused(code, TooLarge())
 
     @app.teardown_request
     def close_db(exc):
@@ -66,9 +90,21 @@ def create_app(config: dict | None = None) -> Flask:
         )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.is_secure:
+            _mark_cookies_secure(response)
         return response
 
     return app
+
+
+def _mark_cookies_secure(response) -> None:
+    """Over HTTPS every cookie we set (session, remember-me) is Secure."""
+    cookies = response.headers.getlist("Set-Cookie")
+    if not cookies:
+        return
+    response.headers.remove("Set-Cookie")
+    for cookie in cookies:
+        response.headers.add("Set-Cookie", cookie if "; Secure" in cookie else cookie + "; Secure")
 
 
 @login_manager.user_loader

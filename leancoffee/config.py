@@ -17,10 +17,35 @@ def _instance_secret_key() -> str:
     return key_file.read_text().strip()
 
 
+PLACEHOLDER_KEYS = {"", "dev", "development", "secret", "changeme", "change-me", "please-change", "test", "default"}
+MIN_PRODUCTION_KEY_LENGTH = 32
+
+
+class InsecureConfiguration(RuntimeError):
+    """The app was asked to run in production with settings that would make it unsafe."""
+
+
+def check_production(config: dict, secret_from_env: str | None) -> None:
+    """Refuse to run in production with a default, placeholder or short SECRET_KEY.
+
+    Several hosts must share one key, so production needs it set explicitly; a key
+    generated into instance/ would differ from host to host.
+    """
+    if config.get("ENV_NAME") != "production":
+        return
+    key = secret_from_env or ""
+    if key.strip().lower() in PLACEHOLDER_KEYS or len(key) < MIN_PRODUCTION_KEY_LENGTH:
+        raise InsecureConfiguration(
+            "LEANCOFFEE_ENV=production needs SECRET_KEY set to a random value of at least "
+            f"{MIN_PRODUCTION_KEY_LENGTH} characters (for example: python -c 'import secrets; print(secrets.token_hex(32))')."
+        )
+
+
 def load_config() -> dict:
     """Build the Flask config from environment variables."""
     env = os.environ
-    return {
+    config = {
+        "ENV_NAME": env.get("LEANCOFFEE_ENV", "development"),
         "SECRET_KEY": env.get("SECRET_KEY") or _instance_secret_key(),
         "DATABASE_URL": env.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'leancoffee.db'}",
         "REDIS_URL": env.get("REDIS_URL") or None,
@@ -37,4 +62,13 @@ def load_config() -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "MAX_CONTENT_LENGTH": 64 * 1024,
+        # Behind a reverse proxy that sets X-Forwarded-Proto/-For/-Host: trust that many hops.
+        "PROXY_HOPS": int(env.get("PROXY_HOPS", "0")),
+        # Writes per user: a burst of RATE_LIMIT_BURST, refilled at RATE_LIMIT_PER_SECOND.
+        "RATE_LIMIT_BURST": int(env.get("RATE_LIMIT_BURST", "40")),
+        "RATE_LIMIT_PER_SECOND": float(env.get("RATE_LIMIT_PER_SECOND", "4")),
+        # How long SQLite waits for another writer before the request fails as "busy, retry".
+        "SQLITE_BUSY_TIMEOUT_MS": int(env.get("SQLITE_BUSY_TIMEOUT_MS", "5000")),
     }
+    check_production(config, env.get("SECRET_KEY"))
+    return config

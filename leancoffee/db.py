@@ -14,14 +14,15 @@ SQLITE_PRAGMAS = {
 }
 
 
-def open_database(url: str):
+def open_database(url: str, busy_timeout_ms: int = 5000):
     """Return an (unconnected) peewee database for a sqlite:/// or postgresql:// URL."""
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
         path = url[len("sqlite:///"):] or ":memory:"
         # IMMEDIATE: every write transaction takes the write lock up front, so the dot
         # budget is checked and the vote written without another writer in between.
-        return SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE")
+        pragmas = {**SQLITE_PRAGMAS, "busy_timeout": busy_timeout_ms}
+        return SqliteDatabase(path, pragmas=pragmas, lock_type="IMMEDIATE", timeout=busy_timeout_ms / 1000)
     if parsed.scheme in ("postgres", "postgresql"):
         return PostgresqlDatabase(
             parsed.path.lstrip("/"),
@@ -33,7 +34,7 @@ def open_database(url: str):
     raise ValueError(f"Unsupported DATABASE_URL scheme: {parsed.scheme!r}")
 
 
-def init_db(url: str) -> None:
+def init_db(url: str, busy_timeout_ms: int = 5000) -> None:
     """Point the proxy at the database named by url and create missing tables."""
     from leancoffee.models import ALL_MODELS
 
@@ -43,6 +44,6 @@ def init_db(url: str) -> None:
         path = url[len("sqlite:///"):]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-    db.initialize(open_database(url))
+    db.initialize(open_database(url, busy_timeout_ms))
     with db.connection_context():
         db.create_tables(ALL_MODELS, safe=True)

@@ -16,6 +16,9 @@
   document.addEventListener("htmx:ws:close", function (event) {
     if (event.detail && event.detail.reason === "removed") return;
     setLive(false);
+    const banner = document.getElementById("connection");
+    // 1008: this browser signed out; the socket will not come back by itself.
+    if (banner && event.detail && event.detail.code === 1008) banner.textContent = "Signed out. Reload the page to continue.";
   });
   window.addEventListener("pagehide", function () { live = false; });
 

@@ -10,6 +10,7 @@ from leancoffee.services.board import Viewer
 
 log = logging.getLogger(__name__)
 
+POLICY_VIOLATION = 1008
 TRY_AGAIN_LATER = 1013
 SERVICE_RESTART = 1012
 _STOP = object()

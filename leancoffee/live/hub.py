@@ -5,7 +5,7 @@ import threading
 from collections import defaultdict
 
 from leancoffee.db import db
-from leancoffee.live.connection import SERVICE_RESTART, TRY_AGAIN_LATER, Connection
+from leancoffee.live.connection import POLICY_VIOLATION, SERVICE_RESTART, TRY_AGAIN_LATER, Connection
 from leancoffee.live.fanout import build_push, full_board
 from leancoffee.live.presence import LocalPresence
 from leancoffee.live.push import Push
@@ -55,6 +55,11 @@ class Hub:
 
     def dispatch(self, change: Change) -> Push:
         """Render a committed change and queue it on every local socket of its meeting."""
+        if change.kind == changes.SIGNED_OUT:
+            for conn in self.connections_of(change.meeting_id):
+                if conn.viewer.user_id == change.actor_id:
+                    conn.close(POLICY_VIOLATION)  # not a code hx-ws reconnects on
+            return Push(meeting_id=change.meeting_id, version=None)
         if change.kind == changes.PARTICIPANT_LEFT and change.actor_id is not None:
             self.presence.leave(change.meeting_id, change.actor_id)
         with self._locks[change.meeting_id]:

@@ -20,6 +20,8 @@ TOPICS_MERGED = "TopicsMerged"
 # Not database changes: who is connected right now changed; a running timebox ran out.
 PRESENCE_CHANGED = "PresenceChanged"
 TIME_UP = "TimeUp"
+# The actor signed out: their open sockets close.
+SIGNED_OUT = "SignedOut"
 
 
 @dataclass(frozen=True)

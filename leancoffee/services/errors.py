@@ -33,3 +33,32 @@ class Conflict(ActionRefused):
     """The action clashes with the current state (already voted, no dots left, meeting closed)."""
 
     status = 409
+
+
+class TooLarge(ActionRefused):
+    """The request body is over the limit; it was not even read."""
+
+    status = 413
+
+    def __init__(self):
+        super().__init__("That was too much to send at once (the limit is 64 KB): nothing was changed.")
+
+
+class TooManyRequests(ActionRefused):
+    """The user sends writes faster than a person would; nothing was changed."""
+
+    status = 429
+
+    def __init__(self, retry_after: int):
+        super().__init__(f"You are going a bit fast: nothing was changed. Try again in {retry_after} s.")
+        self.retry_after = retry_after
+
+
+class Busy(ActionRefused):
+    """The database could not take the write in time; nothing was changed and a retry will work."""
+
+    status = 503
+    retry_after = 1
+
+    def __init__(self):
+        super().__init__("The board is busy right now, so nothing was changed. Please try again in a moment.")

@@ -14,7 +14,8 @@ def clean_text(value, label: str, max_length: int, required: bool = True, multil
     text = value.replace("\r\n", "\n").strip()
     allowed = {"\n", "\t"} if multiline else set()
     for ch in text:
-        if ch not in allowed and unicodedata.category(ch) in ("Cc", "Cs"):
+        # U+FFFD is what undecodable (invalid UTF-8) bytes become: refuse rather than store garbage.
+        if ch == "\ufffd" or (ch not in allowed and unicodedata.category(ch) in ("Cc", "Cs")):
             raise Invalid(f"{label} contains characters that are not allowed.")
     if required and not text:
         raise Invalid(f"{label} is required.")

@@ -3,8 +3,10 @@
 from flask import Blueprint, redirect, request
 from flask_login import login_user, logout_user
 
-from leancoffee.services import facilitation, meetings, notes, topics, votes
+from leancoffee.live import live
+from leancoffee.services import changes, facilitation, meetings, notes, topics, votes
 from leancoffee.services.access import find_meeting
+from leancoffee.services.changes import Change
 from leancoffee.services.errors import ActionRefused, Forbidden
 from leancoffee.web.pages import acting_user
 from leancoffee.web.responses import board_url, done, refused
@@ -165,6 +167,10 @@ def add_note(code, topic_id):
 
 @bp.post("/logout")
 def logout():
-    """Forget this browser's identity."""
+    """Forget this browser's identity; its open boards stop receiving updates at once."""
+    user = acting_user()
     logout_user()
+    if user is not None:
+        for meeting in meetings.my_meetings(user):
+            live.publish(Change(changes.SIGNED_OUT, meeting.id, None, actor_id=user.id))
     return redirect("/", code=303)

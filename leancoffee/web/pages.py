@@ -112,10 +112,4 @@ def not_found(error):
     return page("not_found.html", 404, message="There is nothing at this address.")
 
 
-@bp.app_errorhandler(413)
-def too_large(error):
-    """Bodies over the limit are refused before any parsing."""
-    return page("not_found.html", 413, message="That was too much text to send at once.")
-
-
 __all__ = ["bp", "abort"]

@@ -27,9 +27,17 @@ def board_url(code: str, anchor: str | None = None) -> str:
 
 
 def refused(code: str | None, error: ActionRefused):
-    """A refusal: the message in place (htmx) or on the page redirected to."""
+    """A refusal: the message in place (htmx) or on the page redirected to.
+
+    Refusals about the request itself (413, 429, 503) keep their status for plain forms too, and
+    retryable ones say when to retry.
+    """
+    retry_after = getattr(error, "retry_after", None)
+    headers = {"Retry-After": str(retry_after)} if retry_after else {}
     if is_htmx():
-        return flash_fragment(error.message), error.status
+        return flash_fragment(error.message), error.status, headers
+    if error.status in (413, 429, 503):
+        return render_template("not_found.html", message=error.message, heading="Not saved"), error.status, headers
     flash(error.message, "error")
     return redirect(board_url(code) if code else "/", code=303)
 
