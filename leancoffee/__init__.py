@@ -18,7 +18,7 @@ from leancoffee.services.timebox import epoch_ms, format_duration
 from leancoffee.web import actions, pages, socket
 from leancoffee.web.ratelimit import RateLimiter
 from leancoffee.web.responses import refused
-from leancoffee.web.security import StripWebSocketCompression, csrf_ok
+from leancoffee.web.security import SecureCookiesOverHttps, StripWebSocketCompression, csrf_ok
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
 STALE_PAGE = "Your page was out of date, so nothing was changed. Reload the page and try again."
@@ -38,7 +38,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     app.register_blueprint(actions.bp)
     app.register_blueprint(socket.bp)
-    app.wsgi_app = StripWebSocketCompression(app.wsgi_app)
+    app.wsgi_app = SecureCookiesOverHttps(StripWebSocketCompression(app.wsgi_app))
     if app.config["PROXY_HOPS"]:
         hops = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
@@ -90,21 +90,9 @@ def create_app(config: dict | None = None) -> Flask:
         )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        if request.is_secure:
-            _mark_cookies_secure(response)
         return response
 
     return app
-
-
-def _mark_cookies_secure(response) -> None:
-    """Over HTTPS every cookie we set (session, remember-me) is Secure."""
-    cookies = response.headers.getlist("Set-Cookie")
-    if not cookies:
-        return
-    response.headers.remove("Set-Cookie")
-    for cookie in cookies:
-        response.headers.add("Set-Cookie", cookie if "; Secure" in cookie else cookie + "; Secure")
 
 
 @login_manager.user_loader

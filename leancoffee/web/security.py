@@ -49,3 +49,27 @@ class StripWebSocketCompression:
     def __call__(self, environ, start_response):
         environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
         return self.wsgi_app(environ, start_response)
+
+
+class SecureCookiesOverHttps:
+    """WSGI middleware: over HTTPS, mark every cookie Secure (the session and remember-me ones included).
+
+    It sits outside Flask so it also sees the session cookie, which Flask writes after its
+    after_request hooks; behind a proxy, ProxyFix (outside this) has already set the scheme.
+    """
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        if environ.get("wsgi.url_scheme") != "https":
+            return self.wsgi_app(environ, start_response)
+
+        def secure_start_response(status, headers, exc_info=None):
+            headers = [
+                (name, value + "; Secure" if name.lower() == "set-cookie" and "; secure" not in value.lower() else value)
+                for name, value in headers
+            ]
+            return start_response(status, headers, exc_info)
+
+        return self.wsgi_app(environ, secure_start_response)
