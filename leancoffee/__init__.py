@@ -13,12 +13,12 @@ from leancoffee.extensions import login_manager, sock
 from leancoffee.live import live
 from leancoffee.models import User
 from leancoffee.services.board import PHASE_LABELS
-from leancoffee.services.errors import ActionRefused, Busy, TooLarge, TooManyRequests
+from leancoffee.services.errors import ActionRefused, Busy, Invalid, TooLarge, TooManyRequests
 from leancoffee.services.timebox import epoch_ms, format_duration
 from leancoffee.web import actions, pages, socket
 from leancoffee.web.ratelimit import RateLimiter
 from leancoffee.web.responses import refused
-from leancoffee.web.security import SecureCookiesOverHttps, StripWebSocketCompression, csrf_ok
+from leancoffee.web.security import SecureCookiesOverHttps, StripWebSocketCompression, csrf_ok, form_is_utf8
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
 STALE_PAGE = "Your page was out of date, so nothing was changed. Reload the page and try again."
@@ -56,6 +56,8 @@ def create_app(config: dict | None = None) -> Flask:
         if request.method != "POST":
             return None
         code = request.view_args.get("code") if request.view_args else None
+        if not form_is_utf8():
+            return refused(code, Invalid("The form contained text that is not valid UTF-8, so nothing was changed."))
         if not csrf_ok():
             return refused(code, ActionRefused(STALE_PAGE))
         who = f"user:{current_user.get_id()}" if current_user.is_authenticated else f"ip:{request.remote_addr}"

@@ -60,6 +60,8 @@ def find_topic(meeting: Meeting, topic_id) -> Topic:
         topic_id = int(topic_id)
     except (TypeError, ValueError):
         raise NotFound("That topic does not exist in this meeting.") from None
+    if not 0 < topic_id < 2**63:  # beyond what a database id can be
+        raise NotFound("That topic does not exist in this meeting.")
     topic = Topic.get_or_none((Topic.id == topic_id) & (Topic.meeting == meeting.id))
     if topic is None:
         raise NotFound("That topic does not exist in this meeting (it may have been deleted).")

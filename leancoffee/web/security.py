@@ -2,7 +2,7 @@
 
 import hmac
 import secrets
-from urllib.parse import urlparse
+from urllib.parse import unquote_to_bytes, urlparse
 
 from flask import request, session
 
@@ -25,6 +25,24 @@ def csrf_ok() -> bool:
     expected = session.get(CSRF_FIELD)
     sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD)
     return bool(expected and sent and hmac.compare_digest(str(expected), str(sent)))
+
+
+def form_is_utf8() -> bool:
+    """Whether an urlencoded POST body decodes as UTF-8, raw or percent-encoded.
+
+    Werkzeug silently drops raw invalid bytes and keeps invalid %-escapes as literal text;
+    either way a person would get something other than what they typed, so we refuse it.
+    """
+    if request.mimetype != "application/x-www-form-urlencoded":
+        return True
+    body = request.get_data(cache=True)
+    try:
+        for pair in body.split(b"&"):
+            for part in pair.split(b"=", 1):
+                unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def same_origin(origin: str | None, host_url: str) -> bool:
