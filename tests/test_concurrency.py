@@ -128,3 +128,35 @@ def test_double_clicks_and_tabs_over_http_store_one_vote_and_at_most_the_budget(
             (code,),
         ).fetchall()
     assert sum(n for _, n in rows) == 2 and all(n == 1 for _, n in rows)
+
+
+def test_concurrent_edits_and_deletes_leave_one_consistent_topic_or_none(ballot):
+    app, code, ann, tids = ballot
+    from leancoffee.models import Meeting, User
+
+    fay = User.get_by_id(Meeting.get(Meeting.code == code).facilitator_id)
+    target = tids[2]
+    votes.cast_vote(ann, code, target)
+    calls = [lambda i=i: topics.edit_topic(fay, code, target, f"Edit {i}") for i in range(10)]
+    calls += [lambda: topics.delete_topic(fay, code, target)] * 3
+    barrier = threading.Barrier(len(calls))
+    outcomes = []
+
+    def run(call):
+        with app.app_context(), db.connection_context():
+            barrier.wait()
+            try:
+                call()
+                outcomes.append("ok")
+            except Exception as error:  # NotFound after the delete won is the expected refusal
+                outcomes.append(type(error).__name__)
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert set(outcomes) <= {"ok", "NotFound"} and outcomes.count("ok") >= 1
+    assert Topic.get_or_none(Topic.id == target) is None  # a delete always ends up winning
+    assert Vote.select().where(Vote.topic == target).count() == 0  # and took its votes with it
+    assert Vote.select().where(Vote.user == ann.id).count() == 0
