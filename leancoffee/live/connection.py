@@ -1,6 +1,7 @@
 """One browser's WebSocket: a bounded outgoing queue drained by exactly one sender."""
 
 import logging
+import socket
 import threading
 
 import gevent
@@ -83,15 +84,19 @@ class Connection:
         gevent.spawn(self._close_socket, code)
 
     def _close_socket(self, code: int) -> None:
-        with gevent.Timeout(2, False):
+        # A client that stopped reading has full buffers: the close frame may never fit, so
+        # give it a moment and then end the TCP connection regardless. shutdown() (unlike
+        # close() of simple-websocket's dup of the socket) really ends it, for both sides.
+        with gevent.Timeout(0.5, False):
             try:
                 self.ws.close(reason=code)
             except Exception:
                 pass
-        try:
-            self.ws.sock.close()
-        except Exception:
-            pass
+        for end in (lambda s: s.shutdown(socket.SHUT_RDWR), lambda s: s.close()):
+            try:
+                end(self.ws.sock)
+            except Exception:
+                pass
 
     def stop(self) -> None:
         """The page went away: let the sender finish."""

@@ -1,0 +1,158 @@
+"""Faults that must heal by themselves: restarts, slow readers, a busy database, signing out."""
+
+import base64
+import os
+import re
+import signal
+import socket
+import sqlite3
+import statistics
+import time
+
+import pytest
+import websocket
+
+from leancoffee import create_app
+from leancoffee.models import Vote
+from tests.helpers import AppServer, HttpPerson, receive_until
+
+pytestmark = pytest.mark.server
+
+
+def close_code(ws, timeout=5.0) -> int:
+    """Read until the server's close frame; its status code."""
+    ws.settimeout(timeout)
+    opcode, data = ws.recv_data(control_frame=True)
+    while opcode != websocket.ABNF.OPCODE_CLOSE:
+        opcode, data = ws.recv_data(control_frame=True)
+    return int.from_bytes(data[:2], "big")
+
+
+def test_a_restart_closes_with_1012_and_the_reconnect_brings_the_current_board(tmp_path):
+    db_url = f"sqlite:///{tmp_path / 'restart.db'}"
+    first = AppServer(db_url).start(tmp_path / "first.log")
+    try:
+        fay, ann = HttpPerson(first.base), HttpPerson(first.base)
+        code = fay.start_meeting()
+        ann.join(code, "Ann")
+        ws = ann.socket(code)
+        receive_until(ws, lambda f: 'id="columns"' in f)
+        first.stop(signal.SIGTERM)
+        assert close_code(ws) == 1012  # "service restart": hx-ws reconnects by itself
+    finally:
+        first.stop()
+    second = AppServer(db_url)
+    second.port, second.base = first.port, first.base  # same address, as after a real restart
+    second.start(tmp_path / "second.log")
+    try:
+        fay.act(f"/m/{code}/topics", {"title": "Added after the restart"}, live=False)
+        again = ann.socket(code)  # the same cookies still work: nothing lost
+        board = again.recv()
+        assert 'id="columns"' in board and "Added after the restart" in board
+        again.close()
+    finally:
+        second.stop()
+
+
+def raw_socket_that_never_reads(base: str, code: str, cookie: str) -> socket.socket:
+    """A WebSocket client that completes the handshake and then stops reading (a frozen tab)."""
+    host, port = base.split("://", 1)[1].split(":")
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((host, int(port)))
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall((f"GET /m/{code}/ws HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                  f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nOrigin: {base}\r\nCookie: {cookie}\r\n\r\n").encode())
+    assert b"101" in sock.recv(200)
+    return sock
+
+
+def flood(facilitator: HttpPerson, code: str, watcher, rounds: int) -> list[float]:
+    """Toggle hidden voting `rounds` times (each resends every board whole, ~40 KB a frame).
+
+    Returns the watcher's latency (ms) for each change to arrive.
+    """
+    latencies = []
+    for i in range(rounds):
+        hidden = i % 2 == 0
+        started = time.perf_counter()
+        data = {"timebox_pattern": "8m 4m 2m", **({"hidden_voting": "1"} if hidden else {})}
+        assert facilitator.act(f"/m/{code}/settings", data).status_code == 200
+        receive_until(watcher, lambda f, h=hidden: 'id="columns"' in f and ("Hidden voting:</strong>" in f) == h)
+        latencies.append((time.perf_counter() - started) * 1000)
+    return latencies
+
+
+def test_a_reader_that_stops_is_cut_off_and_does_not_slow_the_others(tmp_path, capsys):
+    srv = AppServer(f"sqlite:///{tmp_path / 'slow.db'}", SEND_QUEUE_LIMIT="8", RATE_LIMIT_BURST="100000",
+                    RATE_LIMIT_PER_SECOND="100000").start(tmp_path / "server.log")
+    try:
+        fay, ann, bob = HttpPerson(srv.base), HttpPerson(srv.base), HttpPerson(srv.base)
+        code = fay.start_meeting()
+        ann.join(code, "Ann")
+        bob.join(code, "Bob")
+        filler = "long description " * 29  # big boards fill the frozen client's buffers sooner
+        for i in range(20):
+            fay.act(f"/m/{code}/topics", {"title": f"Topic {i}", "description": filler}, live=False)
+        watcher = ann.socket(code)
+        receive_until(watcher, lambda f: 'id="columns"' in f)
+        alone = flood(fay, code, watcher, 40)
+        frozen = raw_socket_that_never_reads(srv.base, code, bob.cookie_header())
+        with_frozen = flood(fay, code, watcher, 200)
+        log = (tmp_path / "server.log").read_text()
+        assert "fell behind" in log  # the frozen client was cut off once its queue filled
+        frozen.settimeout(5)
+        drained = 0
+        try:
+            while chunk := frozen.recv(65536):  # what was already in flight, then the end
+                drained += len(chunk)
+        except ConnectionResetError:
+            pass
+        assert drained > 0  # it was sent frames until its buffers filled; then the server hung up
+        with capsys.disabled():
+            print(f"\n[slow reader] watcher latency ms: alone p50={statistics.median(alone):.1f} "
+                  f"max={max(alone):.1f}; with a frozen client p50={statistics.median(with_frozen):.1f} "
+                  f"max={max(with_frozen):.1f} (n={len(alone)}/{len(with_frozen)})")
+        watcher.close()
+    finally:
+        srv.stop()
+
+
+def test_a_locked_database_fails_cleanly_with_a_retryable_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "test-secret")
+    path = tmp_path / "busy.db"
+    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{path}", "SQLITE_BUSY_TIMEOUT_MS": 200})
+    from tests.conftest import Person
+
+    fay = Person(app)
+    code = fay.post("/meetings", {"title": "T", "votes_per_person": "3", "name": "Fay"}, htmx=False).headers["Location"][3:]
+    fay.post(f"/m/{code}/topics", {"title": "Busy topic"})
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")  # another process holds the write lock
+    try:
+        response = fay.post(f"/m/{code}/topics/1/vote")
+        assert response.status_code == 503 and response.headers["Retry-After"] == "1"
+        assert "busy right now" in response.text and "nothing was changed" in response.text
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert Vote.select().count() == 0  # no half-written vote
+    assert fay.post(f"/m/{code}/topics/1/vote").status_code == 200  # and a retry works
+    assert Vote.select().count() == 1
+
+
+def test_signing_out_closes_that_users_open_sockets(server):
+    fay, ann = HttpPerson(server.base), HttpPerson(server.base)
+    code = fay.start_meeting()
+    ann.join(code, "Ann")
+    tabs = [ann.socket(code), ann.socket(code)]
+    others = fay.socket(code)
+    for ws in (*tabs, others):
+        receive_until(ws, lambda f: 'id="columns"' in f)
+    assert ann.http.post(f"{server.base}/logout", data={"csrf_token": ann.token}, allow_redirects=False).status_code == 303
+    assert [close_code(ws) for ws in tabs] == [1008, 1008]
+    others.ping()  # Fay's socket is untouched
+    with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+        ann.socket(code)  # and the signed-out browser cannot open a new one
+    assert refused.value.status_code == 401
+    others.close()
