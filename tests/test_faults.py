@@ -2,7 +2,6 @@
 
 import base64
 import os
-import re
 import signal
 import socket
 import sqlite3
@@ -61,8 +60,9 @@ def raw_socket_that_never_reads(base: str, code: str, cookie: str) -> socket.soc
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect((host, int(port)))
     key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall((f"GET /m/{code}/ws HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                  f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nOrigin: {base}\r\nCookie: {cookie}\r\n\r\n").encode())
+    lines = [f"GET /m/{code}/ws HTTP/1.1", f"Host: {host}:{port}", "Upgrade: websocket", "Connection: Upgrade",
+             f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13", f"Origin: {base}", f"Cookie: {cookie}", "", ""]
+    sock.sendall("\r\n".join(lines).encode())
     assert b"101" in sock.recv(200)
     return sock
 
