@@ -188,3 +188,18 @@ def test_time_up_reaches_every_screen_and_a_reconnect_gets_the_same_end_time(ser
     assert 'aria-pressed="true"' not in counts  # Ann's own choice shows on her screens only
     ann_ws.close()
     again.close()
+
+
+def test_the_room_screen_follows_the_meeting_live(room):
+    code, fay, ann, bob = room
+    screen = websocket.create_connection(
+        f"ws://{fay.base.split('://', 1)[1]}/m/{code}/ws?screen=room", cookie=fay.cookie_header(), origin=fay.base, timeout=10)
+    first = screen.recv()
+    assert 'id="room-board"' in first and 'id="columns"' not in first  # the room has its own regions
+    ann.act(f"/m/{code}/topics", {"title": "On the big screen"})
+    receive_until(screen, lambda f: 'id="room-board"' in f and "On the big screen" in f)
+    fay.act(f"/m/{code}/discuss-next")
+    now = receive_until(screen, lambda f: 'class="room-topic"' in f)
+    assert '<h2 class="room-topic">On the big screen</h2>' in now and 'data-state="running"' in now
+    assert "<form" not in now  # read-only
+    screen.close()
