@@ -10,7 +10,7 @@ import pytest
 from leancoffee.db import db, init_db
 from leancoffee.models import Topic, Vote
 from leancoffee.services import meetings, topics, votes
-from leancoffee.services.errors import Conflict
+from leancoffee.services.errors import ActionRefused, Conflict
 from tests.helpers import HttpPerson
 
 WORKERS = 24
@@ -27,8 +27,8 @@ def ballot(app):
     return app, m.code, ann, tids
 
 
-def run_together(app, calls):
-    """Run calls on threads released at once by a barrier; returns (successes, refusals)."""
+def outcomes_together(app, calls) -> list[str]:
+    """Run calls on threads released at once by a barrier; "ok" or the refusal's class name for each."""
     barrier = threading.Barrier(len(calls))
     outcomes = []
 
@@ -38,15 +38,21 @@ def run_together(app, calls):
             try:
                 call()
                 outcomes.append("ok")
-            except Conflict:
-                outcomes.append("refused")
+            except ActionRefused as refusal:
+                outcomes.append(type(refusal).__name__)
 
     threads = [threading.Thread(target=run, args=(c,)) for c in calls]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return outcomes.count("ok"), outcomes.count("refused")
+    return outcomes
+
+
+def run_together(app, calls):
+    """Run calls at once; returns (successes, conflicts)."""
+    outcomes = outcomes_together(app, calls)
+    return outcomes.count("ok"), outcomes.count(Conflict.__name__)
 
 
 def test_many_identical_votes_at_once_store_exactly_one(ballot):
@@ -139,23 +145,8 @@ def test_concurrent_edits_and_deletes_leave_one_consistent_topic_or_none(ballot)
     votes.cast_vote(ann, code, target)
     calls = [lambda i=i: topics.edit_topic(fay, code, target, f"Edit {i}") for i in range(10)]
     calls += [lambda: topics.delete_topic(fay, code, target)] * 3
-    barrier = threading.Barrier(len(calls))
-    outcomes = []
-
-    def run(call):
-        with app.app_context(), db.connection_context():
-            barrier.wait()
-            try:
-                call()
-                outcomes.append("ok")
-            except Exception as error:  # NotFound after the delete won is the expected refusal
-                outcomes.append(type(error).__name__)
-
-    threads = [threading.Thread(target=run, args=(c,)) for c in calls]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = outcomes_together(app, calls)
+    # Once the delete has won, later edits and deletes find no topic: that is their refusal.
     assert set(outcomes) <= {"ok", "NotFound"} and outcomes.count("ok") >= 1
     assert Topic.get_or_none(Topic.id == target) is None  # a delete always ends up winning
     assert Vote.select().where(Vote.topic == target).count() == 0  # and took its votes with it

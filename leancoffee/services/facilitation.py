@@ -34,6 +34,7 @@ from leancoffee.services import changes
 from leancoffee.services.access import begin_change, find_topic, require_facilitator, require_member, require_open
 from leancoffee.services.changes import Change
 from leancoffee.services.errors import Conflict, Invalid
+from leancoffee.services.meetings import status_fields
 from leancoffee.services.timebox import EXTEND_SECONDS, ends_after, format_pattern, parse_pattern, timebox_seconds, timer_view
 from leancoffee.services.topics import place_topic
 
@@ -41,15 +42,9 @@ PHASE_STATUS = {COLLECTING: None, VOTING: IN_PROGRESS, DISCUSSING_PHASE: IN_PROG
 
 
 def phase_fields(meeting: Meeting, phase: str, now) -> dict:
-    """Column updates for entering a phase: the status follows, times are recorded the first time."""
-    fields = {Meeting.phase: phase}
+    """Column updates for entering a phase: the status follows (collecting keeps planned or in progress)."""
     status = PHASE_STATUS[phase] or (PLANNED if meeting.status == PLANNED else IN_PROGRESS)
-    fields[Meeting.status] = status
-    if status in (IN_PROGRESS, COMPLETED) and meeting.started_at is None:
-        fields[Meeting.started_at] = now
-    if status == COMPLETED and meeting.ended_at is None:
-        fields[Meeting.ended_at] = now
-    return fields
+    return {**status_fields(meeting, status, now), Meeting.phase: phase}
 
 
 def change_phase(user: User, code, phase) -> Change:

@@ -96,24 +96,30 @@ def leave_meeting(user: User, code) -> Change:
     return Change(changes.PARTICIPANT_LEFT, meeting.id, meeting.version, actor_id=user.id)
 
 
+def status_fields(meeting: Meeting, status: str, now) -> dict:
+    """Columns for a status change: start and end times are recorded on the first transition to each."""
+    fields = {Meeting.status: status}
+    if status == IN_PROGRESS and meeting.started_at is None:
+        fields[Meeting.started_at] = now
+    if status == COMPLETED and meeting.ended_at is None:
+        fields[Meeting.ended_at] = now
+    return fields
+
+
 def change_meeting_status(user: User, code, status) -> Change:
-    """Facilitator moves the meeting between statuses; first start and first end are recorded."""
+    """Facilitator moves the meeting between statuses (seed: ChangeSessionStatus); the phase follows."""
     if status not in MEETING_STATUSES:
         raise Invalid("Unknown meeting status.")
     with db.atomic():
         meeting = begin_change(code)
         require_facilitator(meeting, user)
-        fields = {Meeting.status: status}
-        # The phase follows: planned is collecting, completed is done, reopening resumes discussing.
+        fields = status_fields(meeting, status, utcnow())
+        # Planned is collecting, completed is done, reopening a finished meeting resumes discussing.
         if status == PLANNED:
             fields[Meeting.phase] = COLLECTING
         elif status == COMPLETED:
             fields[Meeting.phase] = DONE
         elif meeting.phase == DONE:
             fields[Meeting.phase] = DISCUSSING_PHASE
-        if status == IN_PROGRESS and meeting.started_at is None:
-            fields[Meeting.started_at] = utcnow()
-        if status == COMPLETED and meeting.ended_at is None:
-            fields[Meeting.ended_at] = utcnow()
         Meeting.update(fields).where(Meeting.id == meeting.id).execute()
     return Change(changes.SESSION_STATUS_CHANGED, meeting.id, meeting.version, actor_id=user.id)

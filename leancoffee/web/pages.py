@@ -1,7 +1,9 @@
 """Pages: home (start a meeting), the board, and the join form."""
 
+from functools import wraps
+
 import segno
-from flask import Blueprint, Response, abort, get_flashed_messages, redirect, render_template, request
+from flask import Blueprint, Response, get_flashed_messages, redirect, render_template, request
 from flask_login import current_user
 
 from leancoffee.live import live
@@ -37,43 +39,44 @@ def home():
     return page("home.html", user=user, meetings=my_meetings(user), default_timebox=DEFAULT_TIMEBOX)
 
 
-def _meeting_for_member(code):
-    """(meeting, participant) for a participant of this meeting; otherwise a page to show instead."""
-    try:
-        meeting = find_meeting(code)
-    except NotFound as error:
-        return None, page("not_found.html", 404, message=error.message)
-    participant = membership(meeting, acting_user())
-    if participant is None or not participant.is_active:
-        return None, page("join.html", meeting=meeting, participant=participant, user=acting_user())
-    return (meeting, participant), None
+def for_members(view):
+    """Run a meeting page for its participants only: others get the join form (or 404 for no meeting).
+
+    The view receives the meeting and the visitor's participant row instead of the code.
+    """
+
+    @wraps(view)
+    def guarded(code, **kwargs):
+        try:
+            meeting = find_meeting(code)
+        except NotFound as error:
+            return page("not_found.html", 404, message=error.message)
+        participant = membership(meeting, acting_user())
+        if participant is None or not participant.is_active:
+            return page("join.html", meeting=meeting, participant=participant, user=acting_user())
+        return view(meeting, participant, **kwargs)
+
+    return guarded
 
 
 @bp.get("/m/<code>")
-def board(code):
-    """The live board for participants (a completed meeting opens on its summary); the join form for others."""
-    found, other_page = _meeting_for_member(code)
-    if other_page:
-        return other_page
-    meeting, participant = found
+@for_members
+def board(meeting, participant):
+    """The live board (a completed meeting opens on its summary)."""
     if meeting.status == COMPLETED and request.args.get("board") is None:
         return redirect(f"/m/{meeting.code}/summary", code=303)
-    state = load_board(meeting.id)
     return page(
         "board.html",
-        board=state,
+        board=load_board(meeting.id),
         viewer=viewer_for(meeting, participant),
         present=live.hub.presence.present_users(meeting.id),
     )
 
 
 @bp.get("/m/<code>/room")
-def room(code):
+@for_members
+def room(meeting, participant):
     """The projected room screen: large, read-only, live, with a QR code of the join link."""
-    found, other_page = _meeting_for_member(code)
-    if other_page:
-        return other_page
-    meeting, participant = found
     join_link = f"{request.host_url}m/{meeting.code}"
     qr_svg = segno.make(join_link, error="m").svg_inline(scale=6, border=2, dark="#111", light="#fff", title="Join link")
     return page("room.html", board=load_board(meeting.id), viewer=viewer_for(meeting, participant, "room"),
@@ -81,24 +84,16 @@ def room(code):
 
 
 @bp.get("/m/<code>/summary")
-def summary(code):
+@for_members
+def summary(meeting, participant):
     """What the meeting produced; exports as Markdown and CSV."""
-    found, other_page = _meeting_for_member(code)
-    if other_page:
-        return other_page
-    meeting, _ = found
     return page("summary.html", summary=build_summary(meeting.id))
 
 
-@bp.get("/m/<code>/summary.<fmt>")
-def summary_export(code, fmt):
+@bp.get("/m/<code>/summary.<any(md, csv):fmt>")
+@for_members
+def summary_export(meeting, participant, fmt):
     """The summary as a Markdown or CSV download."""
-    if fmt not in ("md", "csv"):
-        abort(404)
-    found, other_page = _meeting_for_member(code)
-    if other_page:
-        return other_page
-    meeting, _ = found
     result = build_summary(meeting.id)
     body, mimetype = (to_markdown(result), "text/markdown") if fmt == "md" else (to_csv(result), "text/csv")
     filename = f"lean-coffee-{meeting.code}.{fmt}"
@@ -110,6 +105,3 @@ def summary_export(code, fmt):
 def not_found(error):
     """A friendly page for unknown addresses."""
     return page("not_found.html", 404, message="There is nothing at this address.")
-
-
-__all__ = ["bp", "abort"]
