@@ -1,5 +1,8 @@
 """Lookups and guards shared by every service: which meeting, who is acting, may they."""
 
+from contextlib import contextmanager
+
+from leancoffee.db import db
 from leancoffee.models import COMPLETED, Meeting, Participant, Topic, User
 from leancoffee.services.errors import Conflict, Forbidden, NotFound
 
@@ -66,3 +69,17 @@ def find_topic(meeting: Meeting, topic_id) -> Topic:
     if topic is None:
         raise NotFound("That topic does not exist in this meeting (it may have been deleted).")
     return topic
+
+
+@contextmanager
+def meeting_write(code: str, user: User | None, *, facilitator: bool = False, open_only: bool = True):
+    """One write to a meeting: a transaction that bumps its version and checks who may act, and when."""
+    with db.atomic():
+        meeting = begin_change(code)
+        if facilitator:
+            require_facilitator(meeting, user)
+        else:
+            require_member(meeting, user)
+        if open_only:
+            require_open(meeting)
+        yield meeting

@@ -2,7 +2,6 @@
 
 from peewee import JOIN, fn
 
-from leancoffee.db import db
 from leancoffee.models import (
     COLLECTING,
     COMPLETED,
@@ -31,7 +30,7 @@ from leancoffee.models import (
     utcnow,
 )
 from leancoffee.services import changes
-from leancoffee.services.access import begin_change, find_topic, require_facilitator, require_member, require_open
+from leancoffee.services.access import find_topic, meeting_write
 from leancoffee.services.changes import Change
 from leancoffee.services.errors import Conflict, Invalid
 from leancoffee.services.meetings import status_fields
@@ -51,9 +50,7 @@ def change_phase(user: User, code, phase) -> Change:
     """Facilitator: go one phase forward or back (collecting → voting → discussing → done)."""
     if phase not in PHASES:
         raise Invalid("Unknown phase.")
-    with db.atomic():
-        meeting = begin_change(code)
-        require_facilitator(meeting, user)
+    with meeting_write(code, user, facilitator=True, open_only=False) as meeting:
         step = PHASES.index(phase) - PHASES.index(meeting.phase)
         if abs(step) != 1:
             raise Conflict("Phases go one step at a time: refresh the page to see where the meeting is.")
@@ -74,10 +71,7 @@ def change_phase(user: User, code, phase) -> Change:
 def update_settings(user: User, code, hidden_voting, timebox_pattern) -> Change:
     """Facilitator: hidden voting on or off, and the timebox pattern."""
     pattern = format_pattern(parse_pattern(timebox_pattern))
-    with db.atomic():
-        meeting = begin_change(code)
-        require_facilitator(meeting, user)
-        require_open(meeting)
+    with meeting_write(code, user, facilitator=True) as meeting:
         Meeting.update(hidden_voting=bool(hidden_voting), timebox_pattern=pattern).where(Meeting.id == meeting.id).execute()
     return Change(changes.SETTINGS_CHANGED, meeting.id, meeting.version, actor_id=user.id)
 
@@ -103,10 +97,7 @@ def _start_timebox(meeting: Meeting, round_number: int, now) -> None:
 
 def discuss_next(user: User, code) -> Change:
     """Facilitator: the top-voted topic goes to Discussing (the current one to Discussed) and its first timebox starts."""
-    with db.atomic():
-        meeting = begin_change(code)
-        require_facilitator(meeting, user)
-        require_open(meeting)
+    with meeting_write(code, user, facilitator=True) as meeting:
         topic = _top_topic(meeting)
         if topic is None:
             raise Conflict("There are no topics left in To Discuss.")
@@ -128,10 +119,7 @@ def _discussed_topic(meeting: Meeting) -> Topic:
 
 def control_timer(user: User, code, action) -> Change:
     """Facilitator: start, pause, resume, extend (+1 minute) or stop the timer of the topic being discussed."""
-    with db.atomic():
-        meeting = begin_change(code)
-        require_facilitator(meeting, user)
-        require_open(meeting)
+    with meeting_write(code, user, facilitator=True) as meeting:
         _discussed_topic(meeting)
         now = utcnow()
         timer = timer_view(meeting, now)
@@ -174,10 +162,7 @@ def cast_thumb(user: User, code, choice) -> Change:
     """A participant's thumb once the timebox ran out; voting again changes it (one per person per round)."""
     if choice not in THUMBS_CHOICES:
         raise Invalid("Choose thumbs up, neutral or thumbs down.")
-    with db.atomic():
-        meeting = begin_change(code)
-        require_member(meeting, user)
-        require_open(meeting)
+    with meeting_write(code, user) as meeting:
         topic = _discussed_topic(meeting)
         if not timer_view(meeting, utcnow()).expired:
             raise Conflict("The thumbs vote opens when the timebox runs out.")
@@ -204,10 +189,7 @@ def decide_round(user: User, code, outcome) -> Change:
     """Facilitator, when time is up: continue (the next, shorter timebox) or move on; the round is recorded."""
     if outcome not in (CONTINUE, MOVE_ON):
         raise Invalid("Choose continue or move on.")
-    with db.atomic():
-        meeting = begin_change(code)
-        require_facilitator(meeting, user)
-        require_open(meeting)
+    with meeting_write(code, user, facilitator=True) as meeting:
         topic = _discussed_topic(meeting)
         now = utcnow()
         if not timer_view(meeting, now).expired:
@@ -227,10 +209,7 @@ def decide_round(user: User, code, outcome) -> Change:
 
 def merge_topics(user: User, code, source_id, target_id) -> Change:
     """Facilitator: fold a duplicate into another topic; votes and notes move, nobody keeps two votes on it."""
-    with db.atomic():
-        meeting = begin_change(code)
-        require_facilitator(meeting, user)
-        require_open(meeting)
+    with meeting_write(code, user, facilitator=True) as meeting:
         source, target = find_topic(meeting, source_id), find_topic(meeting, target_id)
         if source.id == target.id:
             raise Invalid("Choose another topic to merge into.")

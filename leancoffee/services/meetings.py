@@ -24,7 +24,7 @@ from leancoffee.models import (
     utcnow,
 )
 from leancoffee.services import changes
-from leancoffee.services.access import begin_change, membership, require_facilitator, require_member
+from leancoffee.services.access import begin_change, meeting_write, membership, require_member
 from leancoffee.services.changes import Change
 from leancoffee.services.errors import Invalid
 from leancoffee.services.timebox import format_pattern, parse_pattern
@@ -110,9 +110,7 @@ def change_meeting_status(user: User, code, status) -> Change:
     """Facilitator moves the meeting between statuses (seed: ChangeSessionStatus); the phase follows."""
     if status not in MEETING_STATUSES:
         raise Invalid("Unknown meeting status.")
-    with db.atomic():
-        meeting = begin_change(code)
-        require_facilitator(meeting, user)
+    with meeting_write(code, user, facilitator=True, open_only=False) as meeting:
         fields = status_fields(meeting, status, utcnow())
         # Planned is collecting, completed is done, reopening a finished meeting resumes discussing.
         if status == PLANNED:

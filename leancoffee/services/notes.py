@@ -1,9 +1,8 @@
 """Takeaways and action items captured on topics (the original plan's session notes)."""
 
-from leancoffee.db import db
 from leancoffee.models import ACTION, NAME_MAX, NOTE_MAX, TAKEAWAY, Note, User
 from leancoffee.services import changes
-from leancoffee.services.access import begin_change, find_topic, require_member, require_open
+from leancoffee.services.access import find_topic, meeting_write
 from leancoffee.services.changes import Change
 from leancoffee.services.errors import Invalid
 from leancoffee.services.validation import clean_text
@@ -16,10 +15,7 @@ def add_note(user: User, code, topic_id, kind, text, owner="") -> Change:
     label = "Takeaway" if kind == TAKEAWAY else "Action"
     text = clean_text(text, label, NOTE_MAX, multiline=True)
     owner = clean_text(owner, "Owner", NAME_MAX, required=False) if kind == ACTION else ""
-    with db.atomic():
-        meeting = begin_change(code)
-        require_member(meeting, user)
-        require_open(meeting)
+    with meeting_write(code, user) as meeting:
         topic = find_topic(meeting, topic_id)
         Note.create(meeting=meeting.id, topic=topic.id, author=user.id, kind=kind, text=text, owner=owner)
     return Change(changes.NOTE_ADDED, meeting.id, meeting.version, actor_id=user.id, topic_id=topic.id)

@@ -2,7 +2,6 @@
 
 from peewee import fn
 
-from leancoffee.db import db
 from leancoffee.models import (
     DISCUSSED,
     DISCUSSING,
@@ -19,11 +18,8 @@ from leancoffee.models import (
 )
 from leancoffee.services import changes
 from leancoffee.services.access import (
-    begin_change,
     find_topic,
-    require_facilitator,
-    require_member,
-    require_open,
+    meeting_write,
 )
 from leancoffee.services.changes import Change
 from leancoffee.services.errors import Forbidden, Invalid
@@ -40,10 +36,7 @@ def _clean_topic_text(title, description) -> tuple[str, str]:
 def add_topic(user: User, code, title, description="") -> Change:
     """A participant proposes a topic; it joins the end of To Discuss."""
     title, description = _clean_topic_text(title, description)
-    with db.atomic():
-        meeting = begin_change(code)
-        require_member(meeting, user)
-        require_open(meeting)
+    with meeting_write(code, user) as meeting:
         topic = Topic.create(meeting=meeting.id, author=user.id, title=title, description=description)
     return Change(changes.TOPIC_ADDED, meeting.id, meeting.version, actor_id=user.id, topic_id=topic.id, columns=(TO_DISCUSS,))
 
@@ -57,10 +50,7 @@ def _require_editor(meeting, user, topic) -> None:
 def edit_topic(user: User, code, topic_id, title, description="") -> Change:
     """The author or facilitator changes a topic's text."""
     title, description = _clean_topic_text(title, description)
-    with db.atomic():
-        meeting = begin_change(code)
-        require_member(meeting, user)
-        require_open(meeting)
+    with meeting_write(code, user) as meeting:
         topic = find_topic(meeting, topic_id)
         _require_editor(meeting, user, topic)
         Topic.update(title=title, description=description, updated_at=utcnow()).where(Topic.id == topic.id).execute()
@@ -69,10 +59,7 @@ def edit_topic(user: User, code, topic_id, title, description="") -> Change:
 
 def delete_topic(user: User, code, topic_id) -> Change:
     """The author or facilitator deletes a topic; its votes go back to their owners."""
-    with db.atomic():
-        meeting = begin_change(code)
-        require_member(meeting, user)
-        require_open(meeting)
+    with meeting_write(code, user) as meeting:
         topic = find_topic(meeting, topic_id)
         _require_editor(meeting, user, topic)
         voters = tuple(v.user_id for v in Vote.select(Vote.user).where(Vote.topic == topic.id))
@@ -127,10 +114,7 @@ def move_topic(user: User, code, topic_id, status) -> Change:
     """The facilitator moves a topic to another column."""
     if status not in TOPIC_STATUSES:
         raise Invalid("Unknown column: choose To Discuss, Discussing or Discussed.")
-    with db.atomic():
-        meeting = begin_change(code)
-        require_facilitator(meeting, user)
-        require_open(meeting)
+    with meeting_write(code, user, facilitator=True) as meeting:
         topic = find_topic(meeting, topic_id)
         columns = place_topic(meeting, topic, status, utcnow())
     return Change(changes.TOPIC_STATUS_CHANGED, meeting.id, meeting.version, actor_id=user.id, topic_id=topic.id, columns=columns)

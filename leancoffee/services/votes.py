@@ -2,10 +2,9 @@
 
 from peewee import IntegrityError
 
-from leancoffee.db import db
 from leancoffee.models import COLLECTING, TO_DISCUSS, VOTING, User, Vote
 from leancoffee.services import changes
-from leancoffee.services.access import begin_change, find_topic, require_member, require_open
+from leancoffee.services.access import find_topic, meeting_write
 from leancoffee.services.changes import Change
 from leancoffee.services.errors import Conflict
 
@@ -23,10 +22,7 @@ def cast_vote(user: User, code, topic_id) -> Change:
     write lock; the unique (topic, user) index is the last word on double votes.
     """
     try:
-        with db.atomic():
-            meeting = begin_change(code)
-            require_member(meeting, user)
-            require_open(meeting)
+        with meeting_write(code, user) as meeting:
             _require_voting_open(meeting)
             topic = find_topic(meeting, topic_id)
             if topic.status != TO_DISCUSS:
@@ -46,10 +42,7 @@ def cast_vote(user: User, code, topic_id) -> Change:
 
 def remove_vote(user: User, code, topic_id) -> Change:
     """Take back the user's dot from a topic."""
-    with db.atomic():
-        meeting = begin_change(code)
-        require_member(meeting, user)
-        require_open(meeting)
+    with meeting_write(code, user) as meeting:
         _require_voting_open(meeting)
         topic = find_topic(meeting, topic_id)
         if topic.status != TO_DISCUSS:
