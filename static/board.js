@@ -30,6 +30,8 @@
   function setLive(value) {
     const was = live;
     live = value;
+    // Exposed for tests and for anyone debugging a board: is this page receiving live updates?
+    document.documentElement.dataset.live = String(value);
     if (value) {
       setBanner(null);
       if (!was && lostOnce) announce("Reconnected. The board is up to date.");
@@ -39,6 +41,7 @@
   function connectionLost(willRetry) {
     const was = live;
     live = false;
+    document.documentElement.dataset.live = "false";
     resync = true;
     lostOnce = true;
     // Nothing is disabled: every action is a form that still works over HTTP while the socket is down.
@@ -72,7 +75,9 @@
   });
 
   // ---- Before and after every swap: keep the keyboard focus, notice what is new ----
-  const WATCHED = ".card, .card-body, .votes, .notes-list";
+  // Topic cards and the parts of them that change live (other things styled as .card are forms).
+  const CARD = ".cards > li.card";
+  const WATCHED = CARD + ", .card-body, .votes, .notes-list";
   let before = null;
 
   function snapshot() {
@@ -84,7 +89,7 @@
     const status = document.getElementById("meeting-status");
     return {
       seen: new Set(document.querySelectorAll(WATCHED)),
-      topics: new Set(Array.from(document.querySelectorAll(".cards > li.card"), function (li) { return li.id; })),
+      topics: new Set(Array.from(document.querySelectorAll(CARD), function (li) { return li.id; })),
       phase: status ? status.dataset.phase : null,
       thumbsOpen: isOpen("thumbs"),
       active: active,
@@ -109,7 +114,7 @@
     for (const id of prev.focusIds) {
       const el = document.getElementById(id);
       if (!el || !visible(el)) continue;
-      const card = el.closest(".card");
+      const card = el.closest(CARD);
       let target = card || el.querySelector("button, a[href], input:not([type=hidden]), select, textarea, summary");
       if (!target || !visible(target)) target = el;
       if (!target.matches("button, a[href], input, select, textarea, summary")) target.tabIndex = -1;
@@ -145,7 +150,7 @@
     const added = [];
     document.querySelectorAll(WATCHED).forEach(function (el) {
       if (prev.seen.has(el)) return;
-      const card = el.closest(".card");
+      const card = el.closest(CARD);
       if (!card) return;
       changed.add(card);
       if (el === card && !prev.topics.has(card.id)) added.push(card);
