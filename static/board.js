@@ -38,15 +38,17 @@
     }
   }
 
-  function connectionLost(willRetry) {
+  function connectionLost(willRetry, code) {
     const was = live;
     live = false;
     document.documentElement.dataset.live = "false";
     resync = true;
     lostOnce = true;
     // Nothing is disabled: every action is a form that still works over HTTP while the socket is down.
-    setBanner(willRetry ? "Reconnecting…" : "Live updates stopped. Reload the page to catch up.");
-    if (was) announce(willRetry ? "Connection lost. Reconnecting…" : "Live updates stopped. Reload the page to catch up.");
+    // 1008: this browser signed out; the socket will not come back by itself.
+    const final = code === 1008 ? "Signed out. Reload the page to continue." : "Live updates stopped. Reload the page to catch up.";
+    setBanner(willRetry ? "Reconnecting…" : final);
+    if (was) announce(willRetry ? "Connection lost. Reconnecting…" : final);
   }
 
   // Close codes after which hx-ws tries again (its defaults); any other close is final.
@@ -54,7 +56,7 @@
   document.addEventListener("htmx:ws:close", function (event) {
     const detail = event.detail || {};
     if (detail.reason === "removed" || leaving) return;
-    connectionLost(detail.reason !== "cancelled" && (detail.code == null || RETRY_CODES.includes(detail.code)));
+    connectionLost(detail.reason !== "cancelled" && (detail.code == null || RETRY_CODES.includes(detail.code)), detail.code);
   });
   document.addEventListener("htmx:ws:error", function (event) {
     const socket = event.detail && event.detail.connection && event.detail.connection.socket;
