@@ -442,7 +442,9 @@ def test_reconnecting_message_comes_and_goes_when_the_server_restarts(chromium, 
 
         first.stop(signal.SIGTERM)  # closes every socket with 1012
         for page in (board, room):
-            expect(page.get_by_role("status").filter(has_text="Reconnecting…")).to_be_visible()
+            expect(page.locator("#connection")).to_be_visible()
+            expect(page.locator("#connection")).to_have_text("Reconnecting…")
+            expect(page.locator("#connection")).to_have_attribute("role", "status")
         # Nothing that still works over HTTP is disabled, and the banner moves nothing.
         expect(board.get_by_role("button", name="Add topic")).to_be_enabled()
         expect(card(board, "Before the restart").get_by_role("button", name=re.compile("^Vote"))).to_be_enabled()
