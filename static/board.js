@@ -1,26 +1,74 @@
-// Small glue around htmx: connection state, live-socket header, form reset, copy link.
+// Small glue around htmx: connection state, live-socket header, focus after swaps, highlights and
+// announcements of live changes, form reset, copy link, the timer countdown.
 (function () {
   "use strict";
   let live = false;
+  let lostOnce = false;
+  let leaving = false;
+  // The first message after a socket (re)opens is the whole board: it repairs, it is not news.
+  let resync = true;
 
-  function setLive(value) {
-    live = value;
-    const banner = document.getElementById("connection");
-    if (banner) banner.hidden = value;
+  // ---- Announcements: one polite live region, only for what matters (never every second) ----
+  let announceTimer = null;
+  function announce(text) {
+    const region = document.getElementById("announcer");
+    if (!region || !text) return;
+    // Clear first so the same sentence twice in a row is still read out.
+    region.textContent = "";
+    clearTimeout(announceTimer);
+    announceTimer = setTimeout(function () { region.textContent = text; }, 100);
   }
 
-  // The first message on a socket is the whole board: from then on the page is current.
+  // ---- Connection state ----
+  function setBanner(text) {
+    const banner = document.getElementById("connection");
+    if (!banner) return;
+    if (text) banner.textContent = text;
+    banner.hidden = !text;
+  }
+
+  function setLive(value) {
+    const was = live;
+    live = value;
+    // Exposed for tests and for anyone debugging a board: is this page receiving live updates?
+    document.documentElement.dataset.live = String(value);
+    if (value) {
+      setBanner(null);
+      if (!was && lostOnce) announce("Reconnected. The board is up to date.");
+    }
+  }
+
+  function connectionLost(willRetry, code) {
+    const was = live;
+    live = false;
+    document.documentElement.dataset.live = "false";
+    resync = true;
+    lostOnce = true;
+    // Nothing is disabled: every action is a form that still works over HTTP while the socket is down.
+    // 1008: this browser signed out; the socket will not come back by itself.
+    const final = code === 1008 ? "Signed out. Reload the page to continue." : "Live updates stopped. Reload the page to catch up.";
+    setBanner(willRetry ? "Reconnecting…" : final);
+    if (was) announce(willRetry ? "Connection lost. Reconnecting…" : final);
+  }
+
+  // Close codes after which hx-ws tries again (its defaults); any other close is final.
+  const RETRY_CODES = [1001, 1005, 1006, 1011, 1012, 1013, 1014];
+  document.addEventListener("htmx:ws:close", function (event) {
+    const detail = event.detail || {};
+    if (detail.reason === "removed" || leaving) return;
+    connectionLost(detail.reason !== "cancelled" && (detail.code == null || RETRY_CODES.includes(detail.code)), detail.code);
+  });
+  document.addEventListener("htmx:ws:error", function (event) {
+    const socket = event.detail && event.detail.connection && event.detail.connection.socket;
+    if (!socket || socket.readyState !== WebSocket.OPEN) connectionLost(true);
+  });
+  document.addEventListener("htmx:ws:after:connection", function () { resync = true; });
   document.addEventListener("htmx:ws:after:message:incoming", function () {
+    resync = false;
     if (!live) setLive(true);
   });
-  document.addEventListener("htmx:ws:close", function (event) {
-    if (event.detail && event.detail.reason === "removed") return;
-    setLive(false);
-    const banner = document.getElementById("connection");
-    // 1008: this browser signed out; the socket will not come back by itself.
-    if (banner && event.detail && event.detail.code === 1008) banner.textContent = "Signed out. Reload the page to continue.";
-  });
-  window.addEventListener("pagehide", function () { live = false; });
+  window.addEventListener("pagehide", function () { leaving = true; live = false; });
+  window.addEventListener("pageshow", function () { leaving = false; });
 
   // While the socket is live the server sends our own changes through it, in order with
   // everyone else's; otherwise it puts them in the response.
@@ -28,6 +76,122 @@
     if (live) event.detail.ctx.request.headers["X-Live-Socket"] = "1";
   });
 
+  // ---- Before and after every swap: keep the keyboard focus, notice what is new ----
+  // Topic cards and the parts of them that change live (other things styled as .card are forms).
+  const CARD = ".cards > li.card";
+  const WATCHED = CARD + ", .card-body, .votes, .notes-list";
+  let before = null;
+
+  function snapshot() {
+    const active = document.activeElement;
+    const ids = [];
+    for (let node = active; node && node !== document.body; node = node.parentElement) {
+      if (node.id) ids.push(node.id);
+    }
+    const status = document.getElementById("meeting-status");
+    return {
+      seen: new Set(document.querySelectorAll(WATCHED)),
+      topics: new Set(Array.from(document.querySelectorAll(CARD), function (li) { return li.id; })),
+      phase: status ? status.dataset.phase : null,
+      thumbsOpen: isOpen("thumbs"),
+      active: active,
+      focusIds: ids,
+    };
+  }
+
+  function isOpen(id) {
+    const el = document.getElementById(id);
+    return Boolean(el && !el.hidden);
+  }
+
+  function visible(el) {
+    return el.getClientRects().length > 0;
+  }
+
+  // A swap may remove the focused control (e.g. a moved card): put focus on the nearest thing
+  // that is still there, so a keyboard user never lands back at the top of the page.
+  function restoreFocus(prev) {
+    const active = document.activeElement;
+    if (active && active !== document.body && active.isConnected && visible(active)) return;
+    for (const id of prev.focusIds) {
+      const el = document.getElementById(id);
+      if (!el || !visible(el)) continue;
+      const card = el.closest(CARD);
+      let target = card || el.querySelector("button, a[href], input:not([type=hidden]), select, textarea, summary");
+      if (!target || !visible(target)) target = el;
+      if (!target.matches("button, a[href], input, select, textarea, summary")) target.tabIndex = -1;
+      target.focus({ preventScroll: false });
+      return;
+    }
+  }
+
+  function highlight(card) {
+    card.classList.remove("is-fresh");
+    void card.offsetWidth; // restart the animation if it is already running
+    card.classList.add("is-fresh");
+  }
+  document.addEventListener("animationend", function (event) {
+    if (event.animationName === "card-fresh") event.target.classList.remove("is-fresh");
+  });
+
+  document.addEventListener("htmx:before:swap", function () {
+    before = snapshot();
+  });
+
+  document.addEventListener("htmx:after:swap", function () {
+    const prev = before;
+    before = null;
+    if (!prev) return;
+    restoreFocus(prev);
+    if (resync && !live && document.getElementById("meeting")) {
+      // A full resync re-renders everything: announce nothing but phase changes.
+      announcePhase(prev);
+      return;
+    }
+    const changed = new Set();
+    const added = [];
+    document.querySelectorAll(WATCHED).forEach(function (el) {
+      if (prev.seen.has(el)) return;
+      const card = el.closest(CARD);
+      if (!card) return;
+      changed.add(card);
+      if (el === card && !prev.topics.has(card.id)) added.push(card);
+    });
+    changed.forEach(highlight);
+    const messages = added.map(function (card) {
+      const title = card.querySelector(".card-title");
+      return "New topic: " + (title ? title.textContent : "");
+    });
+    const phase = phaseMessage(prev);
+    if (phase) messages.push(phase);
+    if (!prev.thumbsOpen && isOpen("thumbs")) messages.push(timeUpMessage());
+    if (messages.length) announce(messages.join(". "));
+  });
+
+  function phaseMessage(prev) {
+    const status = document.getElementById("meeting-status");
+    if (!status || !prev.phase || status.dataset.phase === prev.phase) return null;
+    const current = status.querySelector(".phase.current");
+    const guidance = status.querySelector(".guidance");
+    return "Phase: " + (current ? current.textContent.replace(/^\s*\d+\.\s*/, "").replace(/\s*◂\s*$/, "") : status.dataset.phase) +
+      (guidance ? ". " + guidance.textContent.trim().replace(/\s+/g, " ") : "");
+  }
+
+  function announcePhase(prev) {
+    const message = phaseMessage(prev);
+    if (message) announce(message);
+  }
+
+  let timeUpSaidFor = null;
+  function timeUpMessage() {
+    const timer = document.getElementById("timer");
+    const key = timer ? timer.dataset.endsAt : null;
+    const said = key !== null && timeUpSaidFor === key;
+    timeUpSaidFor = key;
+    return (said ? "" : "Time is up. ") + "Thumbs vote: continue, neutral or move on?";
+  }
+
+  // ---- Forms ----
   document.addEventListener("htmx:after:request", function (event) {
     const form = event.target;
     const status = event.detail.ctx.response && event.detail.ctx.response.status;
@@ -38,22 +202,42 @@
     }
     if (form.closest && status < 400) {
       const details = form.closest("details");
-      if (details) details.open = false;
+      if (details) {
+        details.open = false;
+        // The form the focus was in has just closed: give focus back to its summary.
+        const summary = details.querySelector("summary");
+        if (summary && (!document.activeElement || document.activeElement === document.body || !visible(document.activeElement))) {
+          summary.focus();
+        }
+      }
     }
   });
 
   document.addEventListener("click", function (event) {
-    const button = event.target.closest && event.target.closest("[data-copy]");
-    if (!button) return;
-    const field = document.querySelector(button.dataset.copy);
-    if (!field) return;
-    field.select();
-    if (navigator.clipboard) navigator.clipboard.writeText(field.value).catch(function () {});
-    button.textContent = "Copied";
-    setTimeout(function () { button.textContent = "Copy link"; }, 1500);
+    const copy = event.target.closest && event.target.closest("[data-copy]");
+    if (copy) {
+      const field = document.querySelector(copy.dataset.copy);
+      if (!field) return;
+      field.select();
+      if (navigator.clipboard) navigator.clipboard.writeText(field.value).catch(function () {});
+      copy.textContent = "Copied";
+      announce("Join link copied.");
+      setTimeout(function () { copy.textContent = "Copy link"; }, 1500);
+      return;
+    }
+    // "Propose a topic" in the phone's bottom bar: scroll to the field and put the cursor in it.
+    const jump = event.target.closest && event.target.closest("[data-focus]");
+    if (jump) {
+      const field = document.querySelector(jump.dataset.focus);
+      if (!field) return;
+      event.preventDefault();
+      field.scrollIntoView({ block: "center" });
+      field.focus({ preventScroll: true });
+    }
   });
 
-  // The shared timer: the server sends the end time and its own clock; we only count down.
+  // ---- The shared timer: the server sends the end time and its own clock; we only count down ----
+  const lastWhole = new Map();
   function tickTimers() {
     document.querySelectorAll(".timer[data-state=running]").forEach(function (timer) {
       if (!timer.dataset.offset) timer.dataset.offset = String(Number(timer.dataset.serverNow) - Date.now());
@@ -64,11 +248,22 @@
       if (clock && clock.textContent !== text) clock.textContent = text;
       timer.classList.toggle("timer-low", whole <= 30);
       timer.classList.toggle("timer-expired", whole === 0);
+      // Announce only the moments that matter: one minute left, and time up (once per timebox).
+      const key = timer.dataset.endsAt;
+      const previous = lastWhole.get(key);
+      lastWhole.set(key, whole);
+      if (previous === undefined) return;
+      if (previous > 60 && whole <= 60 && whole > 0) announce("1 minute left.");
+      if (previous > 0 && whole === 0 && timeUpSaidFor !== key) {
+        timeUpSaidFor = key;
+        announce("Time is up.");
+      }
     });
   }
   setInterval(tickTimers, 250);
   document.addEventListener("DOMContentLoaded", tickTimers);
 
   // Keep sockets open while the tab is in the background: presence means "has the board open".
-  htmx.config.ws = Object.assign({}, htmx.config.ws, { pauseOnBackground: false });
+  // Cap the backoff at 10 s so a board comes back soon after a restart, not a minute later.
+  htmx.config.ws = Object.assign({}, htmx.config.ws, { pauseOnBackground: false, reconnectMaxDelay: 10000 });
 })();
