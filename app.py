@@ -12,7 +12,6 @@ import gevent  # noqa: E402
 from gevent.pywsgi import WSGIServer  # noqa: E402
 
 from leancoffee import create_app  # noqa: E402
-from leancoffee.compression import GzipStatic  # noqa: E402
 from leancoffee.live import live  # noqa: E402
 
 log = logging.getLogger("leancoffee")
@@ -26,7 +25,7 @@ def main() -> None:
     args = parser.parse_args()
 
     app = create_app()
-    server = WSGIServer((args.host, args.port), GzipStatic(app), log=None)
+    server = WSGIServer((args.host, args.port), app, log=None)
 
     def shut_down():
         # 1012 (service restart) tells every browser to come back by itself.

@@ -7,6 +7,7 @@ from flask_login import current_user
 from peewee import OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from leancoffee.compression import GzipStatic
 from leancoffee.config import load_config
 from leancoffee.db import db, init_db
 from leancoffee.extensions import login_manager, sock
@@ -38,7 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     app.register_blueprint(actions.bp)
     app.register_blueprint(socket.bp)
-    app.wsgi_app = SecureCookiesOverHttps(StripWebSocketCompression(app.wsgi_app))
+    app.wsgi_app = GzipStatic(SecureCookiesOverHttps(StripWebSocketCompression(app.wsgi_app)))
     if app.config["PROXY_HOPS"]:
         hops = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
