@@ -24,7 +24,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config or {})
     logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    init_db(app.config["DATABASE_URL"])
+    init_db(app.config["DATABASE_URL"], app.config.get("DB_POOL_SIZE", 20))
     login_manager.init_app(app)
     sock.init_app(app)
     live.init_app(app)

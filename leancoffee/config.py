@@ -23,7 +23,21 @@ def load_config() -> dict:
     return {
         "SECRET_KEY": env.get("SECRET_KEY") or _instance_secret_key(),
         "DATABASE_URL": env.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'leancoffee.db'}",
+        # Connections each worker may hold to PostgreSQL (ignored for SQLite).
+        "DB_POOL_SIZE": int(env.get("DB_POOL_SIZE", "20")),
+        # Set: changes and presence cross workers through Redis. Unset: one process, in memory.
         "REDIS_URL": env.get("REDIS_URL") or None,
+        # Every Redis key and channel starts with this, so apps (or test runs) can share a Redis.
+        "REDIS_PREFIX": env.get("REDIS_PREFIX", "lc:"),
+        # A worker refreshes its liveness key this often; one silent for the TTL counts as dead
+        # and its participants are shown away (so a SIGKILLed worker's people go within ~TTL+beat).
+        "WORKER_HEARTBEAT_SECONDS": float(env.get("WORKER_HEARTBEAT_SECONDS", "5")),
+        "WORKER_TTL_SECONDS": float(env.get("WORKER_TTL_SECONDS", "20")),
+        # A version missing from the Redis stream this long is taken as lost: the meeting resyncs.
+        "BACKPLANE_GAP_SECONDS": float(env.get("BACKPLANE_GAP_SECONDS", "1")),
+        # "kv" (key=value, one line per event) or "json".
+        "LOG_FORMAT": env.get("LOG_FORMAT", "kv"),
+        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         # A participant whose last socket closed stays "present" this long, so a reload
         # does not flicker them out of the list.
         "PRESENCE_GRACE_SECONDS": float(env.get("PRESENCE_GRACE_SECONDS", "5")),
