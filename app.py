@@ -30,7 +30,7 @@ def main() -> None:
     def shut_down():
         # 1012 (service restart) tells every browser to come back by itself.
         log.info("shutting down: closing live sockets with 1012")
-        live.hub.close_all()
+        live.shutdown()
         gevent.sleep(0.2)
         server.stop(timeout=2)
 

@@ -1,16 +1,15 @@
 """The Lean Coffee board: a Flask app factory."""
 
-import logging
-
 from flask import Flask, g, request
 
 from leancoffee.config import load_config
 from leancoffee.db import db, init_db
 from leancoffee.extensions import login_manager, sock
 from leancoffee.live import live
+from leancoffee.logs import configure_logging
 from leancoffee.models import User
 from leancoffee.services.errors import ActionRefused
-from leancoffee.web import actions, pages, socket
+from leancoffee.web import actions, ops, pages, socket
 from leancoffee.web.responses import refused
 from leancoffee.web.security import StripWebSocketCompression, csrf_ok
 
@@ -22,12 +21,14 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     app.config.update(load_config())
     app.config.update(config or {})
-    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(app.config.get("LOG_LEVEL", "INFO"), app.config.get("LOG_FORMAT", "kv"))
 
     init_db(app.config["DATABASE_URL"], app.config.get("DB_POOL_SIZE", 20))
     login_manager.init_app(app)
     sock.init_app(app)
     live.init_app(app)
+    ops.init_app(app)
+    app.register_blueprint(ops.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(actions.bp)
     app.register_blueprint(socket.bp)
@@ -36,7 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
     @app.before_request
     def open_db_and_check_csrf():
         # A socket lives for hours: it takes a database connection only when it needs one.
-        if request.endpoint == "socket.board_socket":
+        if request.endpoint == "socket.board_socket" or request.endpoint in ops.NO_DB_ENDPOINTS:
             return None
         g.db_context = db.connection_context()
         g.db_context.__enter__()
