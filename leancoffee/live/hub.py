@@ -35,6 +35,8 @@ class Hub:
         self._locks: dict[int, threading.RLock] = defaultdict(threading.RLock)
         # The newest meeting version this worker's sockets were sent (the backplane spots gaps with it).
         self.versions: dict[int, int] = {}
+        # Who the sockets of each meeting were last shown as here (presence has no version to compare).
+        self.shown_present: dict[int, set[int]] = {}
         self.presence = LocalPresence(app.config["PRESENCE_GRACE_SECONDS"], self._presence_changed)
         self.backplane = LocalBackplane()
 
@@ -50,7 +52,8 @@ class Hub:
             with db.connection_context():
                 state = load_board(conn.meeting_id)
             self._note_version(conn.meeting_id, state.version)
-            conn.offer(full_board(state, conn.viewer, self.presence.present_users(conn.meeting_id)))
+            present = self.shown_present[conn.meeting_id] = self.presence.present_users(conn.meeting_id)
+            conn.offer(full_board(state, conn.viewer, present))
         metrics.OPEN_SOCKETS.inc()
         metrics.LIVE_MEETINGS.set(len(self.rooms))
         conn.start()
@@ -68,6 +71,7 @@ class Hub:
                 if not room:
                     del self.rooms[conn.meeting_id]
                     self.versions.pop(conn.meeting_id, None)
+                    self.shown_present.pop(conn.meeting_id, None)
                     self.backplane.room_closed(conn.meeting_id)
         metrics.LIVE_MEETINGS.set(len(self.rooms))
         self.presence.disconnected(conn.meeting_id, conn.viewer.user_id)
@@ -84,10 +88,13 @@ class Hub:
         with self._locks[change.meeting_id]:
             with db.connection_context():
                 state = load_board(change.meeting_id)
-            push = build_push(change, state, self.presence.present_users(change.meeting_id))
+            present = self.presence.present_users(change.meeting_id)
+            push = build_push(change, state, present)
             conns = list(self.rooms.get(change.meeting_id, ()))
             if conns:
                 self._note_version(change.meeting_id, state.version)
+                if change.kind in (changes.PRESENCE_CHANGED, changes.PARTICIPANT_JOINED, changes.PARTICIPANT_LEFT):
+                    self.shown_present[change.meeting_id] = present
             tracker = SendTracker(len(conns), lambda: metrics.BROADCAST_LATENCY.labels(origin).observe(time.time() - sent_at))
             for conn in conns:
                 if not conn.offer(push.frame_for(conn.viewer), tracker):
@@ -112,7 +119,7 @@ class Hub:
             with db.connection_context():
                 state = load_board(meeting_id)
             self._note_version(meeting_id, state.version)
-            present = self.presence.present_users(meeting_id)
+            present = self.shown_present[meeting_id] = self.presence.present_users(meeting_id)
             frames: dict = {}
             for conn in conns:
                 if conn.viewer not in frames:
@@ -125,7 +132,7 @@ class Hub:
         return len(conns)
 
     def catch_up(self, meeting_id: int) -> int | None:
-        """Resync a meeting if the database is ahead of what its sockets were sent; returns the version.
+        """Resync a meeting if the database (or presence) is ahead of what its sockets were sent; returns the version.
 
         Under the meeting's lock, so a socket still being attached finishes its own full board first.
         """
@@ -134,8 +141,12 @@ class Hub:
         with self._locks[meeting_id]:
             with db.connection_context():
                 current = Meeting.select(Meeting.version).where(Meeting.id == meeting_id).scalar()
-            if current is not None and self.rooms.get(meeting_id) and current > self.versions.get(meeting_id, 0):
+            if not self.rooms.get(meeting_id):
+                return current
+            if current is not None and current > self.versions.get(meeting_id, 0):
                 self.resync(meeting_id, "subscribed_late")
+            elif self.presence.present_users(meeting_id) != self.shown_present.get(meeting_id):
+                self.dispatch(Change(changes.PRESENCE_CHANGED, meeting_id, None))
             return current
 
     def meeting_ids(self) -> list[int]:
