@@ -33,6 +33,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(actions.bp)
     app.register_blueprint(socket.bp)
     app.wsgi_app = StripWebSocketCompression(app.wsgi_app)
+    if app.config.get("TRUSTED_PROXIES"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     @app.before_request
     def open_db_and_check_csrf():

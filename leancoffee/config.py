@@ -46,6 +46,9 @@ def load_config() -> dict:
         "WORKER_TTL_SECONDS": float(env.get("WORKER_TTL_SECONDS", "20")),
         # A version missing from the Redis stream this long is taken as lost: the meeting resyncs.
         "BACKPLANE_GAP_SECONDS": float(env.get("BACKPLANE_GAP_SECONDS", "1")),
+        # Proxies in front of the app whose X-Forwarded-Proto/Host/For to believe (0: none). Behind a
+        # TLS proxy this must be 1 or more, or the WebSocket Origin check sees http:// and refuses.
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
         # "kv" (key=value, one line per event) or "json".
         "LOG_FORMAT": env.get("LOG_FORMAT", "kv"),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),

@@ -21,11 +21,9 @@ SQLITE_PRAGMAS = {
 
 
 def ensure_cooperative_driver() -> None:
-    """Make psycopg wait through gevent's hub when the process is monkey-patched.
-
-    psycopg picks its wait function when first imported: imported before patch_all (say by a
-    gunicorn master that loaded it early) it would block the whole worker on every query.
-    """
+    """Make psycopg wait through gevent's hub when the process is monkey-patched."""
+    # psycopg picks its wait function when first imported: imported before patch_all (say by a
+    # gunicorn master that loaded it early) it would block the whole worker on every query.
     monkey = sys.modules.get("gevent.monkey")
     if monkey is None or not monkey.is_module_patched("select"):
         return

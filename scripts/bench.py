@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
@@ -73,38 +74,49 @@ def make_meetings(base: str, count: int, topics: int = 0):
 
 
 class Drain:
-    """Reads every frame from many sockets on one thread, so no server send queue ever fills."""
+    """Reads every frame (and answers every ping) of many sockets on one thread, so no server queue fills."""
 
-    def __init__(self, sockets):
+    def __init__(self):
         self.selector = selectors.DefaultSelector()
-        for ws in sockets:
-            self.selector.register(ws.sock, selectors.EVENT_READ, ws)
+        self.pending: deque = deque()
         self.frames = 0
         self.running = True
         self.thread = threading.Thread(target=self.run, daemon=True)
         self.thread.start()
 
+    def add(self, ws) -> None:
+        self.pending.append(ws)  # registered by the drain thread itself: selectors are not thread-safe
+
     def run(self) -> None:
         while self.running:
-            for key, _ in self.selector.select(timeout=0.1):
+            while self.pending:
+                ws = self.pending.popleft()
+                self.selector.register(ws.sock, selectors.EVENT_READ, ws)
+            if not self.selector.get_map():
+                time.sleep(0.02)
+                continue
+            for key, _ in self.selector.select(timeout=0.02):
                 try:
-                    key.data.recv()
+                    key.data.recv_data(control_frame=True)  # returns after a ping too (answered inside)
                 except Exception:
                     self.selector.unregister(key.fileobj)
                     continue
                 self.frames += 1
 
 
-def open_sockets(people_by_meeting, tabs: int) -> list:
-    """Open every board (each waits for its whole board); frames that follow wait in the kernel for Drain."""
-    sockets = []
-    for code, people, _ in people_by_meeting:
-        for person in people:
-            for _ in range(tabs):
-                ws = person.socket(code)
-                receive_until(ws, lambda f: 'id="columns"' in f)
-                sockets.append(ws)
-    return sockets
+def open_sockets(people_by_meeting, tabs: int, drain: Drain) -> list:
+    """Open every board (each waits for its whole board), 4 at a time; then the drain reads them."""
+
+    def open_one(job):
+        person, code = job
+        ws = person.socket(code)
+        receive_until(ws, lambda f: 'id="columns"' in f)
+        drain.add(ws)
+        return ws
+
+    jobs = [(person, code) for code, people, _ in people_by_meeting for person in people for _ in range(tabs)]
+    with ThreadPoolExecutor(4) as pool:
+        return list(pool.map(open_one, jobs))
 
 
 def start_server(args, stack: ExitStack, tmp: Path) -> AppServer:
@@ -122,14 +134,16 @@ def bench_sockets(args, server: AppServer) -> None:
     t0 = time.monotonic()
     meetings = make_meetings(server.base, args.meetings)
     print(f"created {args.meetings} meetings of 10 in {time.monotonic() - t0:.1f} s")
-    warm = open_sockets(meetings[:1], 1)  # import and render everything once before measuring
+    drain = Drain()
+    warm = open_sockets(meetings[:1], 1, drain)  # import and render everything once before measuring
     time.sleep(1)
     before = rss_kib(server.proc.pid)
     started = time.monotonic()
-    sockets = warm + open_sockets(meetings[1:], args.tabs)
+    sockets = warm + open_sockets(meetings[1:], args.tabs, drain)
     opened_in = time.monotonic() - started
-    drain = Drain(sockets)
-    time.sleep(3)
+    cpu_start = cpu_seconds(server.proc.pid)
+    time.sleep(30)  # idle long enough for a round of pings (every 25 s): every socket must still be open
+    cpu_idle = cpu_seconds(server.proc.pid) - cpu_start
     after = rss_kib(server.proc.pid)
     metrics = requests.get(server.base + "/metrics").text
     n = len(sockets) - len(warm)
@@ -137,6 +151,7 @@ def bench_sockets(args, server: AppServer) -> None:
     print(f"backend: {'SQLite, no Redis' if args.local else 'PostgreSQL + Redis backplane'}")
     print(f"open sockets (server /metrics): {metric(metrics, 'leancoffee_open_sockets'):.0f}")
     print(f"opened {n} sockets in {opened_in:.1f} s ({n / opened_in:.0f}/s, each: handshake + whole board + presence)")
+    print(f"server CPU while idle with them (30 s, pings included): {cpu_idle:.2f} s")
     print(f"server RSS: {before / 1024:.1f} MiB -> {after / 1024:.1f} MiB: {(after - before) / n:.1f} KiB per idle socket")
     print(f"frames received while opening: {drain.frames}")
     for ws in sockets:
@@ -146,8 +161,8 @@ def bench_sockets(args, server: AppServer) -> None:
 
 def bench_votes(args, server: AppServer) -> None:
     meetings = make_meetings(server.base, args.meetings, topics=5)
-    sockets = open_sockets(meetings, 1)
-    drain = Drain(sockets)
+    drain = Drain()
+    sockets = open_sockets(meetings, 1, drain)
     time.sleep(1)
     actors = [(code, person, tids) for code, people, tids in meetings for person in people]
     stop_at = [0.0]

@@ -183,9 +183,13 @@ def test_redis_going_away_keeps_actions_working_and_screens_catch_up_when_it_ret
         time.sleep(0.5)
         ready = requests.get(a.base + "/readyz")
         assert ready.status_code == 503 and "redis: unreachable" in ready.text and "database: ok" in ready.text
-        # Ann's page is reconnecting-like (no live header): she sees her own vote in the answer.
-        voted = ann.act(f"/m/{code}/topics/{tid}/vote", live=False)
-        assert voted.status_code == 200 and votes_shown(voted.text, tid, 1)
+        # Ann's live page is on b but her click reaches a (no sticky sessions): with Redis away the
+        # change cannot travel to b, so a's answer carries it and she still sees her vote.
+        ann_via_a = HttpPerson(a.base)
+        ann_via_a.http.cookies.update(ann.http.cookies)
+        ann_via_a.token = ann.token
+        voted = ann_via_a.act(f"/m/{code}/topics/{tid}/vote", live=True)
+        assert voted.status_code == 200 and votes_shown(voted.text, tid, 1) and "Remove vote" in voted.text
         assert pg_rows(a.database_url, "SELECT count(*) FROM vote WHERE topic_id = %s", (tid,)) == [(1,)]
 
         redis_server.start()  # same port, empty: presence and subscriptions must be rebuilt

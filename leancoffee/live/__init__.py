@@ -4,6 +4,8 @@ import logging
 import threading
 import time
 
+from flask import g, has_request_context
+
 from leancoffee.live.hub import Hub
 from leancoffee.live.push import Push
 from leancoffee.logs import event
@@ -59,6 +61,12 @@ class Live:
         presence.start()
         event(log, "backplane", kind="redis", url=app.config["REDIS_URL"].split("@")[-1])
 
+    def relayed(self) -> bool:
+        """Whether this request's change reached every worker (False while Redis is away)."""
+        # Without sticky sessions the actor's own page may be on another worker: when the change could
+        # not travel, the HTTP response must carry its fragments.
+        return g.get("live_relayed", True)
+
     def shutdown(self) -> None:
         """Close every socket with 1012 (browsers come back, maybe to another worker) and retire from Redis."""
         self.hub.close_all()
@@ -69,7 +77,9 @@ class Live:
         """Send a committed change to every open page of its meeting, here and on every other worker."""
         committed_at = time.time()
         push = self.hub.dispatch(change, sent_at=committed_at)
-        self.hub.backplane.publish(change, committed_at)
+        relayed = self.hub.backplane.publish(change, committed_at)
+        if has_request_context():
+            g.live_relayed = relayed
         event(log, "broadcast", meeting=change.meeting_id, version=change.version, kind=change.kind,
               sockets=len(self.hub.connections_of(change.meeting_id)))
         return push

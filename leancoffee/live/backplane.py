@@ -28,8 +28,9 @@ class LocalBackplane:
     def room_closed(self, meeting_id: int) -> None:
         """This worker's last socket in a meeting closed."""
 
-    def publish(self, change: Change, committed_at: float | None = None) -> None:
-        """Tell the other workers (there are none)."""
+    def publish(self, change: Change, committed_at: float | None = None) -> bool:
+        """Tell the other workers (there are none): always delivered."""
+        return True
 
     def ready(self) -> tuple[bool, str]:
         return True, "in-process"
@@ -39,13 +40,12 @@ class LocalBackplane:
 
 
 class RedisBackplane:
-    """Publishes this worker's changes and renders the other workers' ones for its own sockets.
+    """Publishes this worker's changes and renders the other workers' ones for its own sockets."""
 
-    One greenlet owns the subscriber connection (redis-py's PubSub must not be shared), taking
-    subscribe and unsubscribe requests from a queue. Every subscription confirmation compares the
-    meeting's version in the database with what our sockets have, so a change published before the
-    subscription took effect, or while Redis was away, is repaired by a resync.
-    """
+    # One greenlet owns the subscriber connection (redis-py's PubSub must not be shared), taking
+    # subscribe and unsubscribe requests from a queue. Every subscription confirmation compares the
+    # meeting's version in the database with what our sockets have, so a change published before the
+    # subscription took effect, or while Redis was away, is repaired by a resync.
 
     def __init__(self, app, hub, client):
         self.app = app
@@ -91,20 +91,22 @@ class RedisBackplane:
             self._missing.pop(meeting_id, None)
             self._requests.append(meeting_id)
 
-    def publish(self, change: Change, committed_at: float | None = None) -> None:
-        """Send a committed change to the meeting's channel; if Redis is away, remember to resync it."""
+    def publish(self, change: Change, committed_at: float | None = None) -> bool:
+        """Send a committed change to the meeting's channel; False (and a resync later) if Redis is away."""
         self._note(change.meeting_id, change.version)
         message = {"w": self.worker_id, "t": committed_at or time.time(), "rid": request_id.get(), "c": change.to_dict()}
         if not self.up:
             self._mark_unsent(change.meeting_id)
-            return
+            return False
         try:
             self.redis.publish(self.channel(change.meeting_id), json.dumps(message))
             metrics.BACKPLANE_MESSAGES.labels("published").inc()
+            return True
         except Exception as error:  # Redis went away mid-request: the action stands, its broadcast waits
             metrics.ERRORS.labels("redis").inc()
             event(log, "publish_failed", logging.WARNING, meeting=change.meeting_id, version=change.version, error=error)
             self._mark_unsent(change.meeting_id)
+            return False
 
     def ready(self) -> tuple[bool, str]:
         try:
@@ -210,6 +212,8 @@ class RedisBackplane:
     def _received(self, meeting_id: int, data: dict) -> None:
         if data.get("w") == self.worker_id:
             return  # our own change: already rendered here before it was published
+        if not self.hub.connections_of(meeting_id):
+            return  # our last socket there closed while the message was on its way
         metrics.BACKPLANE_MESSAGES.labels("received").inc()
         token = request_id.set(data.get("rid"))
         try:

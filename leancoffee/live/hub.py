@@ -21,11 +21,10 @@ log = logging.getLogger(__name__)
 
 
 class Hub:
-    """Sockets of this worker by meeting; renders each change once per audience and queues it.
+    """Sockets of this worker by meeting; renders each change once per audience and queues it."""
 
-    `presence` (LocalPresence or RedisPresence) says who is here; `backplane` (LocalBackplane or
-    RedisBackplane) carries changes to and from the other workers.
-    """
+    # `presence` (LocalPresence or RedisPresence) says who is here; `backplane` (LocalBackplane or
+    # RedisBackplane) carries changes to and from the other workers. Live.init_app picks them.
 
     def __init__(self, app):
         self.app = app
@@ -77,11 +76,8 @@ class Hub:
         self.presence.disconnected(conn.meeting_id, conn.viewer.user_id)
 
     def dispatch(self, change: Change, sent_at: float | None = None, origin: str = "local") -> Push:
-        """Render a committed change and queue it on every local socket of its meeting.
-
-        sent_at is the wall-clock time of the commit: the broadcast latency runs from it to the
-        moment the last local socket was written.
-        """
+        """Render a committed change and queue it on every local socket of its meeting."""
+        # sent_at: wall-clock time of the commit; the broadcast latency runs to the last local write.
         sent_at = time.time() if sent_at is None else sent_at
         if change.kind == changes.PARTICIPANT_LEFT and change.actor_id is not None:
             self.presence.leave(change.meeting_id, change.actor_id)
@@ -132,10 +128,8 @@ class Hub:
         return len(conns)
 
     def catch_up(self, meeting_id: int) -> int | None:
-        """Resync a meeting if the database (or presence) is ahead of what its sockets were sent; returns the version.
-
-        Under the meeting's lock, so a socket still being attached finishes its own full board first.
-        """
+        """Resync a meeting if the database (or presence) is ahead of what its sockets were sent; returns the version."""
+        # Under the meeting's lock, so a socket still being attached gets its own full board first.
         from leancoffee.models import Meeting
 
         with self._locks[meeting_id]:

@@ -138,11 +138,8 @@ class RedisPresence:
         return self
 
     def stop(self) -> None:
-        """Shutting down: stop beating, and let our entries be reaped once the grace is over.
-
-        Not at once: the browsers of this worker reconnect elsewhere within the grace, so their
-        people never flicker away.
-        """
+        """Shutting down: stop beating, and let our entries be reaped once the grace is over."""
+        # Not at once: this worker's browsers reconnect elsewhere within the grace, so nobody flickers away.
         self._running = False
         try:
             self.redis.set(self._alive_key(self.worker_id), int(time.time()), px=max(int(self.grace_seconds * 1000), 1))
