@@ -76,6 +76,19 @@ def pg_rows(url: str, sql: str, params=()) -> list[tuple]:
         return conn.execute(sql, params).fetchall()
 
 
+def drop_redis_prefix(url: str, prefix: str) -> None:
+    """Delete a test's keys from a shared Redis (the next run uses another prefix anyway)."""
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=2)
+        keys = list(client.scan_iter(match=f"{prefix}*", count=500))
+        if keys:
+            client.delete(*keys)
+    except Exception:
+        pass  # a Redis the test stopped on purpose, or one that is gone: nothing to clean
+
+
 class RedisServer:
     """A private redis-server on a free port that a test may stop and start again (same port)."""
 

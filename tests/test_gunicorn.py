@@ -13,7 +13,7 @@ import pytest
 import requests
 import websocket
 
-from tests.backends import SHARED_REDIS_URL, need_postgres, need_redis, pg_url  # noqa: F401  (fixture)
+from tests.backends import SHARED_REDIS_URL, drop_redis_prefix, need_postgres, need_redis, pg_url  # noqa: F401  (fixture)
 from tests.helpers import ROOT, HttpPerson, free_port, receive_until
 
 pytestmark = pytest.mark.server
@@ -27,11 +27,12 @@ def gunicorn(pg_url, tmp_path):  # noqa: F811
     need_redis()
     port = free_port()
     log_path = tmp_path / "gunicorn.log"
+    prefix = f"lctest-{secrets.token_hex(4)}:"
     env = {
         "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin",
         "DATABASE_URL": pg_url,
         "REDIS_URL": SHARED_REDIS_URL,
-        "REDIS_PREFIX": f"lctest-{secrets.token_hex(4)}:",
+        "REDIS_PREFIX": prefix,
         "SECRET_KEY": "gunicorn-test-secret",
         "BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": str(WORKERS),
@@ -61,6 +62,7 @@ def gunicorn(pg_url, tmp_path):  # noqa: F811
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+    drop_redis_prefix(SHARED_REDIS_URL, prefix)
 
 
 def test_several_gunicorn_workers_serve_one_meeting_as_one_app(gunicorn):

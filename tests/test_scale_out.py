@@ -15,6 +15,7 @@ import requests
 from tests.backends import (
     SHARED_REDIS_URL,
     RedisServer,
+    drop_redis_prefix,
     need_postgres,
     need_redis,
     need_redis_server_binary,
@@ -52,6 +53,7 @@ def start_app(pg_url, tmp_path):  # noqa: F811
     yield start
     for srv in servers:
         srv.stop()
+    drop_redis_prefix(SHARED_REDIS_URL, prefix)
 
 
 def topic_id_in(html: str) -> int:
