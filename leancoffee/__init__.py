@@ -12,11 +12,12 @@ from leancoffee.config import load_config
 from leancoffee.db import db, init_db
 from leancoffee.extensions import login_manager, sock
 from leancoffee.live import live
+from leancoffee.logs import configure_logging, event
 from leancoffee.models import User
 from leancoffee.services.board import PHASE_LABELS
 from leancoffee.services.errors import ActionRefused, Busy, Invalid, TooLarge, TooManyRequests
 from leancoffee.services.timebox import epoch_ms, format_duration
-from leancoffee.web import actions, pages, socket
+from leancoffee.web import actions, ops, pages, socket
 from leancoffee.web.ratelimit import RateLimiter
 from leancoffee.web.responses import refused
 from leancoffee.web.security import SecureCookiesOverHttps, StripWebSocketCompression, csrf_ok, form_is_utf8
@@ -30,19 +31,23 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     app.config.update(load_config())
     app.config.update(config or {})
-    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(app.config.get("LOG_LEVEL", "INFO"), app.config.get("LOG_FORMAT", "kv"))
 
-    init_db(app.config["DATABASE_URL"], app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    init_db(app.config["DATABASE_URL"], app.config.get("DB_POOL_SIZE", 20), app.config["SQLITE_BUSY_TIMEOUT_MS"])
     login_manager.init_app(app)
     sock.init_app(app)
     live.init_app(app)
+    ops.init_app(app)
+    app.register_blueprint(ops.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(actions.bp)
     app.register_blueprint(socket.bp)
     app.wsgi_app = GzipStatic(SecureCookiesOverHttps(StripWebSocketCompression(app.wsgi_app)))
-    if app.config["PROXY_HOPS"]:
-        hops = app.config["PROXY_HOPS"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+    if app.config.get("TRUSTED_PROXIES"):
+        # Behind TLS-terminating proxies: trust their X-Forwarded-* (scheme for Secure cookies and
+        # the socket's Origin check, client address for rate limits and logs).
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     limiter = RateLimiter(app.config["RATE_LIMIT_BURST"], app.config["RATE_LIMIT_PER_SECOND"])
     app.jinja_env.filters.update(epoch_ms=epoch_ms, duration=format_duration)
     app.jinja_env.globals.update(phase_labels=PHASE_LABELS)
@@ -50,7 +55,7 @@ def create_app(config: dict | None = None) -> Flask:
     @app.before_request
     def open_db_and_check_csrf():
         # A socket lives for hours: it takes a database connection only when it needs one.
-        if request.endpoint == "socket.board_socket":
+        if request.endpoint == "socket.board_socket" or request.endpoint in ops.NO_DB_ENDPOINTS:
             return None
         g.db_context = db.connection_context()
         g.db_context.__enter__()
@@ -70,7 +75,8 @@ def create_app(config: dict | None = None) -> Flask:
     @app.errorhandler(OperationalError)
     def database_busy(error):
         # The write's transaction was rolled back: nothing is half-written, and a retry will work.
-        logging.getLogger("leancoffee").warning("database busy on %s %s: %s", request.method, request.path, error)
+        event(logging.getLogger("leancoffee"), "database_busy", logging.WARNING, method=request.method, path=request.path,
+              error=str(error))
         return refused(request.view_args.get("code") if request.view_args else None, Busy())
 
     @app.errorhandler(413)

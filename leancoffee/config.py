@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import time
 from pathlib import Path
 
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
@@ -11,10 +12,20 @@ def _instance_secret_key() -> str:
     """Return this install's own secret key, generating and keeping it on first start."""
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
     key_file = INSTANCE_DIR / "secret_key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_hex(32))
-        key_file.chmod(0o600)
-    return key_file.read_text().strip()
+    try:
+        # O_EXCL: several gunicorn workers starting at once must all end up with the one key.
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32))
+    for _ in range(50):  # another worker may have created the file and not written it yet
+        key = key_file.read_text().strip()
+        if key:
+            return key
+        time.sleep(0.02)
+    raise RuntimeError(f"{key_file} is empty: delete it or set SECRET_KEY")
 
 
 PLACEHOLDER_KEYS = {"", "dev", "development", "secret", "changeme", "change-me", "please-change", "test", "default"}
@@ -48,7 +59,24 @@ def load_config() -> dict:
         "ENV_NAME": env.get("LEANCOFFEE_ENV", "development"),
         "SECRET_KEY": env.get("SECRET_KEY") or _instance_secret_key(),
         "DATABASE_URL": env.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'leancoffee.db'}",
+        # Connections each worker may hold to PostgreSQL (ignored for SQLite).
+        "DB_POOL_SIZE": int(env.get("DB_POOL_SIZE", "20")),
+        # Set: changes and presence cross workers through Redis. Unset: one process, in memory.
         "REDIS_URL": env.get("REDIS_URL") or None,
+        # Every Redis key and channel starts with this, so apps (or test runs) can share a Redis.
+        "REDIS_PREFIX": env.get("REDIS_PREFIX", "lc:"),
+        # A worker refreshes its liveness key this often; one silent for the TTL counts as dead
+        # and its participants are shown away (so a SIGKILLed worker's people go within ~TTL+beat).
+        "WORKER_HEARTBEAT_SECONDS": float(env.get("WORKER_HEARTBEAT_SECONDS", "5")),
+        "WORKER_TTL_SECONDS": float(env.get("WORKER_TTL_SECONDS", "20")),
+        # A version missing from the Redis stream this long is taken as lost: the meeting resyncs.
+        "BACKPLANE_GAP_SECONDS": float(env.get("BACKPLANE_GAP_SECONDS", "1")),
+        # Proxies in front of the app whose X-Forwarded-Proto/Host/For to believe (0: none). Behind a
+        # TLS proxy this must be 1 or more, or the WebSocket Origin check sees http:// and refuses.
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
+        # "kv" (key=value, one line per event) or "json".
+        "LOG_FORMAT": env.get("LOG_FORMAT", "kv"),
+        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         # A participant whose last socket closed stays "present" this long, so a reload
         # does not flicker them out of the list.
         "PRESENCE_GRACE_SECONDS": float(env.get("PRESENCE_GRACE_SECONDS", "5")),
@@ -62,8 +90,6 @@ def load_config() -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "MAX_CONTENT_LENGTH": 64 * 1024,
-        # Behind a reverse proxy that sets X-Forwarded-Proto/-For/-Host: trust that many hops.
-        "PROXY_HOPS": int(env.get("PROXY_HOPS", "0")),
         # Writes per user: a burst of RATE_LIMIT_BURST, refilled at RATE_LIMIT_PER_SECOND.
         "RATE_LIMIT_BURST": int(env.get("RATE_LIMIT_BURST", "40")),
         "RATE_LIMIT_PER_SECOND": float(env.get("RATE_LIMIT_PER_SECOND", "4")),

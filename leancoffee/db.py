@@ -1,10 +1,16 @@
 """The database handle, chosen at runtime from DATABASE_URL, and schema creation."""
 
-from urllib.parse import urlparse
+import logging
+import sys
+from urllib.parse import unquote, urlparse
 
-from peewee import DatabaseProxy, PostgresqlDatabase, SqliteDatabase
+from peewee import DatabaseProxy, SqliteDatabase
+from playhouse.pool import PooledPostgresqlDatabase
 
 db = DatabaseProxy()
+# Any constant shared by every worker: the advisory lock that serialises schema creation.
+SCHEMA_LOCK_KEY = 0x1EAC0FFE
+log = logging.getLogger(__name__)
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
@@ -14,7 +20,21 @@ SQLITE_PRAGMAS = {
 }
 
 
-def open_database(url: str, busy_timeout_ms: int = 5000):
+def ensure_cooperative_driver() -> None:
+    """Make psycopg wait through gevent's hub when the process is monkey-patched."""
+    # psycopg picks its wait function when first imported: imported before patch_all (say by a
+    # gunicorn master that loaded it early) it would block the whole worker on every query.
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is None or not monkey.is_module_patched("select"):
+        return
+    from psycopg import waiting
+
+    if getattr(waiting, "wait_c", None) is not None and waiting.wait is waiting.wait_c:
+        log.warning("event=db_driver_fix detail=\"psycopg imported before gevent patching; switching to wait_poll\"")
+        waiting.wait = waiting.wait_poll
+
+
+def open_database(url: str, pool_size: int = 20, busy_timeout_ms: int = 5000):
     """Return an (unconnected) peewee database for a sqlite:/// or postgresql:// URL."""
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
@@ -24,17 +44,24 @@ def open_database(url: str, busy_timeout_ms: int = 5000):
         pragmas = {**SQLITE_PRAGMAS, "busy_timeout": busy_timeout_ms}
         return SqliteDatabase(path, pragmas=pragmas, lock_type="IMMEDIATE", timeout=busy_timeout_ms / 1000)
     if parsed.scheme in ("postgres", "postgresql"):
-        return PostgresqlDatabase(
-            parsed.path.lstrip("/"),
-            user=parsed.username,
-            password=parsed.password,
+        ensure_cooperative_driver()
+        # A pool: a vote is a few milliseconds of work, a new PostgreSQL connection about as much
+        # again. `timeout` makes a request wait for a free connection instead of failing at once.
+        return PooledPostgresqlDatabase(
+            unquote(parsed.path.lstrip("/")),
+            user=unquote(parsed.username) if parsed.username else None,
+            password=unquote(parsed.password) if parsed.password else None,
             host=parsed.hostname,
             port=parsed.port or 5432,
+            max_connections=pool_size,
+            stale_timeout=300,
+            timeout=10,
+            prefer_psycopg3=True,
         )
     raise ValueError(f"Unsupported DATABASE_URL scheme: {parsed.scheme!r}")
 
 
-def init_db(url: str, busy_timeout_ms: int = 5000) -> None:
+def init_db(url: str, pool_size: int = 20, busy_timeout_ms: int = 5000) -> None:
     """Point the proxy at the database named by url and create missing tables."""
     from leancoffee.models import ALL_MODELS
 
@@ -44,6 +71,13 @@ def init_db(url: str, busy_timeout_ms: int = 5000) -> None:
         path = url[len("sqlite:///"):]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-    db.initialize(open_database(url, busy_timeout_ms))
+    db.initialize(open_database(url, pool_size, busy_timeout_ms))
     with db.connection_context():
-        db.create_tables(ALL_MODELS, safe=True)
+        if isinstance(db.obj, SqliteDatabase):
+            db.create_tables(ALL_MODELS, safe=True)
+            return
+        # Several workers start at once: concurrent CREATE TABLE IF NOT EXISTS can still collide
+        # in PostgreSQL's catalog, so one at a time.
+        with db.atomic():
+            db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_KEY,))
+            db.create_tables(ALL_MODELS, safe=True)

@@ -125,7 +125,7 @@ class Topic(BaseModel):
     moved_at = DateTimeField(default=utcnow)
     first_discussed_at = DateTimeField(null=True)
     discussion_started_at = DateTimeField(null=True)
-    discussed_seconds = IntegerField(default=0)
+    discussed_seconds = IntegerField(default=0, constraints=[SQL("DEFAULT 0")])
 
 
 class Vote(BaseModel):

@@ -1,8 +1,17 @@
 """Live updates: the hub of this worker's sockets and the publishing of committed changes."""
 
+import logging
+import threading
+import time
+
+from flask import g, has_request_context
+
 from leancoffee.live.hub import Hub
 from leancoffee.live.push import Push
+from leancoffee.logs import event
 from leancoffee.services.changes import Change
+
+log = logging.getLogger(__name__)
 
 
 class Live:
@@ -15,11 +24,76 @@ class Live:
 
     def init_app(self, app) -> None:
         self.hub = Hub(app)
+        if app.config.get("REDIS_URL"):
+            self._use_redis(app)
         app.extensions["live"] = self
 
+    def _use_redis(self, app) -> None:
+        """Several workers: changes cross them on Redis pub/sub, presence lives in Redis."""
+        from leancoffee.live.backplane import RedisBackplane
+        from leancoffee.live.redis_presence import RedisPresence
+
+        client = redis_client(app.config["REDIS_URL"])
+        hub = self.hub
+        backplane = RedisBackplane(app, hub, client)
+        presence = RedisPresence(
+            client, app.config["REDIS_PREFIX"], backplane.worker_id, app.config["PRESENCE_GRACE_SECONDS"],
+            app.config["WORKER_HEARTBEAT_SECONDS"], app.config["WORKER_TTL_SECONDS"], hub._presence_changed,
+        )
+        hub.backplane, hub.presence = backplane, presence
+
+        def after_reconnect():
+            # Presence may have been lost with Redis: write ours back now, and once every other worker
+            # has had a heartbeat to do the same, show each local meeting who is here.
+            def settle():
+                try:
+                    presence.heartbeat()
+                except Exception as error:
+                    event(log, "presence_redis_error", logging.WARNING, op="heartbeat", error=error)
+                time.sleep(presence.heartbeat_seconds * 1.5)
+                for meeting_id in hub.meeting_ids():
+                    hub._presence_changed(meeting_id, everywhere=False)
+
+            threading.Thread(target=settle, daemon=True).start()
+
+        backplane.on_reconnect = after_reconnect
+        backplane.start()
+        presence.start()
+        event(log, "backplane", kind="redis", url=app.config["REDIS_URL"].split("@")[-1])
+
+    def relayed(self) -> bool:
+        """Whether this request's change reached every worker (False while Redis is away)."""
+        # Without sticky sessions the actor's own page may be on another worker: when the change could
+        # not travel, the HTTP response must carry its fragments.
+        return g.get("live_relayed", True)
+
+    def shutdown(self) -> None:
+        """Close every socket with 1012 (browsers come back, maybe to another worker) and retire from Redis."""
+        self.hub.close_all()
+        self.hub.presence_stop()
+        self.hub.backplane.stop()
+
     def publish(self, change: Change) -> Push:
-        """Send a committed change to every open page of its meeting; returns what was rendered."""
-        return self.hub.dispatch(change)
+        """Send a committed change to every open page of its meeting, here and on every other worker."""
+        committed_at = time.time()
+        push = self.hub.dispatch(change, sent_at=committed_at)
+        relayed = self.hub.backplane.publish(change, committed_at)
+        if has_request_context():
+            g.live_relayed = relayed
+        event(log, "broadcast", meeting=change.meeting_id, version=change.version, kind=change.kind,
+              sockets=len(self.hub.connections_of(change.meeting_id)))
+        return push
+
+
+def redis_client(url: str):
+    """A Redis client that fails fast: a request never waits long on a Redis that is away."""
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return redis.Redis.from_url(
+        url, socket_connect_timeout=1, socket_timeout=2, health_check_interval=10, retry=Retry(NoBackoff(), 1)
+    )
 
 
 live = Live()

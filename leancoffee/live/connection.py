@@ -7,6 +7,7 @@ import threading
 import gevent
 from gevent.queue import Full, Queue
 
+from leancoffee import metrics
 from leancoffee.services.board import Viewer
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,20 @@ class SerialSocket:
         return getattr(self._sock, name)
 
 
+class SendTracker:
+    """Counts down the sockets a change was queued on; calls on_last when the last one is written."""
+
+    def __init__(self, pending: int, on_last):
+        self.pending = pending
+        self.on_last = on_last
+
+    def done(self) -> None:
+        """One socket was written (or given up on)."""
+        self.pending -= 1
+        if self.pending == 0:
+            self.on_last()
+
+
 class Connection:
     """A live board page: who is looking, and the frames waiting to be sent to it."""
 
@@ -53,26 +68,34 @@ class Connection:
         """Start the one greenlet that writes to this socket."""
         self._sender = gevent.spawn(self._drain)
 
-    def offer(self, frame: str) -> bool:
+    def offer(self, frame: str, tracker: SendTracker | None = None) -> bool:
         """Queue a frame without waiting; False when the client is too far behind."""
         if self.closed:
+            if tracker is not None:
+                tracker.done()
             return True
         try:
-            self.queue.put_nowait(frame)
+            self.queue.put_nowait((frame, tracker))
         except Full:
             return False
         return True
 
     def _drain(self) -> None:
-        for frame in self.queue:
-            if frame is _STOP:
+        for item in self.queue:
+            if item is _STOP:
                 return
+            frame, tracker = item
             try:
                 self.ws.send(frame)
             except Exception:  # the peer vanished; the receive loop notices and detaches us
                 log.info("send failed on meeting %s; closing", self.meeting_id)
                 self.closed = True
                 return
+            finally:
+                if tracker is not None:
+                    tracker.done()
+            metrics.MESSAGES_PUSHED.inc()
+            metrics.BYTES_PUSHED.inc(len(frame.encode()))
 
     def close(self, code: int) -> None:
         """Stop sending and close the socket with a code that tells hx-ws whether to come back."""

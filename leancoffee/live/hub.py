@@ -2,14 +2,18 @@
 
 import logging
 import threading
+import time
 from collections import defaultdict
 
+from leancoffee import metrics
 from leancoffee.db import db
-from leancoffee.live.connection import POLICY_VIOLATION, SERVICE_RESTART, TRY_AGAIN_LATER, Connection
+from leancoffee.live.backplane import LocalBackplane
+from leancoffee.live.connection import POLICY_VIOLATION, SERVICE_RESTART, TRY_AGAIN_LATER, Connection, SendTracker
 from leancoffee.live.fanout import build_push, full_board
 from leancoffee.live.presence import LocalPresence
 from leancoffee.live.push import Push
 from leancoffee.live.timers import TimeUpAlarms
+from leancoffee.logs import event
 from leancoffee.services import changes
 from leancoffee.services.board import load_board
 from leancoffee.services.changes import Change
@@ -20,58 +24,137 @@ log = logging.getLogger(__name__)
 class Hub:
     """Sockets of this worker by meeting; renders each change once per audience and queues it."""
 
+    # `presence` (LocalPresence or RedisPresence) says who is here; `backplane` (LocalBackplane or
+    # RedisBackplane) carries changes to and from the other workers. Live.init_app picks them.
+
     def __init__(self, app):
         self.app = app
         self.rooms: dict[int, set[Connection]] = defaultdict(set)
         # Rendering and queueing for one meeting happen one change at a time, each from a
         # fresh read, so every socket sees the board only move forward.
         self._locks: dict[int, threading.RLock] = defaultdict(threading.RLock)
+        # The newest meeting version this worker's sockets were sent (the backplane spots gaps with it).
+        self.versions: dict[int, int] = {}
+        # Who the sockets of each meeting were last shown as here (presence has no version to compare).
+        self.shown_present: dict[int, set[int]] = {}
         self.presence = LocalPresence(app.config["PRESENCE_GRACE_SECONDS"], self._presence_changed)
+        self.backplane = LocalBackplane()
         self.alarms = TimeUpAlarms(self._time_up)
 
     def attach(self, conn: Connection) -> None:
         """Register a socket, then queue the whole board for it first (heals anything missed)."""
         with self._locks[conn.meeting_id]:
+            first = not self.rooms.get(conn.meeting_id)
             self.rooms[conn.meeting_id].add(conn)
+            if first:
+                # Subscribe before reading: a change committed after this read reaches us.
+                self.backplane.room_opened(conn.meeting_id)
             arrived = self.presence.connected(conn.meeting_id, conn.viewer.user_id)
             with db.connection_context():
                 state = load_board(conn.meeting_id)
-            conn.offer(full_board(state, conn.viewer, self.presence.present_users(conn.meeting_id)))
+            self._note_version(conn.meeting_id, state.version)
+            present = self.shown_present[conn.meeting_id] = self.presence.present_users(conn.meeting_id)
+            conn.offer(full_board(state, conn.viewer, present))
             self.alarms.watch(state)
+        metrics.OPEN_SOCKETS.inc()
+        metrics.LIVE_MEETINGS.set(len(self.rooms))
         conn.start()
         if arrived:
-            self.dispatch(Change(changes.PRESENCE_CHANGED, conn.meeting_id, None))
+            self.announce(Change(changes.PRESENCE_CHANGED, conn.meeting_id, None))
 
     def detach(self, conn: Connection) -> None:
         """Forget a socket that closed."""
         conn.stop()
         with self._locks[conn.meeting_id]:
             room = self.rooms.get(conn.meeting_id)
-            if room is not None:
+            if room is not None and conn in room:
                 room.discard(conn)
+                metrics.OPEN_SOCKETS.dec()
                 if not room:
                     del self.rooms[conn.meeting_id]
+                    self.versions.pop(conn.meeting_id, None)
+                    self.shown_present.pop(conn.meeting_id, None)
+                    self.backplane.room_closed(conn.meeting_id)
+        metrics.LIVE_MEETINGS.set(len(self.rooms))
         self.presence.disconnected(conn.meeting_id, conn.viewer.user_id)
 
-    def dispatch(self, change: Change) -> Push:
+    def dispatch(self, change: Change, sent_at: float | None = None, origin: str = "local") -> Push:
         """Render a committed change and queue it on every local socket of its meeting."""
         if change.kind == changes.SIGNED_OUT:
             for conn in self.connections_of(change.meeting_id):
                 if conn.viewer.user_id == change.actor_id:
                     conn.close(POLICY_VIOLATION)  # not a code hx-ws reconnects on
             return Push(meeting_id=change.meeting_id, version=None)
+        # sent_at: wall-clock time of the commit; the broadcast latency runs to the last local write.
+        sent_at = time.time() if sent_at is None else sent_at
         if change.kind == changes.PARTICIPANT_LEFT and change.actor_id is not None:
             self.presence.leave(change.meeting_id, change.actor_id)
         with self._locks[change.meeting_id]:
             with db.connection_context():
                 state = load_board(change.meeting_id)
-            push = build_push(change, state, self.presence.present_users(change.meeting_id))
+            present = self.presence.present_users(change.meeting_id)
+            push = build_push(change, state, present)
             self.alarms.watch(state)
-            for conn in list(self.rooms.get(change.meeting_id, ())):
-                if not conn.offer(push.frame_for(conn.viewer)):
-                    log.warning("client of meeting %s fell behind; closing it to resync", change.meeting_id)
+            conns = list(self.rooms.get(change.meeting_id, ()))
+            if conns:
+                self._note_version(change.meeting_id, state.version)
+                if change.kind in (changes.PRESENCE_CHANGED, changes.PARTICIPANT_JOINED, changes.PARTICIPANT_LEFT):
+                    self.shown_present[change.meeting_id] = present
+            tracker = SendTracker(len(conns), lambda: metrics.BROADCAST_LATENCY.labels(origin).observe(time.time() - sent_at))
+            for conn in conns:
+                if not conn.offer(push.frame_for(conn.viewer), tracker):
+                    tracker.done()
+                    metrics.SEND_QUEUE_DROPS.inc()
+                    event(log, "client_behind", logging.WARNING, meeting=change.meeting_id, action="close 1013 to resync")
                     conn.close(TRY_AGAIN_LATER)
         return push
+
+    def announce(self, change: Change) -> None:
+        """A change born on this worker (presence): render it here and tell the other workers."""
+        if self.rooms.get(change.meeting_id):
+            self.dispatch(change)
+        self.backplane.publish(change)
+
+    def resync(self, meeting_id: int, reason: str) -> int:
+        """Send every local socket of a meeting its whole board again; returns how many."""
+        with self._locks[meeting_id]:
+            conns = list(self.rooms.get(meeting_id, ()))
+            if not conns:
+                return 0
+            with db.connection_context():
+                state = load_board(meeting_id)
+            self._note_version(meeting_id, state.version)
+            present = self.shown_present[meeting_id] = self.presence.present_users(meeting_id)
+            frames: dict = {}
+            for conn in conns:
+                if conn.viewer not in frames:
+                    frames[conn.viewer] = full_board(state, conn.viewer, present)
+                if not conn.offer(frames[conn.viewer]):
+                    metrics.SEND_QUEUE_DROPS.inc()
+                    conn.close(TRY_AGAIN_LATER)
+        metrics.RESYNCS.labels(reason).inc()
+        event(log, "resync", meeting=meeting_id, reason=reason, sockets=len(conns), version=state.version)
+        return len(conns)
+
+    def catch_up(self, meeting_id: int) -> int | None:
+        """Resync a meeting if the database (or presence) is ahead of what its sockets were sent; returns the version."""
+        # Under the meeting's lock, so a socket still being attached gets its own full board first.
+        from leancoffee.models import Meeting
+
+        with self._locks[meeting_id]:
+            with db.connection_context():
+                current = Meeting.select(Meeting.version).where(Meeting.id == meeting_id).scalar()
+            if not self.rooms.get(meeting_id):
+                return current
+            if current is not None and current > self.versions.get(meeting_id, 0):
+                self.resync(meeting_id, "subscribed_late")
+            elif self.presence.present_users(meeting_id) != self.shown_present.get(meeting_id):
+                self.dispatch(Change(changes.PRESENCE_CHANGED, meeting_id, None))
+            return current
+
+    def meeting_ids(self) -> list[int]:
+        """Meetings with at least one open socket on this worker."""
+        return [m for m, room in list(self.rooms.items()) if room]
 
     def connections_of(self, meeting_id: int) -> list[Connection]:
         """Open sockets of a meeting on this worker."""
@@ -83,13 +166,27 @@ class Hub:
             for conn in list(room):
                 conn.close(code)
 
-    def _presence_changed(self, meeting_id: int) -> None:
-        """A grace period ran out: tell the meeting who is away now."""
+    def presence_stop(self) -> None:
+        """Stop presence's background work, if it has any (RedisPresence does)."""
+        stop = getattr(self.presence, "stop", None)
+        if stop is not None:
+            stop()
+
+    def _note_version(self, meeting_id: int, version: int | None) -> None:
+        if version is not None and version > self.versions.get(meeting_id, 0):
+            self.versions[meeting_id] = version
+
+    def _presence_changed(self, meeting_id: int, everywhere: bool = True) -> None:
+        """Who is here changed (a grace ran out, a worker died): tell the meeting's screens."""
         with self.app.app_context():
-            self.dispatch(Change(changes.PRESENCE_CHANGED, meeting_id, None))
+            change = Change(changes.PRESENCE_CHANGED, meeting_id, None)
+            if everywhere:
+                self.announce(change)
+            elif self.rooms.get(meeting_id):
+                self.dispatch(change)
 
     def _time_up(self, meeting_id: int) -> None:
-        """A timebox ran out: every screen shows the thumbs prompt."""
+        """A timebox ran out: this worker's screens show the thumbs prompt (every worker wakes its own)."""
         if meeting_id in self.rooms:
             with self.app.app_context():
                 self.dispatch(Change(changes.TIME_UP, meeting_id, None))

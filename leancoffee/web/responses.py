@@ -49,8 +49,9 @@ def done(code: str, change: Change, user, anchor: str | None = None):
         return redirect(board_url(code, anchor), code=303)
     body = flash_fragment()
     # A page whose socket is live gets the change from the socket, in order with everyone
-    # else's; one without (reconnecting) gets it in this response instead.
-    if request.headers.get("X-Live-Socket") != "1":
+    # else's; one without (reconnecting) gets it in this response instead, and so does every page
+    # while the change cannot reach the other workers (Redis away: the page may be on another one).
+    if request.headers.get("X-Live-Socket") != "1" or not live.relayed():
         meeting = Meeting.get_by_id(change.meeting_id)
         body += push.frame_for(viewer_for(meeting, membership(meeting, user)))
     return body

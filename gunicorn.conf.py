@@ -1,0 +1,60 @@
+"""gunicorn settings for several gevent workers: `gunicorn -c gunicorn.conf.py` (see README, "Several workers").
+
+With more than one worker, set REDIS_URL (changes and presence cross workers through Redis) and a
+DATABASE_URL that every worker shares (PostgreSQL). Everything here can be overridden on the command
+line (`-w 8 -b 0.0.0.0:8000`) or with GUNICORN_CMD_ARGS.
+"""
+
+import os
+import shutil
+import tempfile
+
+wsgi_app = "wsgi:application"
+bind = os.environ.get("BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "gevent"
+# Each open board is one long-lived connection: allow many per worker (the default is 1000).
+worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "10000"))
+# Not preloaded: each worker imports the app after gevent has patched it, so the database driver
+# and Redis client wait cooperatively, and no background thread is started before the fork.
+preload_app = False
+timeout = 30
+# SIGTERM: sockets get 1012 at once (below) and browsers reconnect to the other workers.
+graceful_timeout = 10
+keepalive = 5
+accesslog = None  # the app logs one structured line per request itself
+
+# /metrics adds up every worker's figures through prometheus_client's multiprocess mode.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="leancoffee-metrics-")
+
+
+def on_starting(server):
+    """Start with an empty metrics directory: files of an earlier run would be added in."""
+    directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    os.makedirs(directory, exist_ok=True)
+    for name in os.listdir(directory):
+        path = os.path.join(directory, name)
+        shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+
+
+def post_worker_init(worker):
+    """When the worker is told to stop, close its sockets with 1012 so browsers reconnect elsewhere."""
+    import gevent
+
+    def close_sockets_on_stop():
+        while worker.alive:
+            gevent.sleep(0.2)
+        from leancoffee.live import live
+
+        worker.log.info("worker stopping: closing live sockets with 1012")
+        live.shutdown()
+
+    gevent.spawn(close_sockets_on_stop)
+
+
+def child_exit(server, worker):
+    """A worker's live gauges stop counting once it is gone."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -1,0 +1,233 @@
+"""Several real app processes sharing PostgreSQL and Redis, watched through real WebSockets.
+
+Each test starts its own `python app.py` processes on a fresh PostgreSQL database (per module) and a
+random Redis key prefix (per test), with the heartbeat, TTL and grace shrunk so death and gaps show fast.
+"""
+
+import re
+import secrets
+import signal
+import time
+
+import pytest
+import requests
+
+from tests.backends import (
+    SHARED_REDIS_URL,
+    RedisServer,
+    drop_redis_prefix,
+    need_postgres,
+    need_redis,
+    need_redis_server_binary,
+    pg_rows,
+    pg_url,  # noqa: F401  (fixture)
+)
+from tests.helpers import AppServer, HttpPerson, receive_until
+from tests.test_live import presence_of
+
+pytestmark = pytest.mark.server
+
+FAST = {
+    "SECRET_KEY": "scale-out-secret",  # one key for every process: a browser's cookies work on all of them
+    "PRESENCE_GRACE_SECONDS": "1",
+    "WORKER_HEARTBEAT_SECONDS": "0.5",
+    "WORKER_TTL_SECONDS": "2",
+    "BACKPLANE_GAP_SECONDS": "0.5",
+}
+
+
+@pytest.fixture
+def start_app(pg_url, tmp_path):  # noqa: F811
+    """Start `python app.py` processes on the module's database and this test's Redis prefix."""
+    need_postgres()
+    prefix = f"lctest-{secrets.token_hex(4)}:"
+    servers = []
+
+    def start(redis_url=SHARED_REDIS_URL, **env) -> AppServer:
+        if redis_url == SHARED_REDIS_URL:
+            need_redis()
+        srv = AppServer(pg_url, REDIS_URL=redis_url, REDIS_PREFIX=prefix, **FAST, **env)
+        servers.append(srv.start(tmp_path / f"server{len(servers)}.log"))
+        return srv
+
+    yield start
+    for srv in servers:
+        srv.stop()
+    drop_redis_prefix(SHARED_REDIS_URL, prefix)
+
+
+def topic_id_in(html: str) -> int:
+    return int(re.search(r'<li id="topic-(\d+)" class="card"', html).group(1))
+
+
+def meeting_across(a: AppServer, b: AppServer):
+    """Fay (on a) starts a 3-vote meeting with one topic; Ann joins through b, Bob through a."""
+    fay = HttpPerson(a.base)
+    code = fay.start_meeting(votes=3)
+    ann, bob = HttpPerson(b.base), HttpPerson(a.base)
+    ann.join(code, "Ann")
+    bob.join(code, "Bob")
+    tid = topic_id_in(fay.act(f"/m/{code}/topics", {"title": "Hiring"}, live=False).text)
+    return code, tid, fay, ann, bob
+
+
+def opened(person: HttpPerson, code: str):
+    ws = person.socket(code)
+    receive_until(ws, lambda f: 'id="columns"' in f)
+    return ws
+
+
+def votes_shown(frame: str, tid: int, count: int) -> bool:
+    return f'id="votes-{tid}"' in frame and f"<strong>{count}</strong> vote" in frame
+
+
+def test_a_vote_cast_through_the_second_process_appears_live_on_the_first(start_app):
+    a, b = start_app(), start_app()
+    code, tid, fay, ann, bob = meeting_across(a, b)
+    fay_ws, ann_ws = opened(fay, code), opened(ann, code)  # Fay's page is served by a, Ann's by b
+    response = ann.act(f"/m/{code}/topics/{tid}/vote")
+    assert response.status_code == 200
+    receive_until(fay_ws, lambda f: votes_shown(f, tid, 1))
+    own = receive_until(ann_ws, lambda f: votes_shown(f, tid, 1))
+    assert "Remove vote" in own and 'data-left="2"' in own
+    # The request id of Ann's POST follows it into the other process's log of the broadcast.
+    rid = response.headers["X-Request-ID"]
+    deadline = time.monotonic() + 5
+    while f"rid={rid} event=remote_change" not in a.log_path.read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert f"rid={rid} event=remote_change" in a.log_path.read_text()
+    fay_ws.close()
+    ann_ws.close()
+
+
+def test_a_new_topic_reaches_the_other_process_with_each_viewers_own_controls(start_app):
+    a, b = start_app(), start_app()
+    code, _, fay, ann, bob = meeting_across(a, b)
+    fay_on_b = HttpPerson(b.base)
+    fay_on_b.http.cookies.update(fay.http.cookies)  # the facilitator's second tab, served by b
+    fay_ws, bob_ws = opened(fay_on_b, code), opened(bob, code)
+    assert ann.act(f"/m/{code}/topics", {"title": "Ann's idea"}).status_code == 200  # through b
+    fay_frame = receive_until(fay_ws, lambda f: "Ann&#39;s idea" in f)
+    bob_frame = receive_until(bob_ws, lambda f: "Ann&#39;s idea" in f)
+    assert "Move to Discussing" in fay_frame and "Delete" in fay_frame
+    assert "Move to Discussing" not in bob_frame and ">Vote<" in bob_frame
+    fay_ws.close()
+    bob_ws.close()
+
+
+def test_presence_spans_both_processes_and_a_reload_onto_the_other_does_not_flicker(start_app):
+    a, b = start_app(), start_app()
+    code, _, fay, ann, bob = meeting_across(a, b)
+    bob_ws = opened(bob, code)
+    ann_ws = opened(ann, code)  # on b
+    receive_until(bob_ws, lambda f: presence_of(f, "Ann") == "present")
+    ann_ws.close()
+    ann_on_a = HttpPerson(a.base)
+    ann_on_a.http.cookies.update(ann.http.cookies)
+    again = opened(ann_on_a, code)  # her reload lands on the other process, within the grace
+    with pytest.raises(AssertionError, match="no matching frame"):
+        receive_until(bob_ws, lambda f: presence_of(f, "Ann") == "away", timeout=2.5)
+    again.close()
+    receive_until(bob_ws, lambda f: presence_of(f, "Ann") == "away", timeout=6)
+    bob_ws.close()
+
+
+def test_killing_a_process_shows_its_participants_away_on_the_other(start_app):
+    a, b = start_app(), start_app()
+    code, _, fay, ann, bob = meeting_across(a, b)
+    bob_ws = opened(bob, code)
+    ann_ws = opened(ann, code)  # on b
+    receive_until(bob_ws, lambda f: presence_of(f, "Ann") == "present")
+    killed_at = time.monotonic()
+    b.stop(signal.SIGKILL)
+    # No goodbye from b: its liveness key expires (TTL 2 s here, 20 s by default) and a reaps it.
+    receive_until(bob_ws, lambda f: presence_of(f, "Ann") == "away", timeout=10)
+    assert time.monotonic() - killed_at < 2 + 0.5 + 3
+    assert presence_of(bob.http.get(f"{a.base}/m/{code}").text, "Ann") == "away"
+    assert presence_of(bob.http.get(f"{a.base}/m/{code}").text, "Bob") == "present"
+    ann_ws.close()
+    bob_ws.close()
+
+
+def test_a_lost_message_is_noticed_by_its_version_gap_and_the_screen_resyncs(start_app, pg_url):  # noqa: F811
+    import psycopg
+
+    a, b = start_app(), start_app()
+    code, _, fay, ann, bob = meeting_across(a, b)
+    bob_ws = opened(bob, code)
+    assert ann.act(f"/m/{code}/topics", {"title": "Warm-up"}).status_code == 200
+    receive_until(bob_ws, lambda f: "Warm-up" in f)  # a is subscribed: messages from b reach it
+    # A change whose message never reached Redis: written straight to the database, version bumped.
+    with psycopg.connect(pg_url) as conn:
+        meeting_id, author_id = conn.execute("SELECT id, facilitator_id FROM meeting WHERE code = %s", (code,)).fetchone()
+        conn.execute("UPDATE meeting SET version = version + 1 WHERE id = %s", (meeting_id,))
+        conn.execute("INSERT INTO topic (meeting_id, author_id, title, description, status, created_at, updated_at, moved_at) "
+                     "VALUES (%s, %s, 'Slipped in', '', 'to_discuss', now(), now(), now())", (meeting_id, author_id))
+    assert ann.act(f"/m/{code}/topics", {"title": "Next one"}).status_code == 200  # through b: one version later
+    receive_until(bob_ws, lambda f: "Next one" in f)
+    # Only a whole board carries the missed card's text: a resynced it after the gap.
+    receive_until(bob_ws, lambda f: 'id="columns"' in f and "Slipped in" in f, timeout=5)
+    assert "reason=version_gap" in a.log_path.read_text()
+    bob_ws.close()
+
+
+def test_redis_going_away_keeps_actions_working_and_screens_catch_up_when_it_returns(start_app, tmp_path):
+    need_redis_server_binary()
+    redis_server = RedisServer(tmp_path).start()
+    try:
+        a, b = start_app(redis_server.url), start_app(redis_server.url)
+        code, tid, fay, ann, bob = meeting_across(a, b)
+        bob_ws, ann_ws = opened(bob, code), opened(ann, code)  # Bob on a, Ann on b
+        receive_until(bob_ws, lambda f: presence_of(f, "Ann") == "present")
+        assert requests.get(a.base + "/readyz").status_code == 200
+
+        redis_server.stop()
+        time.sleep(0.5)
+        ready = requests.get(a.base + "/readyz")
+        assert ready.status_code == 503 and "redis: unreachable" in ready.text and "database: ok" in ready.text
+        # Ann's live page is on b but her click reaches a (no sticky sessions): with Redis away the
+        # change cannot travel to b, so a's answer carries it and she still sees her vote.
+        ann_via_a = HttpPerson(a.base)
+        ann_via_a.http.cookies.update(ann.http.cookies)
+        ann_via_a.token = ann.token
+        voted = ann_via_a.act(f"/m/{code}/topics/{tid}/vote", live=True)
+        assert voted.status_code == 200 and votes_shown(voted.text, tid, 1) and "Remove vote" in voted.text
+        assert pg_rows(a.database_url, "SELECT count(*) FROM vote WHERE topic_id = %s", (tid,)) == [(1,)]
+
+        redis_server.start()  # same port, empty: presence and subscriptions must be rebuilt
+        receive_until(bob_ws, lambda f: 'id="columns"' in f and votes_shown(f, tid, 1), timeout=20)
+        receive_until(bob_ws, lambda f: presence_of(f, "Ann") == "present", timeout=10)
+        assert requests.get(a.base + "/readyz").status_code == 200
+        # Live updates resume: the next change crosses processes as before.
+        assert ann.act(f"/m/{code}/topics/{tid}/unvote").status_code == 200
+        receive_until(bob_ws, lambda f: votes_shown(f, tid, 0), timeout=5)
+        log = a.log_path.read_text()
+        assert "event=redis_down" in log and "event=redis_up" in log
+        bob_ws.close()
+        ann_ws.close()
+    finally:
+        redis_server.stop()
+
+
+def test_operator_endpoints_report_health_readiness_and_metrics(start_app):
+    a, b = start_app(), start_app()
+    assert requests.get(a.base + "/healthz").text == "ok\n"
+    ready = requests.get(a.base + "/readyz")
+    assert ready.status_code == 200 and ready.text == "database: ok\nredis: ok\n"
+    code, tid, fay, ann, bob = meeting_across(a, b)
+    bob_ws = opened(bob, code)
+    assert ann.act(f"/m/{code}/topics/{tid}/vote").status_code == 200
+    receive_until(bob_ws, lambda f: votes_shown(f, tid, 1))
+    time.sleep(0.2)
+    metrics = requests.get(a.base + "/metrics")
+    assert metrics.headers["Content-Type"].startswith("text/plain")
+    text = metrics.text
+    assert re.search(r"^leancoffee_open_sockets 1\.0$", text, re.M)
+    assert re.search(r"^leancoffee_live_meetings 1\.0$", text, re.M)
+    assert re.search(r'^leancoffee_broadcast_latency_seconds_count\{origin="remote"\} [1-9]', text, re.M)
+    add_topic = r'^leancoffee_request_duration_seconds_count\{endpoint="actions.add_topic",method="POST"\} 1\.0$'
+    assert re.search(add_topic, text, re.M)
+    assert re.search(r'^leancoffee_backplane_messages_total\{direction="received"\} [1-9]', text, re.M)
+    assert re.search(r"^leancoffee_messages_pushed_total [1-9]", text, re.M)
+    assert "leancoffee_send_queue_drops_total 0.0" in text
+    bob_ws.close()

@@ -1,0 +1,5 @@
+"""The WSGI app for gunicorn: `gunicorn -c gunicorn.conf.py` (gevent workers patch before importing this)."""
+
+from leancoffee import create_app
+
+application = create_app()
