@@ -62,8 +62,8 @@ def open_database(url: str, pool_size: int = 20, busy_timeout_ms: int = 5000):
 
 
 def init_db(url: str, pool_size: int = 20, busy_timeout_ms: int = 5000) -> None:
-    """Point the proxy at the database named by url and create missing tables."""
-    from leancoffee.models import ALL_MODELS
+    """Point the proxy at the database named by url and bring its schema up to date (migrations)."""
+    from leancoffee.migrations import upgrade
 
     if url.startswith("sqlite:///"):
         from pathlib import Path
@@ -72,12 +72,4 @@ def init_db(url: str, pool_size: int = 20, busy_timeout_ms: int = 5000) -> None:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
     db.initialize(open_database(url, pool_size, busy_timeout_ms))
-    with db.connection_context():
-        if isinstance(db.obj, SqliteDatabase):
-            db.create_tables(ALL_MODELS, safe=True)
-            return
-        # Several workers start at once: concurrent CREATE TABLE IF NOT EXISTS can still collide
-        # in PostgreSQL's catalog, so one at a time.
-        with db.atomic():
-            db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_KEY,))
-            db.create_tables(ALL_MODELS, safe=True)
+    upgrade()

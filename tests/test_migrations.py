@@ -1,0 +1,84 @@
+"""Versioned migrations: from an empty database and from the previous version, on SQLite and PostgreSQL."""
+
+import subprocess
+import sys
+
+import pytest
+
+from leancoffee.db import db, open_database
+from leancoffee.migrations import LATEST, SchemaVersion, current_version, upgrade
+from leancoffee.models import ALL_MODELS, Meeting, Topic
+from leancoffee.services.board import load_board
+from tests.backends import fresh_postgres_database, need_postgres
+from tests.helpers import ROOT
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """An empty database of each kind."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'migrate.db'}"
+        return
+    need_postgres()
+    with fresh_postgres_database() as url:
+        yield url
+
+
+def use(url):
+    db.initialize(open_database(url))
+
+
+def columns_of_models():
+    return {m._meta.table_name: {f.column_name for f in m._meta.sorted_fields} for m in ALL_MODELS}
+
+
+def columns_in_database():
+    with db.connection_context():
+        return {m._meta.table_name: {c.name for c in db.get_columns(m._meta.table_name)} for m in ALL_MODELS}
+
+
+def test_an_empty_database_is_brought_to_the_latest_schema(database_url):
+    use(database_url)
+    assert upgrade() == [1, 2]
+    assert upgrade() == []  # idempotent: a restart finds nothing to do
+    assert columns_in_database() == columns_of_models()
+    with db.connection_context():
+        assert current_version() == LATEST and [v.version for v in SchemaVersion.select()] == [1, 2]
+
+
+def test_a_database_of_the_previous_version_keeps_its_data(database_url):
+    use(database_url)
+    assert upgrade(target=1) == [1]
+    with db.connection_context():
+        db.execute_sql("INSERT INTO \"user\" (name, created_at) VALUES ('Fay', CURRENT_TIMESTAMP)")
+        db.execute_sql("INSERT INTO meeting (code, title, votes_per_person, status, facilitator_id, created_at, version) "
+                       "VALUES ('oldcode12345', 'Before the upgrade', 3, 'completed', 1, CURRENT_TIMESTAMP, 7)")
+        db.execute_sql("INSERT INTO topic (meeting_id, author_id, title, description, status, created_at, updated_at, moved_at) "
+                       "VALUES (1, 1, 'Kept topic', '', 'discussed', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
+        db.execute_sql("INSERT INTO vote (meeting_id, topic_id, user_id, created_at) VALUES (1, 1, 1, CURRENT_TIMESTAMP)")
+    assert upgrade() == [2]
+    assert columns_in_database() == columns_of_models()
+    with db.connection_context():
+        meeting = Meeting.get(Meeting.code == "oldcode12345")
+        assert (meeting.title, meeting.version, meeting.phase, meeting.timer_state) == ("Before the upgrade", 7, "done", "idle")
+        topic = Topic.get(Topic.title == "Kept topic")
+        assert topic.discussed_seconds == 0 and topic.first_discussed_at is None
+        state = load_board(meeting.id)
+        assert [t.votes for t in state.topics.values()] == [1]
+
+
+def test_an_unversioned_database_made_by_create_tables_is_recognised(tmp_path):
+    use(f"sqlite:///{tmp_path / 'legacy.db'}")
+    with db.connection_context():
+        db.create_tables(ALL_MODELS)  # how databases were made before migrations existed
+    assert upgrade() == []
+    with db.connection_context():
+        assert current_version() == LATEST and SchemaVersion.select().count() == LATEST
+
+
+def test_the_migrate_command_reports_the_version(tmp_path):
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'cmd.db'}", "SECRET_KEY": "x" * 40, "PATH": "/usr/bin:/bin"}
+    first = subprocess.run([sys.executable, "-m", "leancoffee.migrations"], cwd=ROOT, env=env, capture_output=True, text=True)
+    again = subprocess.run([sys.executable, "-m", "leancoffee.migrations"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert first.stdout.strip() == "schema version 2 (applied 1, 2)", first.stderr
+    assert again.stdout.strip() == "schema version 2 (up to date)"
