@@ -4,7 +4,7 @@ import pytest
 
 from leancoffee import create_app
 from leancoffee.models import Meeting
-from tests.helpers import AppServer, page_token
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, AppServer, need, page_token
 
 
 @pytest.fixture
@@ -62,3 +62,23 @@ def server(tmp_path_factory):
     srv = AppServer(f"sqlite:///{tmp / 'live.db'}").start(tmp / "server.log")
     yield srv
     srv.stop()
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's Chromium, driven by Playwright (its own browser download cannot work here).
+
+    Module scope: Playwright's sync API holds an event loop while it runs, which other modules'
+    asyncio code must not find.
+    """
+    from pathlib import Path
+
+    need(Path(CHROMIUM).exists(), f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        need(False, "Playwright for Python is not installed")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import CHROMIUM, AppServer, HttpPerson, need
-from tests.test_browser import ARTIFACTS, CHROMIUM_ARGS, card
+from tests.helpers import AppServer, HttpPerson, need
+from tests.test_browser import ARTIFACTS, card
 
 pytestmark = pytest.mark.browser
 
@@ -22,19 +22,6 @@ PROJECTOR = {"width": 1920, "height": 1080}
 WIDTHS = (360, 390, 1280, 1920)
 LONG_WORD = "Supercalifragilistic-continuous-deployment-pipelines-without-any-breaks-at-all"
 TOPIC_RE = re.compile(r'<li id="topic-(\d+)" class="card"[^>]*>.*?class="card-title">(.*?)</h3>', re.S)
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    need(Path(CHROMIUM).exists(), f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        need(False, "Playwright for Python is not installed")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="session")
