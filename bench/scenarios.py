@@ -1,8 +1,11 @@
 """Each scenario: start a server, fill it with clients, vote, and return a row of measurements."""
 
 import asyncio
+import os
+import signal
 import sqlite3
 import statistics
+import subprocess
 import time
 
 from bench import harness
@@ -69,6 +72,15 @@ async def _votes(server: Server, rooms: list[Room], votes: int) -> dict:
     }
 
 
+def _profile(server: Server):
+    """With BENCH_PYSPY=<file>, record the app's stacks during the votes (py-spy, collapsed format)."""
+    path = os.environ.get("BENCH_PYSPY")
+    if not path:
+        return None
+    cmd = ["py-spy", "record", "--pid", str(server.proc.pid), "--format", "raw", "--output", path, "--rate", "200"]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 async def latency_row(kind: str, sizes: list[int], votes: int, frame_file: str, topic_id=None, hold: float = 0) -> dict:
     """One latency scenario on one server; with `hold`, first idle that long and count disconnects."""
     server = Server(kind, frame_file).start()
@@ -80,7 +92,11 @@ async def latency_row(kind: str, sizes: list[int], votes: int, frame_file: str, 
             row["idle_cpu_pct"] = round((server.cpu_seconds() - cpu0) / hold * 100, 2)
             row["hold_s"] = hold
             row["disconnects"] = sum(c.closed.done() for r in rooms for c in r.clients)
+        spy = _profile(server) if kind == "app" else None
         row.update(await _votes(server, rooms, votes))
+        if spy:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=30)
         row["server"] = kind
         if kind == "app" and frame_file and rooms[0].sample:
             row["frame_bytes"] = capture_frame(rooms[0], frame_file)
