@@ -84,11 +84,11 @@ async def open_clients(room: Room, paths_cookies: list[tuple[str, str]], port: i
     await asyncio.gather(*(one(p, c) for p, c in paths_cookies))
 
 
-async def settle(rooms: list[Room], quiet: float = 1.0, limit: float = 300.0) -> None:
-    """Wait until every client has its first frame and none has arrived for `quiet` seconds."""
+async def settle(rooms: list[Room], quiet: float = 1.0, limit: float = 300.0, first_frame: bool = True) -> None:
+    """Wait until every client has its first frame (the app's whole board) and none has arrived for `quiet` s."""
     deadline = time.monotonic() + limit
     clients = [c for r in rooms for c in r.clients]
-    while time.monotonic() < deadline and any(c.frames == 0 and not c.closed.done() for c in clients):
+    while first_frame and time.monotonic() < deadline and any(c.frames == 0 and not c.closed.done() for c in clients):
         await asyncio.sleep(0.1)
     before = -1
     while time.monotonic() < deadline:

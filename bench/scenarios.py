@@ -39,7 +39,7 @@ async def _fill(kind: str, server: Server, sizes: list[int], topic_id: int | Non
     else:
         rss0 = server.rss_bytes()
         rooms = await harness.broadcast_rooms(kind, port, sizes, topic_id)
-    await harness.settle(rooms)
+    await harness.settle(rooms, first_frame=kind != "baseline")
     await asyncio.sleep(1.0)
     rss1 = server.rss_bytes()
     sockets = sum(len(r.clients) for r in rooms)
