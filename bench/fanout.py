@@ -57,9 +57,13 @@ async def run(plan: dict, only: set[str] | None) -> dict:
         group = {}
         for kind in ("app", "baseline", "peer"):
             print(f"  {name}: {kind} ...", file=sys.stderr, flush=True)
-            row = await scenarios.latency_row(kind, sizes, votes, frame_file, topic_id, hold if kind == "app" else 0)
+            try:
+                row = await scenarios.latency_row(kind, sizes, votes, frame_file, topic_id, hold if kind == "app" else 0)
+            except Exception as error:  # one failing row must not lose the others
+                row = {"server": kind, "sockets": sum(sizes), "error": repr(error)[:300]}
+                print(f"    failed: {row['error']}", file=sys.stderr, flush=True)
             row["scenario"] = name
-            if kind == "app" and topic_id is None:
+            if kind == "app" and topic_id is None and "error" not in row:
                 topic_id = int(re.search(rb"votes-(\d+)", Path(frame_file).read_bytes()).group(1))
             group[kind] = row
         ratios(group)

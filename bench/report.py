@@ -9,10 +9,12 @@ def ratios(group: dict) -> None:
     """Add app/baseline and app/peer ratios (p99 latency and CPU per message) to each row of a scenario."""
     app = group["app"]
     for row in group.values():
+        if "error" in row or "error" in app:
+            continue
         for other in ("baseline", "peer"):
             if other in group:
-                row[f"p99_vs_{other}"] = _ratio(app["p99_ms"], group[other]["p99_ms"])
-                row[f"cpu_vs_{other}"] = _ratio(app["cpu_us_per_msg"], group[other]["cpu_us_per_msg"])
+                row[f"p99_vs_{other}"] = _ratio(app["p99_ms"], group[other].get("p99_ms"))
+                row[f"cpu_vs_{other}"] = _ratio(app["cpu_us_per_msg"], group[other].get("cpu_us_per_msg"))
 
 
 COLUMNS = [
@@ -42,6 +44,8 @@ def table_lines(result: dict) -> list[str]:
     for row in result["rows"]:
         lines.append("  ".join(_cell(row.get(key), width) for key, _, width in COLUMNS))
     for row in result["rows"]:
+        if "error" in row:
+            lines.append(f"{row['scenario']} {row['server']}: FAILED {row['error']}")
         if "idle_cpu_pct" in row:
             lines.append(f"held idle {row['hold_s']} s with {row['sockets']} sockets ({row['scenario']}, {row['server']}):"
                          f" server CPU {row['idle_cpu_pct']} % of a core, {row['disconnects']} disconnects")

@@ -156,8 +156,12 @@ async def sustained_row(meetings: int, size: int, voters: int, seconds: float) -
                 else:
                     refused += 1
 
+        spy = _profile(server)
         cpu0, t0 = server.cpu_seconds(), time.perf_counter()
         await asyncio.gather(*(voter(room, h, t) for room, people in made for h, t in people[:voters]))
+        if spy:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=30)
         elapsed = time.perf_counter() - t0
         cpu = server.cpu_seconds() - cpu0
         await harness.settle(rooms)
