@@ -104,6 +104,11 @@ async def latency_row(kind: str, sizes: list[int], votes: int, frame_file: str, 
             for client in room.clients:
                 client.transport.abort()
         return row
+    except Exception as error:
+        # Say what the server said: a crash would otherwise show only as a refused connection.
+        dead = server.proc.poll() is not None
+        raise RuntimeError(f"{error!r}; server {'exited ' + str(server.proc.returncode) if dead else 'alive'}:"
+                           f" {server.log_tail(600)}") from error
     finally:
         server.stop()
 
