@@ -90,4 +90,7 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        if os.environ.get("BENCH_KEEP_LOGS"):
+            print(f"    {self.kind} log kept: {self.log_path}", file=sys.stderr, flush=True)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
