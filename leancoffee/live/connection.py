@@ -5,9 +5,10 @@ import socket
 import threading
 
 import gevent
-from gevent.queue import Full, Queue
+from gevent.queue import Empty, Full, Queue
 
 from leancoffee import metrics
+from leancoffee.live.push import text_frame
 from leancoffee.services.board import Viewer
 
 log = logging.getLogger(__name__)
@@ -15,7 +16,14 @@ log = logging.getLogger(__name__)
 POLICY_VIOLATION = 1008
 TRY_AGAIN_LATER = 1013
 SERVICE_RESTART = 1012
-_STOP = object()
+# A sender that finds several frames waiting writes them in one go, up to about this many bytes.
+BATCH_BYTES = 64 * 1024
+
+
+def _wire(frame) -> bytes:
+    """The frame's bytes on the wire: shared when the hub encoded it (push.Frame), else encoded here."""
+    wire = getattr(frame, "wire", None)
+    return wire if wire is not None else text_frame(frame)
 
 
 class SerialSocket:
@@ -31,7 +39,11 @@ class SerialSocket:
 
     def send(self, data) -> int:
         with self._lock:
-            self._sock.sendall(data)
+            # One plain send nearly always takes the whole frame; sendall only for the rest
+            # (gevent's sendall asks the kernel for the buffer size on every call).
+            sent = self._sock.send(data)
+            if sent < len(data):
+                self._sock.sendall(memoryview(data)[sent:])
         return len(data)
 
     def __getattr__(self, name):
@@ -81,21 +93,35 @@ class Connection:
         return True
 
     def _drain(self) -> None:
+        # Frames from the hub are encoded once for everyone who gets them (push.Frame.wire): this
+        # sender only writes those bytes, without simple-websocket's per-call encoding, and
+        # SerialSocket keeps them whole beside simple-websocket's own pings and close frame.
         for item in self.queue:
-            if item is _STOP:
-                return
-            frame, tracker = item
+            batch = [item]
+            data = [_wire(item[0])]
+            size = len(data[0])
+            while size < BATCH_BYTES:
+                try:
+                    more = self.queue.get_nowait()
+                except Empty:
+                    break
+                batch.append(more)
+                data.append(_wire(more[0]))
+                size += len(data[-1])
             try:
-                self.ws.send(frame)
+                if not self.ws.connected:
+                    raise ConnectionError("closed")
+                self.ws.sock.send(data[0] if len(data) == 1 else b"".join(data))
             except Exception:  # the peer vanished; the receive loop notices and detaches us
                 log.info("send failed on meeting %s; closing", self.meeting_id)
                 self.closed = True
                 return
             finally:
-                if tracker is not None:
-                    tracker.done()
-            metrics.MESSAGES_PUSHED.inc()
-            metrics.BYTES_PUSHED.inc(len(frame.encode()))
+                for _, tracker in batch:
+                    if tracker is not None:
+                        tracker.done()
+            metrics.MESSAGES_PUSHED.inc(len(batch))
+            metrics.BYTES_PUSHED.inc(size)
 
     def close(self, code: int) -> None:
         """Stop sending and close the socket with a code that tells hx-ws whether to come back."""

@@ -1,8 +1,10 @@
 """A rendered change: groups of fragments, each group giving every viewer at most one variant."""
 
 import re
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from leancoffee.services.board import Viewer
 
@@ -12,6 +14,27 @@ FACILITATOR = "fac"
 ROOM = "room"
 
 _ROOT_TAG_END = re.compile(r"^\s*<[a-zA-Z][^>]*?(?=/?>)")
+
+
+def text_frame(text: str) -> bytes:
+    """A whole, unmasked WebSocket text frame (server to client, no extensions) carrying text."""
+    payload = text.encode("utf-8")
+    n = len(payload)
+    if n < 126:
+        head = struct.pack("!BB", 0x81, n)
+    elif n < 65536:
+        head = struct.pack("!BBH", 0x81, 126, n)
+    else:
+        head = struct.pack("!BBQ", 0x81, 127, n)
+    return head + payload
+
+
+class Frame(str):
+    """A message's text that also carries its WebSocket frame, so every socket that gets it shares one encoding."""
+
+    @cached_property
+    def wire(self) -> bytes:
+        return text_frame(self)
 
 
 def user_audience(user_id: int) -> str:
@@ -72,8 +95,8 @@ class Push:
             group[index] = (audience, html)
         return html
 
-    def frame_for(self, viewer: Viewer) -> str:
-        """The message for a viewer, built once per distinct choice key."""
+    def frame_for(self, viewer: Viewer) -> Frame:
+        """The message for a viewer, built (and later encoded) once per distinct choice key."""
         key = viewer if self.per_viewer and viewer.screen != ROOM else self.choice_key(viewer)
         frame = self._frames.get(key)
         if frame is None:
@@ -81,5 +104,6 @@ class Push:
                 frame = self.per_viewer(viewer)
             else:
                 frame = "".join(self._variant(group, i) for group, i in zip(self.groups, key, strict=True) if i >= 0)
+            frame = Frame(frame)
             self._frames[key] = frame
         return frame

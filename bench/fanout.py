@@ -1,0 +1,113 @@
+"""The fan-out benchmark: `python bench/fanout.py [--quick] [--json PATH] [--hold SECONDS]`.
+
+Runs the app, a raw `websockets` baseline and a Flask-SocketIO peer, each on core 1, against the
+same asyncio client harness on core 0; prints a table and writes every figure as JSON.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import re
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import scenarios  # noqa: E402
+from bench.report import print_table, ratios  # noqa: E402
+
+HARNESS_CORE = 0
+FULL = {
+    "latency": [("1x25", [25], 200), ("1x200", [200], 200), ("1x1000", [1000], 200), ("200x25", [25] * 200, 200)],
+    "slow": (200, 200), "sustained": (10, 25, 8, 60.0), "hold": 300.0,
+}
+QUICK = {
+    "latency": [("1x25", [25], 20), ("4x25", [25] * 4, 20)],
+    "slow": (25, 20), "sustained": (2, 10, 3, 3.0), "hold": 2.0,
+}
+
+
+def how_run() -> dict:
+    """Where the harness and servers ran, so a reader can reproduce the figures."""
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
+    mem = next((line.split()[1] for line in open("/proc/meminfo") if line.startswith("MemTotal")), "0")
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "nproc": os.cpu_count(), "cpu": cpu,
+        "mem_gib": round(int(mem) / 1024 / 1024, 1), "python": platform.python_version(),
+        "load_before": os.getloadavg(),
+        "pinning": "harness on core 0 (sched_setaffinity), servers on core 1 (taskset -c 1)"
+        if (os.cpu_count() or 1) > 1 else "not pinned: one core",
+    }
+
+
+async def run(plan: dict, only: set[str] | None) -> dict:
+    """Every scenario of the plan, app then baseline then peer for each latency row."""
+    frame_file = os.path.join(tempfile.mkdtemp(prefix="bench-frame-"), "frame.bin")
+    result = {"rows": [], "slow_reader": None, "sustained": None, "two_workers": None}
+    topic_id = None
+    for name, sizes, votes in plan["latency"]:
+        if only and name not in only:
+            continue
+        hold = plan["hold"] if len(sizes) > 1 else 0
+        group = {}
+        for kind in ("app", "baseline", "peer"):
+            print(f"  {name}: {kind} ...", file=sys.stderr, flush=True)
+            try:
+                row = await scenarios.latency_row(kind, sizes, votes, frame_file, topic_id, hold if kind == "app" else 0)
+            except Exception as error:  # one failing row must not lose the others
+                row = {"server": kind, "sockets": sum(sizes), "error": repr(error)[:300]}
+                print(f"    failed: {row['error']}", file=sys.stderr, flush=True)
+            row["scenario"] = name
+            if kind == "app" and topic_id is None and "error" not in row:
+                topic_id = int(re.search(rb"votes-(\d+)", Path(frame_file).read_bytes()).group(1))
+            group[kind] = row
+        ratios(group)
+        result["rows"] += list(group.values())
+    if not only or "slow" in only:
+        print("  slow reader ...", file=sys.stderr, flush=True)
+        result["slow_reader"] = await scenarios.slow_reader_row(*plan["slow"])
+    if not only or "sustained" in only:
+        print("  sustained ...", file=sys.stderr, flush=True)
+        result["sustained"] = await scenarios.sustained_row(*plan["sustained"])
+    if os.environ.get("DATABASE_URL", "").startswith("postgres") and os.environ.get("REDIS_URL"):
+        # The backplane is on this branch now (main merged issue 6), but gunicorn rows are not written yet.
+        result["two_workers"] = "not measured: the harness has no 2-worker (gunicorn + Redis) rows yet"
+    else:
+        result["two_workers"] = "skipped: set DATABASE_URL (PostgreSQL) and REDIS_URL for the 2-worker rows"
+    return result
+
+
+def main(argv=None) -> dict:
+    """Parse the command line, run, print and save."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes and few votes (a smoke run)")
+    parser.add_argument("--json", help="where to write the figures (default bench/results/fanout-<time>.json)")
+    parser.add_argument("--hold", type=float, help="seconds to hold the many-meetings sockets idle")
+    parser.add_argument("--only", help="comma-separated scenarios (e.g. 1x25,slow,sustained)")
+    args = parser.parse_args(argv)
+    plan = dict(QUICK if args.quick else FULL)
+    if args.hold is not None:
+        plan["hold"] = args.hold
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    # Thousands of sockets on both ends: the servers inherit this limit too.
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if (os.cpu_count() or 1) > 1:
+        os.sched_setaffinity(0, {HARNESS_CORE})
+    result = {"how": how_run(), "quick": args.quick}
+    result.update(asyncio.run(run(plan, set(args.only.split(",")) if args.only else None)))
+    result["how"]["load_after"] = os.getloadavg()
+    print_table(result)
+    path = Path(args.json or Path(__file__).parent / "results" / f"fanout-{time.strftime('%Y%m%d-%H%M%S')}.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2))
+    print(f"\nJSON: {path}")
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""The peer: a minimal Flask-SocketIO server on gevent broadcasting a captured app frame.
+
+`python bench/peer_server.py PORT FRAME_FILE`. Audience sockets join the room named in
+`?room=`; the control socket (`?ctl=1`) emits "vote" with [room, count], and that room gets "update"
+with the frame for that count.
+"""
+
+from gevent import monkey
+
+monkey.patch_all()
+
+import resource  # noqa: E402
+import sys  # noqa: E402
+
+from flask import Flask, request  # noqa: E402
+from flask_socketio import SocketIO, emit, join_room  # noqa: E402
+
+PLACEHOLDER = "@@COUNT@@"
+
+
+def create(frame_file: str):
+    """The app as its documentation suggests, nothing tuned."""
+    prefix, suffix = open(frame_file, encoding="utf-8").read().split(PLACEHOLDER)
+    app = Flask(__name__)
+    socketio = SocketIO(app, async_mode="gevent")
+
+    @socketio.on("connect")
+    def connect():
+        if request.args.get("ctl") != "1":
+            join_room(request.args.get("room", "a"))
+
+    @socketio.on("vote")
+    def vote(data):
+        room, count = data
+        emit("update", prefix + str(count) + suffix, to=room)
+
+    return app, socketio
+
+
+if __name__ == "__main__":
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    flask_app, sio = create(sys.argv[2])
+    sio.run(flask_app, host="127.0.0.1", port=int(sys.argv[1]), log_output=False)

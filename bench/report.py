@@ -1,0 +1,72 @@
+"""Ratios between servers and the printed table."""
+
+
+def _ratio(a, b):
+    return round(a / b, 2) if a is not None and b else None
+
+
+def ratios(group: dict) -> None:
+    """Add app/baseline and app/peer ratios (p99 latency and CPU per message) to each row of a scenario."""
+    app = group["app"]
+    for row in group.values():
+        if "error" in row or "error" in app:
+            continue
+        for other in ("baseline", "peer"):
+            if other in group:
+                row[f"p99_vs_{other}"] = _ratio(app["p99_ms"], group[other].get("p99_ms"))
+                row[f"cpu_vs_{other}"] = _ratio(app["cpu_us_per_msg"], group[other].get("cpu_us_per_msg"))
+
+
+COLUMNS = [
+    ("scenario", "scenario", 9), ("server", "server", 8), ("sockets", "sockets", 7), ("votes", "votes", 5),
+    ("p50_ms", "p50 ms", 7), ("p99_ms", "p99 ms", 7), ("max_ms", "max ms", 7), ("votes_per_s", "votes/s", 7),
+    ("cpu_us_per_msg", "CPU µs/msg", 10), ("mem_kib_per_conn", "KiB/conn", 8), ("stalls", "stalls", 6),
+    ("p99_vs_baseline", "app/base p99", 12), ("p99_vs_peer", "app/peer p99", 12),
+    ("cpu_vs_baseline", "app/base CPU", 12), ("cpu_vs_peer", "app/peer CPU", 12),
+]
+
+
+def _cell(value, width):
+    text = "-" if value is None else str(value)
+    return text.rjust(width)
+
+
+def table_lines(result: dict) -> list[str]:
+    """The whole result as aligned text lines (also pasted into docs/performance.md)."""
+    how = result["how"]
+    lines = [
+        f"{how['date']} · {how['nproc']} cores · {how['cpu']} · {how['mem_gib']} GiB · Python {how['python']}",
+        f"{how['pinning']} · load average before {tuple(round(x, 2) for x in how['load_before'])}"
+        + (f", after {tuple(round(x, 2) for x in how['load_after'])}" if "load_after" in how else ""),
+        "",
+        "  ".join(title.rjust(width) for _, title, width in COLUMNS),
+    ]
+    for row in result["rows"]:
+        lines.append("  ".join(_cell(row.get(key), width) for key, _, width in COLUMNS))
+    for row in result["rows"]:
+        if "error" in row:
+            lines.append(f"{row['scenario']} {row['server']}: FAILED {row['error']}")
+        if "idle_cpu_pct" in row:
+            lines.append(f"held idle {row['hold_s']} s with {row['sockets']} sockets ({row['scenario']}, {row['server']}):"
+                         f" server CPU {row['idle_cpu_pct']} % of a core, {row['disconnects']} disconnects")
+    frame = next((r["frame_bytes"] for r in result["rows"] if r.get("frame_bytes")), None)
+    if frame:
+        lines.append(f"vote update captured from the app and broadcast by baseline and peer: {frame} bytes")
+    slow = result.get("slow_reader")
+    if slow:
+        lines.append(f"slow reader ({slow['sockets']} sockets, {slow['votes']} votes): p99 {slow['p99_ms_all_reading']} ms all"
+                     f" reading, {slow['p99_ms_one_stopped']} ms with one stopped ({slow['p99_increase_pct']:+} %),"
+                     f" stalls {slow['stalls']}, stopped client closed with {slow['slow_client_closed_with']}")
+    sus = result.get("sustained")
+    if sus:
+        lines.append(f"sustained {sus['seconds']} s, {sus['concurrent_voters']} voters over {sus['sockets']} sockets:"
+                     f" {sus['votes_per_s']} votes/s, {sus['accepted']} accepted, {sus['refused']} refused,"
+                     f" lost {sus['lost']}, double-counted {sus['double_counted']}, stale screens {sus['stale_screens']},"
+                     f" CPU {sus['cpu_us_per_vote']} µs/vote")
+    if result.get("two_workers"):
+        lines.append(f"2 workers: {result['two_workers']}")
+    return lines
+
+
+def print_table(result: dict) -> None:
+    print("\n".join(table_lines(result)))

@@ -1,0 +1,189 @@
+"""Each scenario: start a server, fill it with clients, vote, and return a row of measurements."""
+
+import asyncio
+import os
+import signal
+import sqlite3
+import statistics
+import subprocess
+import time
+
+from bench import harness
+from bench.harness import VOTE_RE, Room
+from bench.servers import Server
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def capture_frame(room: Room, path: str) -> int:
+    """Save a real vote update with its count replaced by a placeholder; returns its size."""
+    sample = room.sample
+    match = VOTE_RE.search(sample)
+    with open(path, "wb") as out:
+        out.write(sample[: match.start(2)] + b"@@COUNT@@" + sample[match.end(2) :])
+    return len(sample)
+
+
+async def _fill(kind: str, server: Server, sizes: list[int], topic_id: int | None) -> tuple[list[Room], dict]:
+    """Rooms of the given sizes with open, settled sockets; RSS before and after the sockets."""
+    port = server.port
+    if kind == "app":
+        made = [await harness.app_meeting(port, size, i) for i, size in enumerate(sizes)]
+        rss0 = server.rss_bytes()
+        for room, people in made:
+            await harness.app_sockets(port, room, people)
+        rooms = [room for room, _ in made]
+    else:
+        rss0 = server.rss_bytes()
+        rooms = await harness.broadcast_rooms(kind, port, sizes, topic_id)
+    await harness.settle(rooms, first_frame=kind != "baseline")
+    await asyncio.sleep(1.0)
+    rss1 = server.rss_bytes()
+    sockets = sum(len(r.clients) for r in rooms)
+    return rooms, {"sockets": sockets, "mem_kib_per_conn": round((rss1 - rss0) / sockets / 1024, 1)}
+
+
+async def _votes(server: Server, rooms: list[Room], votes: int) -> dict:
+    """Closed loop: one vote in flight, rooms in turn; latency to the last client of that room."""
+    latencies, stalls, delivered = [], 0, 0
+    cpu0, t0 = server.cpu_seconds(), time.perf_counter()
+    for v in range(votes):
+        room = rooms[v % len(rooms)]
+        expected = len(room.measured())
+        latency = await room.vote_once()
+        if latency is None:
+            stalls += 1
+            delivered += expected - room.remaining
+        else:
+            latencies.append(latency * 1000)
+            delivered += expected
+    elapsed = time.perf_counter() - t0
+    cpu = server.cpu_seconds() - cpu0
+    return {
+        "votes": votes, "stalls": stalls, "delivered": delivered,
+        "p50_ms": round(statistics.median(latencies), 2) if latencies else None,
+        "p99_ms": round(percentile(latencies, 0.99), 2) if latencies else None,
+        "max_ms": round(max(latencies), 2) if latencies else None,
+        "votes_per_s": round(votes / elapsed, 1),
+        "cpu_us_per_msg": round(cpu / max(1, delivered) * 1e6, 2),
+    }
+
+
+def _profile(server: Server):
+    """With BENCH_PYSPY=<file>, record the app's stacks during the votes (py-spy, collapsed format)."""
+    path = os.environ.get("BENCH_PYSPY")
+    if not path:
+        return None
+    cmd = ["py-spy", "record", "--pid", str(server.proc.pid), "--format", "raw", "--output", path, "--rate", "200"]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def latency_row(kind: str, sizes: list[int], votes: int, frame_file: str, topic_id=None, hold: float = 0) -> dict:
+    """One latency scenario on one server; with `hold`, first idle that long and count disconnects."""
+    server = Server(kind, frame_file).start()
+    try:
+        rooms, row = await _fill(kind, server, sizes, topic_id)
+        if hold:
+            cpu0 = server.cpu_seconds()
+            await asyncio.sleep(hold)
+            row["idle_cpu_pct"] = round((server.cpu_seconds() - cpu0) / hold * 100, 2)
+            row["hold_s"] = hold
+            row["disconnects"] = sum(c.closed.done() for r in rooms for c in r.clients)
+        spy = _profile(server) if kind == "app" else None
+        row.update(await _votes(server, rooms, votes))
+        if spy:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=30)
+        row["server"] = kind
+        if kind == "app" and frame_file and rooms[0].sample:
+            row["frame_bytes"] = capture_frame(rooms[0], frame_file)
+        for room in rooms:
+            for client in room.clients:
+                client.transport.abort()
+        return row
+    except Exception as error:
+        # Say what the server said: a crash would otherwise show only as a refused connection.
+        dead = server.proc.poll() is not None
+        raise RuntimeError(f"{error!r}; server {'exited ' + str(server.proc.returncode) if dead else 'alive'}:"
+                           f" {server.log_tail(600)}") from error
+    finally:
+        server.stop()
+
+
+async def slow_reader_row(size: int, votes: int) -> dict:
+    """App p99 for one meeting with every client reading, then with one client that stops reading."""
+    server = Server("app").start()
+    try:
+        rooms, _ = await _fill("app", server, [size], None)
+        before = await _votes(server, rooms, votes)
+        slow = rooms[0].clients[-1]
+        slow.excluded = True
+        slow.transport.pause_reading()
+        after = await _votes(server, rooms, votes)
+        return {
+            "server": "app", "sockets": size, "votes": votes,
+            "p99_ms_all_reading": before["p99_ms"], "p99_ms_one_stopped": after["p99_ms"],
+            "p99_increase_pct": round((after["p99_ms"] / before["p99_ms"] - 1) * 100, 1),
+            "stalls": after["stalls"], "slow_client_closed_with": slow.close_code,
+        }
+    finally:
+        server.stop()
+
+
+async def sustained_row(meetings: int, size: int, voters: int, seconds: float) -> dict:
+    """Votes from many users at once for `seconds`; then compare accepted POSTs with the database."""
+    server = Server("app").start()
+    try:
+        made = [await harness.app_meeting(server.port, size, i) for i in range(meetings)]
+        for room, people in made:
+            await harness.app_sockets(server.port, room, people)
+        rooms = [room for room, _ in made]
+        await harness.settle(rooms)
+        expected: dict[tuple[int, str], bool] = {}
+        accepted = refused = 0
+        stop = time.perf_counter() + seconds
+        live_headers = {"HX-Request": "true", "X-Live-Socket": "1"}
+
+        async def voter(room, http, token):
+            nonlocal accepted, refused
+            key, on = (room.topic_id, http.cookie_header()), False
+            path = f"/m/{room.name}/topics/{room.topic_id}/"
+            while time.perf_counter() < stop:
+                status, _, _ = await http.request(
+                    "POST", path + ("unvote" if on else "vote"), {}, {**live_headers, "X-CSRFToken": token})
+                if status == 200:
+                    accepted += 1
+                    on = not on
+                    expected[key] = on
+                else:
+                    refused += 1
+
+        spy = _profile(server)
+        cpu0, t0 = server.cpu_seconds(), time.perf_counter()
+        await asyncio.gather(*(voter(room, h, t) for room, people in made for h, t in people[:voters]))
+        if spy:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=30)
+        elapsed = time.perf_counter() - t0
+        cpu = server.cpu_seconds() - cpu0
+        await harness.settle(rooms)
+        want = {}
+        for (topic_id, _), on in expected.items():
+            want[topic_id] = want.get(topic_id, 0) + on
+        with sqlite3.connect(server.db_path) as db:
+            held = dict(db.execute("SELECT topic_id, COUNT(*) FROM vote GROUP BY topic_id").fetchall())
+        lost = sum(max(0, n - held.get(t, 0)) for t, n in want.items())
+        double = sum(max(0, held.get(t, 0) - want.get(t, 0)) for t in set(held) | set(want))
+        # Every screen must end on the database's count too.
+        stale = sum(1 for r in rooms for c in r.clients if r.last_seen.get(id(c), 0) != held.get(r.topic_id, 0))
+        return {
+            "server": "app", "sockets": meetings * size, "seconds": round(elapsed, 1),
+            "concurrent_voters": meetings * voters, "accepted": accepted, "refused": refused,
+            "votes_per_s": round(accepted / elapsed, 1), "lost": lost, "double_counted": double,
+            "stale_screens": stale, "cpu_us_per_vote": round(cpu / max(1, accepted) * 1e6, 1),
+        }
+    finally:
+        server.stop()
