@@ -82,3 +82,16 @@ def chromium():
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def trio(app):
+    """At service level: Fay facilitates a 2-vote meeting that Ann and Bob joined (inside a request context)."""
+    from leancoffee.services import meetings
+
+    with app.test_request_context():
+        fay, ann, bob = (meetings.create_user(n) for n in ("Fay", "Ann", "Bob"))
+        m = meetings.create_meeting(fay, "Coffee", 2)
+        meetings.join_meeting(ann, m.code, "Ann")
+        meetings.join_meeting(bob, m.code, "Bob")
+        yield m, fay, ann, bob

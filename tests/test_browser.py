@@ -40,16 +40,22 @@ def card(page, title):
     return page.locator(".cards > li.card", has=page.locator(".card-title", has_text=exact))
 
 
+def start_meeting(tab, base: str, title: str) -> str:
+    """Fay starts a meeting from the home page; returns the board's address."""
+    tab.page.goto(base + "/")
+    tab.page.get_by_label("Meeting title").fill(title)
+    tab.page.get_by_label("Your name").fill("Fay")
+    tab.page.get_by_role("button", name="Start meeting").click()
+    tab.page.wait_for_url("**/m/*")
+    return tab.page.url
+
+
 def test_two_participants_see_each_others_topic_and_vote_without_reloading(chromium, server):
     from playwright.sync_api import expect
 
     fay, ann, bob = Tab(chromium, LAPTOP), Tab(chromium, PHONE), Tab(chromium, PHONE)
     try:
-        fay.page.goto(server.base + "/")
-        fay.page.get_by_label("Meeting title").fill("Browser coffee")
-        fay.page.get_by_label("Your name").fill("Fay")
-        fay.page.get_by_role("button", name="Start meeting").click()
-        fay.page.wait_for_url("**/m/*")
+        start_meeting(fay, server.base, "Browser coffee")
         link = fay.page.locator("#join-link").input_value()
         for tab, name in ((ann, "Ann"), (bob, "Bob")):
             tab.page.goto(link)
@@ -103,12 +109,7 @@ def test_every_action_works_without_javascript(chromium, server):
 
     fay, ann = Tab(chromium, LAPTOP, javascript=False), Tab(chromium, PHONE, javascript=False)
     try:
-        fay.page.goto(server.base + "/")
-        fay.page.get_by_label("Meeting title").fill("No-JS coffee")
-        fay.page.get_by_label("Your name").fill("Fay")
-        fay.page.get_by_role("button", name="Start meeting").click()
-        fay.page.wait_for_url("**/m/*")
-        ann.page.goto(fay.page.url)
+        ann.page.goto(start_meeting(fay, server.base, "No-JS coffee"))
         ann.page.get_by_label("Your name").fill("Ann")
         ann.page.get_by_role("button", name="Join").click()
         ann.page.get_by_label("Propose a topic").fill("Plain HTML")

@@ -27,13 +27,8 @@ def test_push_encodes_once_per_audience_mix():
 
 
 @pytest.fixture
-def board(app):
-    with app.test_request_context():
-        fay, ann, bob = (meetings.create_user(n) for n in ("Fay", "Ann", "Bob"))
-        m = meetings.create_meeting(fay, "Coffee", 2)
-        meetings.join_meeting(ann, m.code, "Ann")
-        meetings.join_meeting(bob, m.code, "Bob")
-        yield m, fay, ann, bob
+def board(trio):
+    return trio
 
 
 def viewers(m, fay, ann, bob):
