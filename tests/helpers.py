@@ -150,3 +150,14 @@ def receive_until(ws, predicate, timeout: float = 10.0) -> str:
         if predicate(frame):
             return frame
     raise AssertionError(f"no matching frame within {timeout}s; got {len(seen)}: {[f[:200] for f in seen]}")
+
+
+def close_code(ws, timeout=5.0) -> int:
+    """Read until the server's close frame; its status code."""
+    import websocket
+
+    ws.settimeout(timeout)
+    opcode, data = ws.recv_data(control_frame=True)
+    while opcode != websocket.ABNF.OPCODE_CLOSE:
+        opcode, data = ws.recv_data(control_frame=True)
+    return int.from_bytes(data[:2], "big")

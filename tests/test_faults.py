@@ -13,18 +13,9 @@ import websocket
 
 from leancoffee import create_app
 from leancoffee.models import Vote
-from tests.helpers import AppServer, HttpPerson, receive_until
+from tests.helpers import AppServer, HttpPerson, close_code, receive_until
 
 pytestmark = pytest.mark.server
-
-
-def close_code(ws, timeout=5.0) -> int:
-    """Read until the server's close frame; its status code."""
-    ws.settimeout(timeout)
-    opcode, data = ws.recv_data(control_frame=True)
-    while opcode != websocket.ABNF.OPCODE_CLOSE:
-        opcode, data = ws.recv_data(control_frame=True)
-    return int.from_bytes(data[:2], "big")
 
 
 def test_a_restart_closes_with_1012_and_the_reconnect_brings_the_current_board(tmp_path):

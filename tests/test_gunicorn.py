@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 import requests
-import websocket
 
 from tests.backends import SHARED_REDIS_URL, drop_redis_prefix, need_postgres, need_redis, pg_url  # noqa: F401  (fixture)
-from tests.helpers import ROOT, HttpPerson, free_port, receive_until
+from tests.helpers import ROOT, HttpPerson, close_code, free_port, receive_until
 
 pytestmark = pytest.mark.server
 WORKERS = 3
@@ -93,9 +92,5 @@ def test_several_gunicorn_workers_serve_one_meeting_as_one_app(gunicorn):
     # SIGTERM: each worker closes its sockets with 1012, so browsers reconnect by themselves.
     proc.send_signal(signal.SIGTERM)
     for ws in sockets:
-        ws.settimeout(10)
-        opcode, data = ws.recv_data(control_frame=True)
-        while opcode != websocket.ABNF.OPCODE_CLOSE:
-            opcode, data = ws.recv_data(control_frame=True)
-        assert int.from_bytes(data[:2], "big") == 1012
+        assert close_code(ws, timeout=10) == 1012
     assert proc.wait(15) == 0

@@ -9,7 +9,7 @@ import websocket
 from leancoffee import create_app
 from leancoffee.config import InsecureConfiguration, check_production
 from leancoffee.models import Meeting, Note, Participant, Topic, Vote
-from tests.helpers import HttpPerson, receive_until
+from tests.helpers import HttpPerson, close_code, receive_until
 
 XSS = ['<img src=x onerror=alert(1)>', '<div hx-get=/x hx-trigger=load>boom</div>', '"><script>alert(1)</script>',
        "' hx-post='/m/x/leave"]
@@ -81,11 +81,7 @@ def test_socket_messages_over_the_size_limit_close_the_socket(server):
     ws = fay.socket(code)
     receive_until(ws, lambda f: 'id="columns"' in f)
     ws.send("x" * 10_000)
-    ws.settimeout(5)
-    opcode, data = ws.recv_data(control_frame=True)
-    while opcode != websocket.ABNF.OPCODE_CLOSE:
-        opcode, data = ws.recv_data(control_frame=True)
-    assert int.from_bytes(data[:2], "big") == 1009  # message too big
+    assert close_code(ws) == 1009  # message too big
 
 
 @pytest.mark.server
