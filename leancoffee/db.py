@@ -5,7 +5,7 @@ import sys
 from urllib.parse import unquote, urlparse
 
 from peewee import DatabaseProxy, SqliteDatabase
-from playhouse.pool import PooledPostgresqlDatabase
+from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
 db = DatabaseProxy()
 # Any constant shared by every worker: the advisory lock that serialises schema creation.
@@ -42,7 +42,14 @@ def open_database(url: str, pool_size: int = 20, busy_timeout_ms: int = 5000):
         # IMMEDIATE: every write transaction takes the write lock up front, so the dot
         # budget is checked and the vote written without another writer in between.
         pragmas = {**SQLITE_PRAGMAS, "busy_timeout": busy_timeout_ms}
-        return SqliteDatabase(path, pragmas=pragmas, lock_type="IMMEDIATE", timeout=busy_timeout_ms / 1000)
+        if path == ":memory:":
+            return SqliteDatabase(path, pragmas=pragmas, lock_type="IMMEDIATE", timeout=busy_timeout_ms / 1000)
+        # Pooled: opening a connection runs four pragmas, and closing the last one checkpoints
+        # the WAL; together they cost more than the queries of a vote.
+        # A pooled connection serves one request (greenlet or thread) at a time, maybe not the thread that opened it.
+        return PooledSqliteDatabase(
+            path, pragmas=pragmas, lock_type="IMMEDIATE", max_connections=None, stale_timeout=300, check_same_thread=False,
+        )
     if parsed.scheme in ("postgres", "postgresql"):
         ensure_cooperative_driver()
         # A pool: a vote is a few milliseconds of work, a new PostgreSQL connection about as much

@@ -7,7 +7,7 @@ import pytest
 from leancoffee.live.fanout import build_push, full_board
 from leancoffee.live.push import EVERYONE, Push, mark_oob, user_audience
 from leancoffee.services import changes, meetings, topics, votes
-from leancoffee.services.board import Viewer, load_board
+from leancoffee.services.board import Viewer, load_board, load_votes
 
 
 def test_mark_oob_marks_only_the_root_element():
@@ -97,7 +97,50 @@ def test_status_change_rerenders_each_viewers_board(board):
     assert "Reopen meeting" in push.frame_for(v["fay"]) and "Reopen meeting" not in push.frame_for(v["ann"])
 
 
-def test_presence_change_sends_the_participant_list(board):
+def test_a_vote_renders_the_same_fragments_from_the_vote_read_as_from_the_whole_board(board):
+    m, fay, ann, bob = board
+    tid = topics.add_topic(fay, m.code, "First", "").topic_id
+    topics.add_topic(bob, m.code, "Second", "")
+    votes.cast_vote(bob, m.code, tid)
+    change = votes.cast_vote(ann, m.code, tid)
+    whole, light = (build_push(change, state, set()) for state in (load_board(m.id), load_votes(m.id, ann.id)))
+    assert light.groups[1:] == whole.groups[1:]  # the first group is the room screen's, rendered lazily
+    for viewer in viewers(m, fay, ann, bob).values():
+        assert light.frame_for(viewer) == whole.frame_for(viewer)
+    assert "0 of 2 votes left" not in light.frame_for(Viewer(ann.id, False, True))
+    assert "<strong>1</strong> of 2 votes left" in light.frame_for(Viewer(ann.id, False, True))
+
+
+def test_someone_arriving_updates_only_their_own_row(board):
+    m, fay, ann, bob = board
+    change = changes.Change(changes.PRESENCE_CHANGED, m.id, None, affected_user_ids=(ann.id,))
+    frame = build_push(change, load_board(m.id), {ann.id}).frame_for(Viewer(bob.id, False, True))
+    assert frame.lstrip().startswith(f'<li class="person present" id="person-{ann.id}" hx-swap-oob="true">')
+    assert f'id="person-{bob.id}"' not in frame and 'id="participants"' not in frame
+
+
+def test_a_newcomer_is_appended_and_a_leaver_removed(board):
+    m, fay, ann, bob = board
+    eve = meetings.create_user("Eve")
+    joined = build_push(meetings.join_meeting(eve, m.code, "Eve"), load_board(m.id), set()).frame_for(Viewer(bob.id, False, True))
+    assert f'<div id="person-{eve.id}" hx-swap-oob="delete"></div><ul hx-swap-oob="beforeend:#participants-list">' in joined
+    assert '<span id="participants-count" class="count" hx-swap-oob="true">4</span>' in joined
+    assert 'id="participants"' not in joined
+    left = build_push(meetings.leave_meeting(ann, m.code), load_board(m.id), set()).frame_for(Viewer(bob.id, False, True))
+    assert left.startswith(f'<div id="person-{ann.id}" hx-swap-oob="delete"></div>') and "Ann" not in left
+    assert '<span id="participants-count" class="count" hx-swap-oob="true">3</span>' in left
+
+
+def test_someone_rejoining_gets_the_whole_list_in_join_order(board):
+    m, fay, ann, bob = board
+    meetings.leave_meeting(ann, m.code)
+    rejoined = meetings.join_meeting(ann, m.code, "Ann again")
+    back = build_push(rejoined, load_board(m.id), set()).frame_for(Viewer(bob.id, False, True))
+    assert 'id="participants"' in back
+    assert back.index(f'id="person-{fay.id}"') < back.index(f'id="person-{ann.id}"') < back.index(f'id="person-{bob.id}"')
+
+
+def test_presence_change_without_names_sends_the_participant_list(board):
     m, fay, ann, bob = board
     push = build_push(changes.Change(changes.PRESENCE_CHANGED, m.id, None), load_board(m.id), {ann.id})
     frame = push.frame_for(Viewer(bob.id, False, True))

@@ -94,7 +94,7 @@ def test_acting_where_you_do_not_belong_changes_nothing_and_broadcasts_nothing(s
     other = eve.start_meeting("Eve's own", "Eve")  # Eve facilitates another meeting
     watcher = fay.socket(code)
     receive_until(watcher, lambda f: 'id="columns"' in f)
-    receive_until(watcher, lambda f: 'id="participants"' in f and 'id="columns"' not in f)  # Fay shown as here
+    receive_until(watcher, lambda f: 'class="person present"' in f and 'id="columns"' not in f)  # Fay shown as here
     attempts = [
         (eve, f"/m/{code}/topics/{tid}/vote", {}, 403), (eve, f"/m/{code}/topics", {"title": "spam"}, 403),
         (eve, f"/m/{other}/topics/{tid}/vote", {}, 404), (eve, f"/m/{other}/topics/{tid}/delete", {}, 404),

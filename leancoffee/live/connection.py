@@ -1,11 +1,11 @@
-"""One browser's WebSocket: a bounded outgoing queue drained by exactly one sender."""
+"""One browser's WebSocket: frames written straight through, or a bounded backlog drained by exactly one sender."""
 
 import logging
 import socket
 import threading
+from collections import deque
 
 import gevent
-from gevent.queue import Empty, Full, Queue
 
 from leancoffee import metrics
 from leancoffee.live.push import text_frame
@@ -26,6 +26,29 @@ def _wire(frame) -> bytes:
     return wire if wire is not None else text_frame(frame)
 
 
+class InlineReader:
+    """simple-websocket's reader loop (pings, close, incoming frames), run by the socket's own request
+    greenlet (board_socket calls run()) instead of a second greenlet per socket: idle sockets stay small."""
+
+    name = "simple-websocket reader (inline)"
+
+    def __init__(self, target):
+        self.target = target
+
+    def start(self) -> None:
+        """Nothing to start: the handler runs the loop itself."""
+
+    def run(self) -> None:
+        self.target()
+
+
+class Ignored(list):
+    """Where simple-websocket keeps messages from the browser: we ignore them, so none is kept."""
+
+    def append(self, message) -> None:
+        pass
+
+
 class SerialSocket:
     """A socket whose writes never interleave: simple-websocket's pings and our frames share it.
 
@@ -36,6 +59,8 @@ class SerialSocket:
     def __init__(self, sock):
         self._sock = sock
         self._lock = threading.Lock()
+        # gevent's socket wraps a non-blocking OS socket: writing to that never waits.
+        self._os_sock = getattr(sock, "_sock", None)
 
     def send(self, data) -> int:
         with self._lock:
@@ -45,6 +70,32 @@ class SerialSocket:
             if sent < len(data):
                 self._sock.sendall(memoryview(data)[sent:])
         return len(data)
+
+    def send_now(self, data) -> int:
+        """Write what the kernel takes right now, without waiting; 0 when the socket is busy or full.
+
+        A frame written only in part keeps the socket reserved: finish() must write the rest before
+        anything else (a ping) may go out.
+        """
+        if self._os_sock is None or not self._lock.acquire(blocking=False):
+            return 0
+        try:
+            sent = self._os_sock.send(data)
+        except BlockingIOError:
+            sent = 0
+        except BaseException:
+            self._lock.release()
+            raise
+        if not 0 < sent < len(data):
+            self._lock.release()
+        return sent
+
+    def finish(self, rest) -> None:
+        """Write the rest of a frame that send_now began, then let other writers in."""
+        try:
+            self._sock.sendall(rest)
+        finally:
+            self._lock.release()
 
     def __getattr__(self, name):
         return getattr(self._sock, name)
@@ -65,71 +116,88 @@ class SendTracker:
 
 
 class Connection:
-    """A live board page: who is looking, and the frames waiting to be sent to it."""
+    """A live board page: who is looking, and the frames waiting to be sent to it.
+
+    A frame goes straight to the kernel when nothing is waiting before it and the socket takes it
+    whole (nearly always); otherwise it waits in a bounded backlog that one sender greenlet, started
+    only then, writes out in order. So an idle page holds no sender and a fast one no context switch.
+    """
 
     def __init__(self, ws, meeting_id: int, viewer: Viewer, queue_limit: int):
         self.ws = ws
         ws.sock = SerialSocket(ws.sock)
+        ws.input_buffer = Ignored()
         self.meeting_id = meeting_id
         self.viewer = viewer
-        self.queue: Queue = Queue(maxsize=queue_limit)
+        self.queue_limit = queue_limit
+        self.backlog: deque = deque()
         self.closed = False
         self._sender = None
 
-    def start(self) -> None:
-        """Start the one greenlet that writes to this socket."""
-        self._sender = gevent.spawn(self._drain)
-
     def offer(self, frame: str, tracker: SendTracker | None = None) -> bool:
-        """Queue a frame without waiting; False when the client is too far behind."""
+        """Send or queue a frame without waiting; False when the client is too far behind."""
         if self.closed:
             if tracker is not None:
                 tracker.done()
             return True
+        data = _wire(frame)
+        if self._sender is not None:  # frames are waiting (or being written): this one goes after them
+            if len(self.backlog) >= self.queue_limit:
+                return False
+            self.backlog.append((data, tracker, False))
+            return True
         try:
-            self.queue.put_nowait((frame, tracker))
-        except Full:
-            return False
+            sent = self.ws.sock.send_now(data)
+        except OSError:  # the peer vanished; the reader notices and detaches us
+            sent = len(data)
+            self.closed = True
+        if sent == len(data):
+            self._sent(1, len(data), tracker)
+            return True
+        # True: the rest of a frame already begun, which must be written before anything else.
+        self.backlog.append((data[sent:], tracker, True) if sent else (data, tracker, False))
+        self._sender = gevent.spawn(self._drain)
         return True
 
+    @staticmethod
+    def _sent(frames: int, size: int, *trackers) -> None:
+        for tracker in trackers:
+            if tracker is not None:
+                tracker.done()
+        metrics.MESSAGES_PUSHED.inc(frames)
+        metrics.BYTES_PUSHED.inc(size)
+
     def _drain(self) -> None:
-        # Frames from the hub are encoded once for everyone who gets them (push.Frame.wire): this
-        # sender only writes those bytes, without simple-websocket's per-call encoding, and
-        # SerialSocket keeps them whole beside simple-websocket's own pings and close frame.
-        for item in self.queue:
-            batch = [item]
-            data = [_wire(item[0])]
-            size = len(data[0])
-            while size < BATCH_BYTES:
-                try:
-                    more = self.queue.get_nowait()
-                except Empty:
-                    break
-                batch.append(more)
-                data.append(_wire(more[0]))
-                size += len(data[-1])
+        # Writes the backlog in order, up to BATCH_BYTES per write, and ends when it is empty (the next
+        # frame that has to wait starts a new sender). A begun frame is finished even after close.
+        backlog = self.backlog
+        while backlog and (not self.closed or backlog[0][2]):
+            batch = [backlog.popleft()]
+            size = len(batch[0][0])
+            while backlog and size < BATCH_BYTES and not self.closed:
+                batch.append(backlog.popleft())
+                size += len(batch[-1][0])
+            data = batch[0][0] if len(batch) == 1 else b"".join(item[0] for item in batch)
             try:
-                if not self.ws.connected:
+                if batch[0][2]:
+                    self.ws.sock.finish(data)
+                elif not self.ws.connected:
                     raise ConnectionError("closed")
-                self.ws.sock.send(data[0] if len(data) == 1 else b"".join(data))
-            except Exception:  # the peer vanished; the receive loop notices and detaches us
+                else:
+                    self.ws.sock.send(data)
+            except Exception:  # the peer vanished; the reader notices and detaches us
                 log.info("send failed on meeting %s; closing", self.meeting_id)
                 self.closed = True
-                return
-            finally:
-                for _, tracker in batch:
-                    if tracker is not None:
-                        tracker.done()
-            metrics.MESSAGES_PUSHED.inc(len(batch))
-            metrics.BYTES_PUSHED.inc(size)
+            self._sent(len(batch), size, *(item[1] for item in batch))
+        while backlog:  # closed: the rest is never written
+            self._sent(0, 0, backlog.popleft()[1])
+        self._sender = None
 
     def close(self, code: int) -> None:
         """Stop sending and close the socket with a code that tells hx-ws whether to come back."""
         if self.closed:
             return
-        self.closed = True
-        if self._sender is not None:
-            self._sender.kill(block=False)
+        self.closed = True  # a sender still writing stops after its current write
         gevent.spawn(self._close_socket, code)
 
     def _close_socket(self, code: int) -> None:
@@ -148,7 +216,5 @@ class Connection:
                 pass
 
     def stop(self) -> None:
-        """The page went away: let the sender finish."""
+        """The page went away: stop sending."""
         self.closed = True
-        if self._sender is not None:
-            self._sender.kill(block=False)

@@ -13,6 +13,13 @@ WHOLE_BOARD = {changes.SESSION_STATUS_CHANGED, changes.PHASE_CHANGED, changes.SE
 # Changes that alter which topics exist or what they are called: the facilitator's merge form lists them.
 TOPIC_LIST = {changes.TOPIC_ADDED, changes.TOPIC_EDITED, changes.TOPIC_DELETED, changes.TOPICS_MERGED}
 TIMER_KINDS = {changes.TIMER_CHANGED, changes.TIME_UP}
+PEOPLE_KINDS = {changes.PARTICIPANT_JOINED, changes.PARTICIPANT_LEFT, changes.PRESENCE_CHANGED}
+VOTE_KINDS = {changes.VOTE_CAST, changes.VOTE_REMOVED}
+
+
+def needs_whole_board(change: Change) -> bool:
+    """Whether this change's fragments need the whole board read, or just its vote counts (load_votes)."""
+    return change.kind not in VOTE_KINDS
 
 
 def render_part(template: str, state: BoardState, viewer: Viewer | None = None, **extra) -> str:
@@ -115,6 +122,33 @@ def _timer_regions(push: Push, state: BoardState) -> None:
              (EVERYONE, oob("_thumbs.html", state, Viewer(user_id=None, is_member=True))))
 
 
+def _people(push: Push, change: Change, state: BoardState, present: set[int]) -> None:
+    """Who is in the meeting: one person's row where that is enough, so a crowd arriving stays linear."""
+    kind, actor_id = change.kind, change.actor_id
+    gone = f'<div id="person-{int(actor_id or 0)}" hx-swap-oob="delete"></div>'
+    if kind == changes.PRESENCE_CHANGED and change.affected_user_ids:
+        # Someone arrived or went away: replace just their rows.
+        moved = set(change.affected_user_ids)
+        people = [p for p in state.participants if p.user_id in moved]
+        push.add((EVERYONE, "".join(oob("_person.html", state, person=p, present=present) for p in people)))
+        return
+    newest = state.participants[-1] if state.participants else None
+    if kind == changes.PARTICIPANT_LEFT:
+        push.add((EVERYONE, gone + oob("_participants_count.html", state)))
+    elif kind == changes.PARTICIPANT_JOINED and newest is not None and newest.user_id == actor_id:
+        # The newest arrival is last in the list: (re)place their row at its end.
+        row = render_part("_person.html", state, person=newest, present=present)
+        push.add((EVERYONE, f'{gone}<ul hx-swap-oob="beforeend:#participants-list">{row}</ul>'
+                            + oob("_participants_count.html", state)))
+    else:
+        push.add((EVERYONE, oob("_participants.html", state, present=present)))
+    if kind != changes.PRESENCE_CHANGED and actor_id is not None:
+        # The leaver's (or rejoiner's) other tabs switch between member and visitor views.
+        is_member = any(p.user_id == actor_id for p in state.participants)
+        actor = Viewer(actor_id, state.meeting.facilitator_id == actor_id, is_member)
+        push.add((user_audience(actor_id), full_board(state, actor, present)))
+
+
 def build_push(change: Change, state: BoardState, present: set[int]) -> Push:
     """Fragments for a change, rendered from a fresh read of the board (so they are never stale)."""
     push = Push(meeting_id=state.meeting.id, version=state.version)
@@ -124,13 +158,8 @@ def build_push(change: Change, state: BoardState, present: set[int]) -> Push:
     if kind in WHOLE_BOARD:
         push.per_viewer = lambda viewer: full_board(state, viewer, present)
         return push
-    if kind in (changes.PARTICIPANT_JOINED, changes.PARTICIPANT_LEFT, changes.PRESENCE_CHANGED):
-        push.add((EVERYONE, oob("_participants.html", state, present=present)))
-        if kind != changes.PRESENCE_CHANGED and change.actor_id is not None:
-            # The leaver's (or rejoiner's) other tabs switch between member and visitor views.
-            is_member = any(p.user_id == change.actor_id for p in state.participants)
-            actor = Viewer(change.actor_id, state.meeting.facilitator_id == change.actor_id, is_member)
-            push.add((user_audience(change.actor_id), full_board(state, actor, present)))
+    if kind in PEOPLE_KINDS:
+        _people(push, change, state, present)
     elif kind == changes.TOPIC_ADDED:
         _column_lists(push, state, (TO_DISCUSS,), new_topic_id=change.topic_id)
     elif kind == changes.TOPIC_EDITED and topic is not None:

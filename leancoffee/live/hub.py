@@ -9,16 +9,23 @@ from leancoffee import metrics
 from leancoffee.db import db
 from leancoffee.live.backplane import LocalBackplane
 from leancoffee.live.connection import POLICY_VIOLATION, SERVICE_RESTART, TRY_AGAIN_LATER, Connection, SendTracker
-from leancoffee.live.fanout import build_push, full_board
+from leancoffee.live.fanout import build_push, full_board, needs_whole_board
 from leancoffee.live.presence import LocalPresence
 from leancoffee.live.push import Push
 from leancoffee.live.timers import TimeUpAlarms
 from leancoffee.logs import event
 from leancoffee.services import changes
-from leancoffee.services.board import load_board
+from leancoffee.services.board import BoardState, load_board, load_votes, meeting_version
 from leancoffee.services.changes import Change
 
 log = logging.getLogger(__name__)
+
+# Arrivals and departures within this window reach screens as one presence change, so a crowd
+# opening the board at once costs one fragment per batch rather than one per person per screen.
+PRESENCE_BATCH_SECONDS = 0.05
+# A page opening reuses the whole board read for the previous one while the meeting's version is
+# unchanged and the read is this young (its clock-derived parts, like spent time, stay current).
+BOARD_REUSE_SECONDS = 1.0
 
 
 class Hub:
@@ -40,6 +47,11 @@ class Hub:
         self.presence = LocalPresence(app.config["PRESENCE_GRACE_SECONDS"], self._presence_changed)
         self.backplane = LocalBackplane()
         self.alarms = TimeUpAlarms(self._time_up)
+        # The last whole board read per meeting, with when it was read (see BOARD_REUSE_SECONDS).
+        self._boards: dict[int, tuple[BoardState, float]] = {}
+        # Users whose presence changed and whose screens have not been told yet, by meeting.
+        self._presence_batches: dict[int, set[int]] = {}
+        self._batch_lock = threading.Lock()
 
     def attach(self, conn: Connection) -> None:
         """Register a socket, then queue the whole board for it first (heals anything missed)."""
@@ -50,17 +62,14 @@ class Hub:
                 # Subscribe before reading: a change committed after this read reaches us.
                 self.backplane.room_opened(conn.meeting_id)
             arrived = self.presence.connected(conn.meeting_id, conn.viewer.user_id)
-            with db.connection_context():
-                state = load_board(conn.meeting_id)
+            state = self._board_for_attach(conn.meeting_id)
             self._note_version(conn.meeting_id, state.version)
-            present = self.shown_present[conn.meeting_id] = self.presence.present_users(conn.meeting_id)
-            conn.offer(full_board(state, conn.viewer, present))
+            conn.offer(full_board(state, conn.viewer, self.presence.present_users(conn.meeting_id)))
             self.alarms.watch(state)
         metrics.OPEN_SOCKETS.inc()
         metrics.LIVE_MEETINGS.set(len(self.rooms))
-        conn.start()
         if arrived:
-            self.announce(Change(changes.PRESENCE_CHANGED, conn.meeting_id, None))
+            self.presence_moved(conn.meeting_id, conn.viewer.user_id)
 
     def detach(self, conn: Connection) -> None:
         """Forget a socket that closed."""
@@ -74,6 +83,7 @@ class Hub:
                     del self.rooms[conn.meeting_id]
                     self.versions.pop(conn.meeting_id, None)
                     self.shown_present.pop(conn.meeting_id, None)
+                    self._boards.pop(conn.meeting_id, None)
                     self.backplane.room_closed(conn.meeting_id)
         metrics.LIVE_MEETINGS.set(len(self.rooms))
         self.presence.disconnected(conn.meeting_id, conn.viewer.user_id)
@@ -90,12 +100,11 @@ class Hub:
         if change.kind == changes.PARTICIPANT_LEFT and change.actor_id is not None:
             self.presence.leave(change.meeting_id, change.actor_id)
         with self._locks[change.meeting_id]:
-            with db.connection_context():
-                state = load_board(change.meeting_id)
+            conns = list(self.rooms.get(change.meeting_id, ()))
+            state = self._read_for(change, conns)
             present = self.presence.present_users(change.meeting_id)
             push = build_push(change, state, present)
             self.alarms.watch(state)
-            conns = list(self.rooms.get(change.meeting_id, ()))
             if conns:
                 self._note_version(change.meeting_id, state.version)
                 if change.kind in (changes.PRESENCE_CHANGED, changes.PARTICIPANT_JOINED, changes.PARTICIPANT_LEFT):
@@ -121,8 +130,7 @@ class Hub:
             conns = list(self.rooms.get(meeting_id, ()))
             if not conns:
                 return 0
-            with db.connection_context():
-                state = load_board(meeting_id)
+            state = self._read_whole(meeting_id)
             self._note_version(meeting_id, state.version)
             present = self.shown_present[meeting_id] = self.presence.present_users(meeting_id)
             frames: dict = {}
@@ -172,12 +180,58 @@ class Hub:
         if stop is not None:
             stop()
 
+    def _read_for(self, change: Change, conns: list[Connection]) -> BoardState:
+        """A fresh read of what this change's fragments need (the room screen always shows the whole board)."""
+        if needs_whole_board(change) or any(conn.viewer.screen == "room" for conn in conns):
+            return self._read_whole(change.meeting_id)
+        with db.connection_context():
+            return load_votes(change.meeting_id, change.actor_id)
+
+    def _read_whole(self, meeting_id: int) -> BoardState:
+        """A fresh read of the whole board, kept for the pages that open next."""
+        with db.connection_context():
+            state = load_board(meeting_id)
+        if self.rooms.get(meeting_id):
+            self._boards[meeting_id] = (state, time.monotonic())
+        return state
+
+    def _board_for_attach(self, meeting_id: int) -> BoardState:
+        """The whole board for a page opening: the last read if nothing changed since, else a new one."""
+        kept = self._boards.get(meeting_id)
+        if kept is not None and time.monotonic() - kept[1] < BOARD_REUSE_SECONDS:
+            with db.connection_context():
+                if meeting_version(meeting_id) == kept[0].version:
+                    return kept[0]
+        return self._read_whole(meeting_id)
+
+    def presence_moved(self, meeting_id: int, user_id: int) -> None:
+        """Someone arrived or went away: tell every screen, batched with whoever else did within the window."""
+        with self._batch_lock:
+            batch = self._presence_batches.get(meeting_id)
+            if batch is not None:
+                batch.add(user_id)
+                return
+            self._presence_batches[meeting_id] = {user_id}
+        timer = threading.Timer(PRESENCE_BATCH_SECONDS, self._send_presence_batch, (meeting_id,))
+        timer.daemon = True
+        timer.start()
+
+    def _send_presence_batch(self, meeting_id: int) -> None:
+        with self._batch_lock:
+            users = self._presence_batches.pop(meeting_id, set())
+        if users:
+            with self.app.app_context():
+                self.announce(Change(changes.PRESENCE_CHANGED, meeting_id, None, affected_user_ids=tuple(sorted(users))))
+
     def _note_version(self, meeting_id: int, version: int | None) -> None:
         if version is not None and version > self.versions.get(meeting_id, 0):
             self.versions[meeting_id] = version
 
-    def _presence_changed(self, meeting_id: int, everywhere: bool = True) -> None:
+    def _presence_changed(self, meeting_id: int, everywhere: bool = True, user_id: int | None = None) -> None:
         """Who is here changed (a grace ran out, a worker died): tell the meeting's screens."""
+        if user_id is not None and everywhere:
+            self.presence_moved(meeting_id, user_id)
+            return
         with self.app.app_context():
             change = Change(changes.PRESENCE_CHANGED, meeting_id, None)
             if everywhere:

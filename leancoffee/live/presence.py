@@ -8,7 +8,7 @@ from collections.abc import Callable
 class LocalPresence:
     """Presence for one process: present while a tab is open, away `grace` seconds after the last closes."""
 
-    def __init__(self, grace_seconds: float, on_change: Callable[[int], None]):
+    def __init__(self, grace_seconds: float, on_change: Callable[..., None]):
         self.grace_seconds = grace_seconds
         self.on_change = on_change
         self._sockets: Counter = Counter()
@@ -42,7 +42,7 @@ class LocalPresence:
             self._present[meeting_id].discard(user_id)
             if not self._present[meeting_id]:
                 del self._present[meeting_id]
-        self.on_change(meeting_id)
+        self.on_change(meeting_id, user_id=user_id)
 
     def present_users(self, meeting_id: int) -> set[int]:
         """Users of a meeting shown as present."""

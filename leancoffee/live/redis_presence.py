@@ -29,7 +29,7 @@ class RedisPresence:
     """The LocalPresence interface (connected/disconnected/present_users/leave), kept in Redis."""
 
     def __init__(self, client, prefix: str, worker_id: str, grace_seconds: float, heartbeat_seconds: float,
-                 ttl_seconds: float, on_change: Callable[[int], None]):
+                 ttl_seconds: float, on_change: Callable[..., None]):
         self.redis = client
         self.prefix = prefix
         self.worker_id = worker_id
@@ -112,7 +112,7 @@ class RedisPresence:
             self._redis_failed("grace_over", error)
             gone = True
         if gone:
-            self.on_change(meeting_id)
+            self.on_change(meeting_id, user_id=user_id)
 
     def present_users(self, meeting_id: int) -> set[int]:
         """Users of a meeting with a socket (or in grace) on any live worker."""

@@ -78,6 +78,8 @@ class BoardState:
     # The thumbs of the current round, by user.
     thumbs_by_user: dict[int, str] = field(default_factory=dict)
     now: object = field(default_factory=utcnow)
+    # True for a read of only what one kind of change needs (load_votes), never for a whole page.
+    partial: bool = False
 
     @property
     def version(self) -> int:
@@ -188,11 +190,12 @@ class BoardState:
         return viewer.is_member and viewer.is_facilitator
 
 
-def load_board(meeting_id: int) -> BoardState:
-    """Read a meeting's board in six queries."""
-    meeting = Meeting.get_by_id(meeting_id)
-    everyone = list(Participant.select().where(Participant.meeting == meeting_id).order_by(Participant.joined_at, Participant.id))
-    names = {p.user_id: p.name for p in everyone}
+def meeting_version(meeting_id: int) -> int | None:
+    """The meeting's current version (None once it is gone): one cheap query."""
+    return Meeting.select(Meeting.version).where(Meeting.id == meeting_id).scalar()
+
+
+def _topic_views(meeting_id: int, names: dict[int, str]) -> dict[int, TopicView]:
     vote_count = fn.COUNT(Vote.id).alias("vote_count")
     rows = (
         Topic.select(Topic, vote_count)
@@ -200,7 +203,7 @@ def load_board(meeting_id: int) -> BoardState:
         .where(Topic.meeting == meeting_id)
         .group_by(Topic.id)
     )
-    topics = {
+    return {
         t.id: TopicView(
             id=t.id,
             title=t.title,
@@ -216,6 +219,14 @@ def load_board(meeting_id: int) -> BoardState:
         )
         for t in rows
     }
+
+
+def load_board(meeting_id: int) -> BoardState:
+    """Read a meeting's whole board in six queries."""
+    meeting = Meeting.get_by_id(meeting_id)
+    everyone = list(Participant.select().where(Participant.meeting == meeting_id).order_by(Participant.joined_at, Participant.id))
+    names = {p.user_id: p.name for p in everyone}
+    topics = _topic_views(meeting_id, names)
     notes: dict[int, list] = defaultdict(list)
     for note in Note.select().where(Note.meeting == meeting_id).order_by(Note.created_at, Note.id):
         note.author_name = names.get(note.author_id, "someone")
@@ -239,6 +250,23 @@ def load_board(meeting_id: int) -> BoardState:
         votes_by_user=dict(votes_by_user),
         notes=dict(notes),
         thumbs_by_user=thumbs,
+    )
+
+
+def load_votes(meeting_id: int, voter_id: int | None) -> BoardState:
+    """Just what a vote changes, in three queries: the meeting, every topic's count, one voter's dots.
+
+    People, notes and thumbs are left empty and authors unnamed: render only vote regions from it.
+    """
+    meeting = Meeting.get_by_id(meeting_id)
+    mine = set(Vote.select(Vote.topic).where((Vote.meeting == meeting_id) & (Vote.user == voter_id)).tuples())
+    return BoardState(
+        meeting=meeting,
+        participants=[],
+        names={},
+        topics=_topic_views(meeting_id, {}),
+        votes_by_user={voter_id: {topic_id for (topic_id,) in mine}},
+        partial=True,
     )
 
 

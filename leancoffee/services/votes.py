@@ -27,10 +27,11 @@ def cast_vote(user: User, code, topic_id) -> Change:
             topic = find_topic(meeting, topic_id)
             if topic.status != TO_DISCUSS:
                 raise Conflict("Voting is only open for topics in To Discuss.")
-            if Vote.select().where((Vote.topic == topic.id) & (Vote.user == user.id)).exists():
+            my_votes = Vote.select(Vote.topic).where((Vote.meeting == meeting.id) & (Vote.user == user.id)).tuples()
+            mine = {voted for (voted,) in my_votes}
+            if topic.id in mine:
                 raise Conflict("You have already voted for this topic.")
-            used = Vote.select().where((Vote.meeting == meeting.id) & (Vote.user == user.id)).count()
-            if used >= meeting.votes_per_person:
+            if len(mine) >= meeting.votes_per_person:
                 raise Conflict(
                     f"You have used all {meeting.votes_per_person} of your votes. Remove a vote to vote for this topic."
                 )

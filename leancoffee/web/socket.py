@@ -41,12 +41,11 @@ def guard_handshake():
 
 @sock.route("/m/<code>/ws", bp=bp)
 def board_socket(ws, code):
-    """Hold the socket: the hub writes to it; anything the browser sends is ignored."""
+    """Hold the socket: the hub writes to it; this greenlet reads it until it closes (pings, close frames)."""
     conn = Connection(ws, g.socket_meeting_id, g.socket_viewer, current_app.config["SEND_QUEUE_LIMIT"])
     live.hub.attach(conn)
     try:
-        while ws.connected and not conn.closed:
-            ws.receive(timeout=None)
+        ws.thread.run()  # InlineReader (SOCK_SERVER_OPTIONS): simple-websocket's loop, in this greenlet
     except ConnectionClosed:
         pass
     finally:
