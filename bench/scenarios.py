@@ -73,11 +73,15 @@ async def _votes(server: Server, rooms: list[Room], votes: int) -> dict:
 
 
 def _profile(server: Server):
-    """With BENCH_PYSPY=<file>, record the app's stacks during the votes (py-spy, collapsed format)."""
-    path = os.environ.get("BENCH_PYSPY")
-    if not path:
+    """Record the app during the votes: BENCH_PYSPY=<file> (Python stacks, collapsed format) or
+    BENCH_PERF=<file> (`perf record -g`: where the kernel's share of the time goes)."""
+    pid = str(server.proc.pid)
+    if os.environ.get("BENCH_PYSPY"):
+        cmd = ["py-spy", "record", "--pid", pid, "--format", "raw", "--output", os.environ["BENCH_PYSPY"], "--rate", "200"]
+    elif os.environ.get("BENCH_PERF"):
+        cmd = ["perf", "record", "-g", "-p", pid, "-o", os.environ["BENCH_PERF"]]
+    else:
         return None
-    cmd = ["py-spy", "record", "--pid", str(server.proc.pid), "--format", "raw", "--output", path, "--rate", "200"]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

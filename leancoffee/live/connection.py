@@ -18,6 +18,9 @@ TRY_AGAIN_LATER = 1013
 SERVICE_RESTART = 1012
 # A sender that finds several frames waiting writes them in one go, up to about this many bytes.
 BATCH_BYTES = 64 * 1024
+# What offer() did with a frame: written to the kernel now (the caller counts it), left to the
+# sender (or dropped: the socket is closing), or refused because the client is too far behind.
+SENT, LEFT_TO_SENDER, BEHIND = "sent", "left to sender", "behind"
 
 
 def _wire(frame) -> bytes:
@@ -55,6 +58,8 @@ class SerialSocket:
     simple-websocket writes with `socket.send`, which may write only part of a frame; `sendall`
     under one lock writes each frame whole.
     """
+
+    __slots__ = ("_sock", "_lock", "_os_sock")
 
     def __init__(self, sock):
         self._sock = sock
@@ -104,6 +109,8 @@ class SerialSocket:
 class SendTracker:
     """Counts down the sockets a change was queued on; calls on_last when the last one is written."""
 
+    __slots__ = ("pending", "on_last")
+
     def __init__(self, pending: int, on_last):
         self.pending = pending
         self.on_last = on_last
@@ -123,9 +130,11 @@ class Connection:
     only then, writes out in order. So an idle page holds no sender and a fast one no context switch.
     """
 
+    __slots__ = ("ws", "sock", "meeting_id", "viewer", "queue_limit", "backlog", "closed", "_sender")
+
     def __init__(self, ws, meeting_id: int, viewer: Viewer, queue_limit: int):
         self.ws = ws
-        ws.sock = SerialSocket(ws.sock)
+        self.sock = ws.sock = SerialSocket(ws.sock)
         ws.input_buffer = Ignored()
         self.meeting_id = meeting_id
         self.viewer = viewer
@@ -134,30 +143,31 @@ class Connection:
         self.closed = False
         self._sender = None
 
-    def offer(self, frame: str, tracker: SendTracker | None = None) -> bool:
-        """Send or queue a frame without waiting; False when the client is too far behind."""
+    def offer(self, frame: str, tracker: SendTracker | None = None) -> str:
+        """Write or queue a frame without waiting: SENT, LEFT_TO_SENDER, or BEHIND (too far behind)."""
         if self.closed:
             if tracker is not None:
                 tracker.done()
-            return True
+            return LEFT_TO_SENDER
         data = _wire(frame)
         if self._sender is not None:  # frames are waiting (or being written): this one goes after them
             if len(self.backlog) >= self.queue_limit:
-                return False
+                return BEHIND
             self.backlog.append((data, tracker, False))
-            return True
+            return LEFT_TO_SENDER
         try:
-            sent = self.ws.sock.send_now(data)
+            sent = self.sock.send_now(data)
         except OSError:  # the peer vanished; the reader notices and detaches us
             sent = len(data)
             self.closed = True
         if sent == len(data):
-            self._sent(1, len(data), tracker)
-            return True
+            if tracker is not None:
+                tracker.done()
+            return SENT
         # True: the rest of a frame already begun, which must be written before anything else.
         self.backlog.append((data[sent:], tracker, True) if sent else (data, tracker, False))
         self._sender = gevent.spawn(self._drain)
-        return True
+        return LEFT_TO_SENDER
 
     @staticmethod
     def _sent(frames: int, size: int, *trackers) -> None:
@@ -180,11 +190,11 @@ class Connection:
             data = batch[0][0] if len(batch) == 1 else b"".join(item[0] for item in batch)
             try:
                 if batch[0][2]:
-                    self.ws.sock.finish(data)
+                    self.sock.finish(data)
                 elif not self.ws.connected:
                     raise ConnectionError("closed")
                 else:
-                    self.ws.sock.send(data)
+                    self.sock.send(data)
             except Exception:  # the peer vanished; the reader notices and detaches us
                 log.info("send failed on meeting %s; closing", self.meeting_id)
                 self.closed = True

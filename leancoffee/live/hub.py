@@ -8,10 +8,10 @@ from collections import defaultdict
 from leancoffee import metrics
 from leancoffee.db import db
 from leancoffee.live.backplane import LocalBackplane
-from leancoffee.live.connection import POLICY_VIOLATION, SERVICE_RESTART, TRY_AGAIN_LATER, Connection, SendTracker
+from leancoffee.live.connection import BEHIND, POLICY_VIOLATION, SENT, SERVICE_RESTART, TRY_AGAIN_LATER, Connection, SendTracker
 from leancoffee.live.fanout import build_push, full_board, needs_whole_board
 from leancoffee.live.presence import LocalPresence
-from leancoffee.live.push import Push
+from leancoffee.live.push import Frame, Push
 from leancoffee.live.timers import TimeUpAlarms
 from leancoffee.logs import event
 from leancoffee.services import changes
@@ -47,6 +47,8 @@ class Hub:
         self.presence = LocalPresence(app.config["PRESENCE_GRACE_SECONDS"], self._presence_changed)
         self.backplane = LocalBackplane()
         self.alarms = TimeUpAlarms(self._time_up)
+        # Projected room screens open per meeting (they show the whole board, so changes need a whole read).
+        self.room_screens: dict[int, int] = defaultdict(int)
         # The last whole board read per meeting, with when it was read (see BOARD_REUSE_SECONDS).
         self._boards: dict[int, tuple[BoardState, float]] = {}
         # Users whose presence changed and whose screens have not been told yet, by meeting.
@@ -58,13 +60,17 @@ class Hub:
         with self._locks[conn.meeting_id]:
             first = not self.rooms.get(conn.meeting_id)
             self.rooms[conn.meeting_id].add(conn)
+            if conn.viewer.screen == "room":
+                self.room_screens[conn.meeting_id] += 1
             if first:
                 # Subscribe before reading: a change committed after this read reaches us.
                 self.backplane.room_opened(conn.meeting_id)
             arrived = self.presence.connected(conn.meeting_id, conn.viewer.user_id)
             state = self._board_for_attach(conn.meeting_id)
             self._note_version(conn.meeting_id, state.version)
-            conn.offer(full_board(state, conn.viewer, self.presence.present_users(conn.meeting_id)))
+            first = Frame(full_board(state, conn.viewer, self.presence.present_users(conn.meeting_id)))
+            if conn.offer(first) is SENT:
+                self._count_sent(1, len(first.wire))
             self.alarms.watch(state)
         metrics.OPEN_SOCKETS.inc()
         metrics.LIVE_MEETINGS.set(len(self.rooms))
@@ -79,11 +85,14 @@ class Hub:
             if room is not None and conn in room:
                 room.discard(conn)
                 metrics.OPEN_SOCKETS.dec()
+                if conn.viewer.screen == "room":
+                    self.room_screens[conn.meeting_id] -= 1
                 if not room:
                     del self.rooms[conn.meeting_id]
                     self.versions.pop(conn.meeting_id, None)
                     self.shown_present.pop(conn.meeting_id, None)
                     self._boards.pop(conn.meeting_id, None)
+                    self.room_screens.pop(conn.meeting_id, None)
                     self.backplane.room_closed(conn.meeting_id)
         metrics.LIVE_MEETINGS.set(len(self.rooms))
         self.presence.disconnected(conn.meeting_id, conn.viewer.user_id)
@@ -101,7 +110,7 @@ class Hub:
             self.presence.leave(change.meeting_id, change.actor_id)
         with self._locks[change.meeting_id]:
             conns = list(self.rooms.get(change.meeting_id, ()))
-            state = self._read_for(change, conns)
+            state = self._read_for(change)
             present = self.presence.present_users(change.meeting_id)
             push = build_push(change, state, present)
             self.alarms.watch(state)
@@ -110,12 +119,17 @@ class Hub:
                 if change.kind in (changes.PRESENCE_CHANGED, changes.PARTICIPANT_JOINED, changes.PARTICIPANT_LEFT):
                     self.shown_present[change.meeting_id] = present
             tracker = SendTracker(len(conns), lambda: metrics.BROADCAST_LATENCY.labels(origin).observe(time.time() - sent_at))
+            written = written_bytes = 0
             for conn in conns:
-                if not conn.offer(push.frame_for(conn.viewer), tracker):
+                frame = push.frame_for(conn.viewer)
+                outcome = conn.offer(frame, tracker)
+                if outcome is SENT:
+                    written += 1
+                    written_bytes += len(frame.wire)
+                elif outcome is BEHIND:
                     tracker.done()
-                    metrics.SEND_QUEUE_DROPS.inc()
-                    event(log, "client_behind", logging.WARNING, meeting=change.meeting_id, action="close 1013 to resync")
-                    conn.close(TRY_AGAIN_LATER)
+                    self._behind(conn, change.meeting_id)
+            self._count_sent(written, written_bytes)
         return push
 
     def announce(self, change: Change) -> None:
@@ -136,10 +150,13 @@ class Hub:
             frames: dict = {}
             for conn in conns:
                 if conn.viewer not in frames:
-                    frames[conn.viewer] = full_board(state, conn.viewer, present)
-                if not conn.offer(frames[conn.viewer]):
-                    metrics.SEND_QUEUE_DROPS.inc()
-                    conn.close(TRY_AGAIN_LATER)
+                    frames[conn.viewer] = Frame(full_board(state, conn.viewer, present))
+                frame = frames[conn.viewer]
+                outcome = conn.offer(frame)
+                if outcome is SENT:
+                    self._count_sent(1, len(frame.wire))
+                elif outcome is BEHIND:
+                    self._behind(conn, meeting_id)
         metrics.RESYNCS.labels(reason).inc()
         event(log, "resync", meeting=meeting_id, reason=reason, sockets=len(conns), version=state.version)
         return len(conns)
@@ -180,9 +197,23 @@ class Hub:
         if stop is not None:
             stop()
 
-    def _read_for(self, change: Change, conns: list[Connection]) -> BoardState:
+    @staticmethod
+    def _count_sent(frames: int, size: int) -> None:
+        """Count frames written straight to the kernel (the sender counts what it writes itself)."""
+        if frames:
+            metrics.MESSAGES_PUSHED.inc(frames)
+            metrics.BYTES_PUSHED.inc(size)
+
+    @staticmethod
+    def _behind(conn: Connection, meeting_id: int) -> None:
+        """A client too far behind is closed; it reconnects and gets the whole board."""
+        metrics.SEND_QUEUE_DROPS.inc()
+        event(log, "client_behind", logging.WARNING, meeting=meeting_id, action="close 1013 to resync")
+        conn.close(TRY_AGAIN_LATER)
+
+    def _read_for(self, change: Change) -> BoardState:
         """A fresh read of what this change's fragments need (the room screen always shows the whole board)."""
-        if needs_whole_board(change) or any(conn.viewer.screen == "room" for conn in conns):
+        if needs_whole_board(change) or self.room_screens.get(change.meeting_id):
             return self._read_whole(change.meeting_id)
         with db.connection_context():
             return load_votes(change.meeting_id, change.actor_id)

@@ -51,15 +51,12 @@ def mark_oob(html: str, how: str = "true") -> str:
     return f'{html[:end]} hx-swap-oob="{how}"{html[end:]}'
 
 
-def matches(audience: str, viewer: Viewer) -> bool:
-    """Whether a viewer belongs to an audience."""
-    if viewer.screen == ROOM or audience == ROOM:
-        return viewer.screen == ROOM and audience == ROOM
-    if audience == EVERYONE:
-        return True
-    if audience == FACILITATOR:
-        return viewer.is_facilitator
-    return audience == user_audience(viewer.user_id)
+def audiences_of(viewer: Viewer) -> tuple[str, ...]:
+    """Every audience a viewer belongs to."""
+    if viewer.screen == ROOM:
+        return (ROOM,)
+    own = (EVERYONE, user_audience(viewer.user_id))
+    return (*own, FACILITATOR) if viewer.is_facilitator else own
 
 
 @dataclass
@@ -73,18 +70,28 @@ class Push:
     # For changes that alter a viewer's whole board: rendered once per distinct viewer.
     per_viewer: Callable[[Viewer], str] | None = None
     _frames: dict = field(default_factory=dict, repr=False)
+    # Frames by audience mix, so the thousandth viewer of a meeting costs one dict lookup.
+    _by_mix: dict = field(default_factory=dict, repr=False)
+    _named: set | None = field(default=None, repr=False)
 
     def add(self, *variants: tuple[str, str]) -> None:
         """Add one group of variants (first match wins)."""
         if variants:
             self.groups.append(list(variants))
+            self._named = None
+            self._by_mix.clear()
+
+    def _mix(self, viewer: Viewer) -> tuple:
+        """What decides a viewer's frame: room screen or not, facilitator or not, and who they are
+        only when some variant is meant for them alone."""
+        if self._named is None:
+            self._named = {int(aud[2:]) for group in self.groups for aud, _ in group if aud.startswith("u:")}
+        return (viewer.screen == ROOM, viewer.is_facilitator, viewer.user_id if viewer.user_id in self._named else None)
 
     def choice_key(self, viewer: Viewer) -> tuple:
         """Which variant of each group this viewer gets: equal keys mean equal frames."""
-        key = []
-        for group in self.groups:
-            key.append(next((i for i, (aud, _) in enumerate(group) if matches(aud, viewer)), -1))
-        return tuple(key)
+        mine = audiences_of(viewer)
+        return tuple(next((i for i, (aud, _) in enumerate(group) if aud in mine), -1) for group in self.groups)
 
     @staticmethod
     def _variant(group: list, index: int) -> str:
@@ -97,13 +104,19 @@ class Push:
 
     def frame_for(self, viewer: Viewer) -> Frame:
         """The message for a viewer, built (and later encoded) once per distinct choice key."""
-        key = viewer if self.per_viewer and viewer.screen != ROOM else self.choice_key(viewer)
+        per_viewer = self.per_viewer is not None and viewer.screen != ROOM
+        mix = viewer if per_viewer else self._mix(viewer)
+        frame = self._by_mix.get(mix)
+        if frame is not None:
+            return frame
+        key = viewer if per_viewer else self.choice_key(viewer)
         frame = self._frames.get(key)
         if frame is None:
-            if self.per_viewer and viewer.screen != ROOM:
+            if per_viewer:
                 frame = self.per_viewer(viewer)
             else:
                 frame = "".join(self._variant(group, i) for group, i in zip(self.groups, key, strict=True) if i >= 0)
             frame = Frame(frame)
             self._frames[key] = frame
+        self._by_mix[mix] = frame
         return frame

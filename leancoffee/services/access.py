@@ -16,16 +16,16 @@ def find_meeting(code: str) -> Meeting:
 
 
 def begin_change(code: str) -> Meeting:
-    """Inside a transaction: bump the meeting's version and return it.
+    """Inside a transaction: bump the meeting's version and return the row as it now is (one query).
 
     The UPDATE comes first on purpose: on PostgreSQL it locks the meeting row, so writes to
     one meeting (budget check included) run one after another; SQLite's IMMEDIATE
     transactions already do that for the whole file.
     """
-    updated = Meeting.update(version=Meeting.version + 1).where(Meeting.code == str(code)).execute()
-    if not updated:
-        raise NotFound("No meeting has this link. Check the address you were given.")
-    return Meeting.get(Meeting.code == str(code))
+    bumped = Meeting.update(version=Meeting.version + 1).where(Meeting.code == str(code)).returning(Meeting).execute()
+    for meeting in bumped:
+        return meeting
+    raise NotFound("No meeting has this link. Check the address you were given.")
 
 
 def membership(meeting: Meeting, user: User | None) -> Participant | None:
