@@ -14,6 +14,7 @@ import resource
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -24,11 +25,11 @@ from bench.report import print_table, ratios  # noqa: E402
 HARNESS_CORE = 0
 FULL = {
     "latency": [("1x25", [25], 200), ("1x200", [200], 200), ("1x1000", [1000], 200), ("200x25", [25] * 200, 200)],
-    "slow": (200, 200), "sustained": (10, 25, 8, 60.0), "hold": 300.0,
+    "slow": (200, 200), "sustained": (10, 25, 8, 60.0), "hold": 300.0, "workers": (200, 200),
 }
 QUICK = {
     "latency": [("1x25", [25], 20), ("4x25", [25] * 4, 20)],
-    "slow": (25, 20), "sustained": (2, 10, 3, 3.0), "hold": 2.0,
+    "slow": (25, 20), "sustained": (2, 10, 3, 3.0), "hold": 2.0, "workers": (25, 20),
 }
 
 
@@ -74,12 +75,59 @@ async def run(plan: dict, only: set[str] | None) -> dict:
     if not only or "sustained" in only:
         print("  sustained ...", file=sys.stderr, flush=True)
         result["sustained"] = await scenarios.sustained_row(*plan["sustained"])
-    if os.environ.get("DATABASE_URL", "").startswith("postgres") and os.environ.get("REDIS_URL"):
-        # The backplane is on this branch now (main merged issue 6), but gunicorn rows are not written yet.
-        result["two_workers"] = "not measured: the harness has no 2-worker (gunicorn + Redis) rows yet"
-    else:
-        result["two_workers"] = "skipped: set DATABASE_URL (PostgreSQL) and REDIS_URL for the 2-worker rows"
+    if not only or "workers" in only:
+        result["two_workers"] = await two_worker_rows(plan)
     return result
+
+
+async def two_worker_rows(plan: dict) -> dict | str:
+    """gunicorn with 1 and then 2 gevent workers on PostgreSQL + Redis: the 1 x 200 latency row and the sustained rate.
+
+    Both server processes may use both cores (unpinned, the harness stays on core 0): two workers
+    pinned to one core could not show what a second worker adds.
+    """
+    admin, redis_url = os.environ.get("DATABASE_URL", ""), os.environ.get("REDIS_URL")
+    if not admin.startswith("postgres") or not redis_url:
+        return "skipped: set DATABASE_URL (a PostgreSQL database to create scratch databases from) and REDIS_URL"
+    size, votes = plan["workers"]
+    rows = {}
+    for workers in (1, 2):
+        for what in ("latency", "sustained"):
+            print(f"  {workers} worker(s): {what} ...", file=sys.stderr, flush=True)
+            with scratch_database(admin) as url:
+                env = {"DATABASE_URL": url, "REDIS_URL": redis_url, "REDIS_PREFIX": f"bench{os.getpid()}{workers}{what}:",
+                       "WEB_CONCURRENCY": str(workers)}
+                server = scenarios.Server("gunicorn", core=None, env=env, workers=workers)
+                try:
+                    if what == "latency":
+                        row = await scenarios.latency_row("gunicorn", [size], votes, None, server=server)
+                    else:
+                        row = await scenarios.sustained_row(*plan["sustained"], server=server)
+                except Exception as error:
+                    row = {"error": repr(error)[:300]}
+            rows[f"{workers}w_{what}"] = row
+    one, two = rows["1w_sustained"], rows["2w_sustained"]
+    if "votes_per_s" in one and "votes_per_s" in two:
+        rows["throughput_ratio"] = round(two["votes_per_s"] / one["votes_per_s"], 2)
+    one, two = rows["1w_latency"], rows["2w_latency"]
+    if one.get("p99_ms") is not None and two.get("p99_ms") is not None:
+        rows["p99_delta_ms"] = round(two["p99_ms"] - one["p99_ms"], 2)
+    return rows
+
+
+@contextmanager
+def scratch_database(admin_url: str):
+    """A new, empty PostgreSQL database next to the one admin_url names; dropped afterwards."""
+    import psycopg
+
+    name = f"lc_bench_{os.getpid()}_{int(time.time() * 1000) % 10**8}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def main(argv=None) -> dict:

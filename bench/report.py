@@ -63,8 +63,27 @@ def table_lines(result: dict) -> list[str]:
                      f" {sus['votes_per_s']} votes/s, {sus['accepted']} accepted, {sus['refused']} refused,"
                      f" lost {sus['lost']}, double-counted {sus['double_counted']}, stale screens {sus['stale_screens']},"
                      f" CPU {sus['cpu_us_per_vote']} µs/vote")
-    if result.get("two_workers"):
-        lines.append(f"2 workers: {result['two_workers']}")
+    two = result.get("two_workers")
+    if isinstance(two, str):
+        lines.append(f"2 workers: {two}")
+    elif two:
+        lines += _worker_lines(two)
+    return lines
+
+
+def _worker_lines(rows: dict) -> list[str]:
+    """gunicorn on PostgreSQL + Redis, 1 worker against 2."""
+    lines = ["gunicorn + PostgreSQL + Redis backplane, unpinned (harness on core 0):"]
+    for workers in (1, 2):
+        lat, sus = rows[f"{workers}w_latency"], rows[f"{workers}w_sustained"]
+        latency = (f"FAILED {lat['error']}" if "error" in lat else
+                   f"1x{lat['sockets']} p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms, {lat['cpu_us_per_msg']} µs/msg")
+        rate = (f"FAILED {sus['error']}" if "error" in sus else
+                f"sustained {sus['votes_per_s']} votes/s (lost {sus['lost']}, double-counted {sus['double_counted']},"
+                f" stale screens {sus['stale_screens']}, {sus['cpu_us_per_vote']} µs/vote)")
+        lines.append(f"  {workers} worker{'s' if workers > 1 else ''}: {latency}; {rate}")
+    lines.append(f"  2 workers / 1 worker throughput: {rows.get('throughput_ratio', '-')} ×;"
+                 f" p99 2 workers − 1 worker: {rows.get('p99_delta_ms', '-')} ms")
     return lines
 
 

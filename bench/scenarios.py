@@ -3,7 +3,6 @@
 import asyncio
 import os
 import signal
-import sqlite3
 import statistics
 import subprocess
 import time
@@ -30,7 +29,7 @@ def capture_frame(room: Room, path: str) -> int:
 async def _fill(kind: str, server: Server, sizes: list[int], topic_id: int | None) -> tuple[list[Room], dict]:
     """Rooms of the given sizes with open, settled sockets; RSS before and after the sockets."""
     port = server.port
-    if kind == "app":
+    if server.is_app:
         made = [await harness.app_meeting(port, size, i) for i, size in enumerate(sizes)]
         rss0 = server.rss_bytes()
         for room, people in made:
@@ -85,9 +84,10 @@ def _profile(server: Server):
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-async def latency_row(kind: str, sizes: list[int], votes: int, frame_file: str, topic_id=None, hold: float = 0) -> dict:
+async def latency_row(kind: str, sizes: list[int], votes: int, frame_file: str, topic_id=None, hold: float = 0,
+                      server: Server | None = None) -> dict:
     """One latency scenario on one server; with `hold`, first idle that long and count disconnects."""
-    server = Server(kind, frame_file).start()
+    server = (server or Server(kind, frame_file)).start()
     try:
         rooms, row = await _fill(kind, server, sizes, topic_id)
         if hold:
@@ -96,7 +96,7 @@ async def latency_row(kind: str, sizes: list[int], votes: int, frame_file: str, 
             row["idle_cpu_pct"] = round((server.cpu_seconds() - cpu0) / hold * 100, 2)
             row["hold_s"] = hold
             row["disconnects"] = sum(c.closed.done() for r in rooms for c in r.clients)
-        spy = _profile(server) if kind == "app" else None
+        spy = _profile(server) if server.is_app else None
         row.update(await _votes(server, rooms, votes))
         if spy:
             spy.send_signal(signal.SIGINT)
@@ -137,9 +137,9 @@ async def slow_reader_row(size: int, votes: int) -> dict:
         server.stop()
 
 
-async def sustained_row(meetings: int, size: int, voters: int, seconds: float) -> dict:
+async def sustained_row(meetings: int, size: int, voters: int, seconds: float, server: Server | None = None) -> dict:
     """Votes from many users at once for `seconds`; then compare accepted POSTs with the database."""
-    server = Server("app").start()
+    server = (server or Server("app")).start()
     try:
         made = [await harness.app_meeting(server.port, size, i) for i in range(meetings)]
         for room, people in made:
@@ -177,14 +177,13 @@ async def sustained_row(meetings: int, size: int, voters: int, seconds: float) -
         want = {}
         for (topic_id, _), on in expected.items():
             want[topic_id] = want.get(topic_id, 0) + on
-        with sqlite3.connect(server.db_path) as db:
-            held = dict(db.execute("SELECT topic_id, COUNT(*) FROM vote GROUP BY topic_id").fetchall())
+        held = server.vote_counts()
         lost = sum(max(0, n - held.get(t, 0)) for t, n in want.items())
         double = sum(max(0, held.get(t, 0) - want.get(t, 0)) for t in set(held) | set(want))
         # Every screen must end on the database's count too.
         stale = sum(1 for r in rooms for c in r.clients if r.last_seen.get(id(c), 0) != held.get(r.topic_id, 0))
         return {
-            "server": "app", "sockets": meetings * size, "seconds": round(elapsed, 1),
+            "server": server.kind, "workers": server.workers, "sockets": meetings * size, "seconds": round(elapsed, 1),
             "concurrent_voters": meetings * voters, "accepted": accepted, "refused": refused,
             "votes_per_s": round(accepted / elapsed, 1), "lost": lost, "double_counted": double,
             "stale_screens": stale, "cpu_us_per_vote": round(cpu / max(1, accepted) * 1e6, 1),

@@ -27,11 +27,30 @@ def pinned(cmd: list[str], core: str | None) -> list[str]:
     return ["taskset", "-c", core, *cmd]
 
 
-class Server:
-    """One server process on a free port; its CPU seconds and RSS come from /proc."""
+def _tree(pid: int) -> list[int]:
+    """A process and all its descendants (gunicorn's master and workers)."""
+    pids, i = [pid], 0
+    while i < len(pids):
+        for task in Path(f"/proc/{pids[i]}/task").glob("*"):
+            try:
+                pids += [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                pass
+        i += 1
+    return pids
 
-    def __init__(self, kind: str, frame_file: str | None = None, core: str | None = SERVER_CORE, env: dict | None = None):
+
+class Server:
+    """One server process (or gunicorn and its workers) on a free port; CPU seconds and RSS come from /proc.
+
+    kind: "app" (`python app.py`, SQLite), "gunicorn" (`gunicorn -c gunicorn.conf.py -w <workers>`, on the
+    DATABASE_URL and REDIS_URL given in env), "baseline" or "peer".
+    """
+
+    def __init__(self, kind: str, frame_file: str | None = None, core: str | None = SERVER_CORE, env: dict | None = None,
+                 workers: int = 1):
         self.kind = kind
+        self.workers = workers
         self.port = free_port()
         self.tmp = tempfile.mkdtemp(prefix=f"bench-{kind}-")
         self.db_path = os.path.join(self.tmp, "bench.db")
@@ -39,6 +58,8 @@ class Server:
         py = sys.executable
         if kind == "app":
             cmd = [py, str(ROOT / "app.py"), "--port", str(self.port)]
+        elif kind == "gunicorn":
+            cmd = [py, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "-b", f"127.0.0.1:{self.port}", "-w", str(workers)]
         else:
             cmd = [py, str(ROOT / "bench" / f"{kind}_server.py"), str(self.port), frame_file]
         self.env = {
@@ -68,16 +89,45 @@ class Server:
                 time.sleep(0.1)
         raise RuntimeError(f"{self.kind} server did not start")
 
+    @property
+    def is_app(self) -> bool:
+        return self.kind in ("app", "gunicorn")
+
     def cpu_seconds(self) -> float:
-        """User + system CPU time of the server process so far."""
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICKS
+        """User + system CPU time of the server's processes so far."""
+        total = 0
+        for pid in _tree(self.proc.pid):
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])
+        return total / TICKS
 
     def rss_bytes(self) -> int:
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-        return 0
+        """Resident memory of the server's processes."""
+        total = 0
+        for pid in _tree(self.proc.pid):
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            total += next((int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+        return total
+
+    def vote_counts(self) -> dict[int, int]:
+        """Votes per topic as the database holds them."""
+        query = "SELECT topic_id, COUNT(*) FROM vote GROUP BY topic_id"
+        url = self.env["DATABASE_URL"]
+        if url.startswith("sqlite:///"):
+            import sqlite3
+
+            with sqlite3.connect(url[len("sqlite:///"):]) as db:
+                return dict(db.execute(query).fetchall())
+        import psycopg
+
+        with psycopg.connect(url) as db:
+            return dict(db.execute(query).fetchall())
 
     def log_tail(self, n: int = 2000) -> str:
         return Path(self.log_path).read_text(errors="replace")[-n:]

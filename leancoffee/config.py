@@ -92,6 +92,8 @@ def load_config() -> dict:
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # The session cookie is re-signed and re-sent only when it changes, not on every action.
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "MAX_CONTENT_LENGTH": 64 * 1024,
         # Writes per user: a burst of RATE_LIMIT_BURST, refilled at RATE_LIMIT_PER_SECOND.
         "RATE_LIMIT_BURST": int(env.get("RATE_LIMIT_BURST", "40")),
