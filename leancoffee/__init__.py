@@ -14,6 +14,7 @@ from leancoffee.extensions import login_manager, sock
 from leancoffee.live import live
 from leancoffee.logs import configure_logging, event
 from leancoffee.models import User
+from leancoffee.prepared import Prepared
 from leancoffee.services.board import PHASE_LABELS
 from leancoffee.services.errors import ActionRefused, Busy, Invalid, TooLarge, TooManyRequests
 from leancoffee.services.timebox import epoch_ms, format_duration
@@ -108,6 +109,9 @@ def create_app(config: dict | None = None) -> Flask:
 def load_user(user_id):
     """The user behind a session or remember cookie."""
     try:
-        return User.get_or_none(User.id == int(user_id))
+        return USER_BY_ID.first(int(user_id))
     except ValueError:
         return None
+
+
+USER_BY_ID = Prepared(lambda user_id: User.select().where(User.id == user_id).limit(1))

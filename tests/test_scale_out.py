@@ -167,7 +167,10 @@ def test_a_lost_message_is_noticed_by_its_version_gap_and_the_screen_resyncs(sta
     receive_until(bob_ws, lambda f: "Next one" in f)
     # Only a whole board carries the missed card's text: a resynced it after the gap.
     receive_until(bob_ws, lambda f: 'id="columns"' in f and "Slipped in" in f, timeout=5)
-    assert "reason=version_gap" in a.log_path.read_text()
+    deadline = time.monotonic() + 3  # the frames are written before the resync is logged
+    while "reason=version_gap" not in a.log_path.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert re.search(r"event=resync meeting=\d+ reason=version_gap", a.log_path.read_text())
     bob_ws.close()
 
 

@@ -139,7 +139,8 @@ class Connection:
         self.meeting_id = meeting_id
         self.viewer = viewer
         self.queue_limit = queue_limit
-        self.backlog: deque = deque()
+        # Frames waiting for the sender; there is a backlog only while there is a sender.
+        self.backlog: deque | None = None
         self.closed = False
         self._sender = None
 
@@ -165,7 +166,7 @@ class Connection:
                 tracker.done()
             return SENT
         # True: the rest of a frame already begun, which must be written before anything else.
-        self.backlog.append((data[sent:], tracker, True) if sent else (data, tracker, False))
+        self.backlog = deque([(data[sent:], tracker, True) if sent else (data, tracker, False)])
         self._sender = gevent.spawn(self._drain)
         return LEFT_TO_SENDER
 
@@ -201,7 +202,7 @@ class Connection:
             self._sent(len(batch), size, *(item[1] for item in batch))
         while backlog:  # closed: the rest is never written
             self._sent(0, 0, backlog.popleft()[1])
-        self._sender = None
+        self._sender = self.backlog = None
 
     def close(self, code: int) -> None:
         """Stop sending and close the socket with a code that tells hx-ws whether to come back."""

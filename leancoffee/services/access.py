@@ -4,12 +4,27 @@ from contextlib import contextmanager
 
 from leancoffee.db import db
 from leancoffee.models import COMPLETED, Meeting, Participant, Topic, User
+from leancoffee.prepared import Prepared
 from leancoffee.services.errors import Conflict, Forbidden, NotFound
+
+# The lookups every vote makes (see leancoffee.prepared).
+MEETING_BY_CODE = Prepared(lambda code: Meeting.select().where(Meeting.code == code).limit(1))
+BUMP_VERSION = Prepared(lambda code: Meeting.update(version=Meeting.version + 1).where(Meeting.code == code).returning(Meeting))
+
+
+@Prepared
+def PARTICIPANT(meeting_id, user_id):
+    return Participant.select().where((Participant.meeting == meeting_id) & (Participant.user == user_id)).limit(1)
+
+
+@Prepared
+def TOPIC_OF_MEETING(topic_id, meeting_id):
+    return Topic.select().where((Topic.id == topic_id) & (Topic.meeting == meeting_id)).limit(1)
 
 
 def find_meeting(code: str) -> Meeting:
     """The meeting with this link code, or NotFound."""
-    meeting = Meeting.get_or_none(Meeting.code == str(code))
+    meeting = MEETING_BY_CODE.first(str(code))
     if meeting is None:
         raise NotFound("No meeting has this link. Check the address you were given.")
     return meeting
@@ -22,8 +37,8 @@ def begin_change(code: str) -> Meeting:
     one meeting (budget check included) run one after another; SQLite's IMMEDIATE
     transactions already do that for the whole file.
     """
-    bumped = Meeting.update(version=Meeting.version + 1).where(Meeting.code == str(code)).returning(Meeting).execute()
-    for meeting in bumped:
+    meeting = BUMP_VERSION.first(str(code))
+    if meeting is not None:
         return meeting
     raise NotFound("No meeting has this link. Check the address you were given.")
 
@@ -32,7 +47,7 @@ def membership(meeting: Meeting, user: User | None) -> Participant | None:
     """The user's participant row in the meeting, active or not."""
     if user is None or not getattr(user, "is_authenticated", False):
         return None
-    return Participant.get_or_none((Participant.meeting == meeting.id) & (Participant.user == user.id))
+    return PARTICIPANT.first(meeting.id, user.id)
 
 
 def require_member(meeting: Meeting, user: User | None) -> Participant:
@@ -65,7 +80,7 @@ def find_topic(meeting: Meeting, topic_id) -> Topic:
         raise NotFound("That topic does not exist in this meeting.") from None
     if not 0 < topic_id < 2**63:  # beyond what a database id can be
         raise NotFound("That topic does not exist in this meeting.")
-    topic = Topic.get_or_none((Topic.id == topic_id) & (Topic.meeting == meeting.id))
+    topic = TOPIC_OF_MEETING.first(topic_id, meeting.id)
     if topic is None:
         raise NotFound("That topic does not exist in this meeting (it may have been deleted).")
     return topic

@@ -24,8 +24,10 @@ from leancoffee.models import (
     Vote,
     utcnow,
 )
+from leancoffee.prepared import Prepared
 from leancoffee.services.meetings import STATUS_LABELS
 from leancoffee.services.timebox import TimerView, parse_pattern, timebox_seconds, timer_view
+from leancoffee.services.votes import VOTED_TOPICS
 
 COLUMN_LABELS = {TO_DISCUSS: "To Discuss", DISCUSSING: "Discussing", DISCUSSED: "Discussed"}
 PHASE_LABELS = {COLLECTING: "Collecting topics", VOTING: "Voting", DISCUSSING_PHASE: "Discussing", DONE: "Done"}
@@ -195,14 +197,17 @@ def meeting_version(meeting_id: int) -> int | None:
     return Meeting.select(Meeting.version).where(Meeting.id == meeting_id).scalar()
 
 
+TOPICS_WITH_COUNTS = Prepared(
+    lambda meeting_id: Topic.select(Topic, fn.COUNT(Vote.id).alias("vote_count"))
+    .join(Vote, JOIN.LEFT_OUTER, on=(Vote.topic == Topic.id))
+    .where(Topic.meeting == meeting_id)
+    .group_by(Topic.id)
+)
+MEETING_BY_ID = Prepared(lambda meeting_id: Meeting.select().where(Meeting.id == meeting_id).limit(1))
+
+
 def _topic_views(meeting_id: int, names: dict[int, str]) -> dict[int, TopicView]:
-    vote_count = fn.COUNT(Vote.id).alias("vote_count")
-    rows = (
-        Topic.select(Topic, vote_count)
-        .join(Vote, JOIN.LEFT_OUTER, on=(Vote.topic == Topic.id))
-        .where(Topic.meeting == meeting_id)
-        .group_by(Topic.id)
-    )
+    rows = TOPICS_WITH_COUNTS.rows(meeting_id)
     return {
         t.id: TopicView(
             id=t.id,
@@ -258,8 +263,10 @@ def load_votes(meeting_id: int, voter_id: int | None) -> BoardState:
 
     People, notes and thumbs are left empty and authors unnamed: render only vote regions from it.
     """
-    meeting = Meeting.get_by_id(meeting_id)
-    mine = set(Vote.select(Vote.topic).where((Vote.meeting == meeting_id) & (Vote.user == voter_id)).tuples())
+    meeting = MEETING_BY_ID.first(meeting_id)
+    if meeting is None:
+        raise Meeting.DoesNotExist(f"meeting {meeting_id}")
+    mine = VOTED_TOPICS.rows(meeting_id, voter_id)
     return BoardState(
         meeting=meeting,
         participants=[],

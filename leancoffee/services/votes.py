@@ -3,10 +3,21 @@
 from peewee import IntegrityError
 
 from leancoffee.models import COLLECTING, TO_DISCUSS, VOTING, User, Vote
+from leancoffee.prepared import Prepared
 from leancoffee.services import changes
 from leancoffee.services.access import find_topic, meeting_write
 from leancoffee.services.changes import Change
 from leancoffee.services.errors import Conflict
+
+# Every vote runs these (see leancoffee.prepared).
+
+
+@Prepared
+def VOTED_TOPICS(meeting_id, user_id):
+    return Vote.select(Vote.topic).where((Vote.meeting == meeting_id) & (Vote.user == user_id)).tuples()
+
+
+DELETE_VOTE = Prepared(lambda topic_id, user_id: Vote.delete().where((Vote.topic == topic_id) & (Vote.user == user_id)))
 
 
 def _require_voting_open(meeting) -> None:
@@ -27,8 +38,7 @@ def cast_vote(user: User, code, topic_id) -> Change:
             topic = find_topic(meeting, topic_id)
             if topic.status != TO_DISCUSS:
                 raise Conflict("Voting is only open for topics in To Discuss.")
-            my_votes = Vote.select(Vote.topic).where((Vote.meeting == meeting.id) & (Vote.user == user.id)).tuples()
-            mine = {voted for (voted,) in my_votes}
+            mine = {voted for (voted,) in VOTED_TOPICS.rows(meeting.id, user.id)}
             if topic.id in mine:
                 raise Conflict("You have already voted for this topic.")
             if len(mine) >= meeting.votes_per_person:
@@ -48,7 +58,7 @@ def remove_vote(user: User, code, topic_id) -> Change:
         topic = find_topic(meeting, topic_id)
         if topic.status != TO_DISCUSS:
             raise Conflict("Votes can only be changed while the topic is in To Discuss.")
-        removed = Vote.delete().where((Vote.topic == topic.id) & (Vote.user == user.id)).execute()
+        removed = DELETE_VOTE.rowcount(topic.id, user.id)
         if not removed:
             raise Conflict("You have not voted for this topic.")
     return Change(changes.VOTE_REMOVED, meeting.id, meeting.version, actor_id=user.id, topic_id=topic.id, columns=(TO_DISCUSS,))

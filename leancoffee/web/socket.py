@@ -1,5 +1,7 @@
 """The board's WebSocket: one per page, guarded before the upgrade, fed by the hub."""
 
+import io
+
 from flask import Blueprint, abort, current_app, g, request
 from flask_login import current_user
 from simple_websocket import ConnectionClosed
@@ -42,6 +44,7 @@ def guard_handshake():
 @sock.route("/m/<code>/ws", bp=bp)
 def board_socket(ws, code):
     """Hold the socket: the hub writes to it; this greenlet reads it until it closes (pings, close frames)."""
+    _end_http_reading()
     conn = Connection(ws, g.socket_meeting_id, g.socket_viewer, current_app.config["SEND_QUEUE_LIMIT"])
     live.hub.attach(conn)
     try:
@@ -50,3 +53,16 @@ def board_socket(ws, code):
         pass
     finally:
         live.hub.detach(conn)
+
+
+def _end_http_reading() -> None:
+    """Close the HTTP server's reader of this connection: the socket is read by simple-websocket now.
+
+    gevent's pywsgi would otherwise keep its 8 KiB read buffer for as long as the page stays open (a
+    quarter of an idle socket's memory), and afterwards read the last WebSocket bytes as an HTTP request.
+    """
+    if not request.environ.get("SERVER_SOFTWARE", "").startswith("gevent"):
+        return
+    reader = request.environ.get("wsgi.input")  # for an Upgrade request, pywsgi's own buffered reader
+    if isinstance(reader, io.BufferedReader):
+        reader.close()

@@ -1,0 +1,62 @@
+"""Peewee queries compiled to SQL once, then run with fresh values: for the few queries every vote runs.
+
+Building a query's SQL costs peewee more than SQLite takes to run it (about 0.2 ms a query, half of a
+vote's database time): a `Prepared` builds and compiles its query on first use for each database and
+afterwards only puts the new values in place of the old ones.
+"""
+
+import threading
+from collections.abc import Callable
+
+from leancoffee.db import db
+
+# Stand-ins for the values on the first compile: found again among the compiled parameters. Large and
+# odd enough never to be a constant of the query itself (like the 1 of a LIMIT).
+_STAND_INS = {int: lambda i: -7_340_000_000_000 - i, str: lambda i: f"\x00prepared value {i}\x00"}
+
+
+class Prepared:
+    """A query shape: `build(*values)` returns the peewee query; the values must be ints or strs."""
+
+    def __init__(self, build: Callable):
+        self.build = build
+        self._compiled: dict = {}
+        self._lock = threading.Lock()
+
+    def _compile(self, values: tuple):
+        types = tuple(type(v) for v in values)
+        key = (id(db.obj), types)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            stand_ins = [_STAND_INS[t](i) for i, t in enumerate(types)]
+            query = self.build(*stand_ins)
+            sql, params = query.sql()
+            slots = [(p, stand_ins.index(v)) for p, v in enumerate(params) if v in stand_ins and type(v) in types]
+            if sorted({i for _, i in slots}) != list(range(len(values))):
+                raise ValueError(f"every value must reach the SQL once at least: {sql}")
+            compiled = (query, sql, params, slots)
+            with self._lock:
+                self._compiled[key] = compiled
+        return compiled
+
+    def cursor(self, *values):
+        """Run the query with these values; returns (query, DB-API cursor)."""
+        query, sql, params, slots = self._compile(values)
+        bound = list(params)
+        for position, index in slots:
+            bound[position] = values[index]
+        return query, db.execute_sql(sql, bound)
+
+    def rows(self, *values) -> list:
+        """Every row, shaped as the query says (model instances, tuples...)."""
+        query, cursor = self.cursor(*values)
+        return list(query._get_cursor_wrapper(cursor))
+
+    def first(self, *values):
+        """The first row, or None."""
+        rows = self.rows(*values)
+        return rows[0] if rows else None
+
+    def rowcount(self, *values) -> int:
+        """Rows changed (for UPDATE and DELETE)."""
+        return self.cursor(*values)[1].rowcount
