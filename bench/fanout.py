@@ -25,7 +25,7 @@ from bench.report import print_table, ratios  # noqa: E402
 HARNESS_CORE = 0
 FULL = {
     "latency": [("1x25", [25], 200), ("1x200", [200], 200), ("1x1000", [1000], 200), ("200x25", [25] * 200, 200)],
-    "slow": (200, 200), "sustained": (10, 25, 8, 60.0), "hold": 300.0, "workers": (200, 200),
+    "slow": (200, 600), "sustained": (10, 25, 8, 60.0), "hold": 300.0, "workers": (200, 200),
 }
 QUICK = {
     "latency": [("1x25", [25], 20), ("4x25", [25] * 4, 20)],

@@ -46,6 +46,9 @@ def table_lines(result: dict) -> list[str]:
     for row in result["rows"]:
         if "error" in row:
             lines.append(f"{row['scenario']} {row['server']}: FAILED {row['error']}")
+        if row.get("server_fanout_ms") is not None:
+            lines.append(f"{row['scenario']} {row['server']}: mean time from commit to the last socket written, inside"
+                         f" the server: {row['server_fanout_ms']} ms")
         if "idle_cpu_pct" in row:
             lines.append(f"held idle {row['hold_s']} s with {row['sockets']} sockets ({row['scenario']}, {row['server']}):"
                          f" server CPU {row['idle_cpu_pct']} % of a core, {row['disconnects']} disconnects")

@@ -71,6 +71,22 @@ async def _votes(server: Server, rooms: list[Room], votes: int) -> dict:
     }
 
 
+async def _server_fanout(server: Server) -> tuple[float, float]:
+    """The app's own count and total of commit-to-last-write times (its /metrics), to tell its share of latency."""
+    http = harness.Http(harness.HOST, server.port)
+    try:
+        _, _, body = await http.request("GET", "/metrics")
+    finally:
+        http.close()
+    totals = {"count": 0.0, "sum": 0.0}
+    for line in body.decode().splitlines():
+        if line.startswith("leancoffee_broadcast_latency_seconds_") and 'origin="local"' in line:
+            name = line.split("{", 1)[0].rsplit("_", 1)[1]
+            if name in totals:
+                totals[name] += float(line.rsplit(" ", 1)[1])
+    return totals["count"], totals["sum"]
+
+
 def _profile(server: Server):
     """Record the app during the votes: BENCH_PYSPY=<file> (Python stacks, collapsed format) or
     BENCH_PERF=<file> (`perf record -g`: where the kernel's share of the time goes)."""
@@ -97,7 +113,11 @@ async def latency_row(kind: str, sizes: list[int], votes: int, frame_file: str, 
             row["hold_s"] = hold
             row["disconnects"] = sum(c.closed.done() for r in rooms for c in r.clients)
         spy = _profile(server) if server.is_app else None
+        fanout0 = await _server_fanout(server) if server.is_app else None
         row.update(await _votes(server, rooms, votes))
+        if fanout0 is not None:
+            (n0, s0), (n1, s1) = fanout0, await _server_fanout(server)
+            row["server_fanout_ms"] = round((s1 - s0) / max(1, n1 - n0) * 1000, 2)
         if spy:
             spy.send_signal(signal.SIGINT)
             spy.wait(timeout=30)
