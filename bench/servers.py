@@ -70,6 +70,8 @@ class Server:
             "RATE_LIMIT_BURST": "1000000000",
             "RATE_LIMIT_PER_SECOND": "1000000000",
             "LOG_LEVEL": "WARNING",
+            # One process needs no backplane: REDIS_URL (for the gunicorn rows) must not reach it.
+            "REDIS_URL": "",
             **(env or {}),
         }
         self.cmd = pinned(cmd, core)

@@ -21,6 +21,7 @@ ROW_KEYS = {"scenario", "server", "sockets", "votes", "p50_ms", "p99_ms", "max_m
 def test_quick_benchmark_produces_every_row_and_loses_no_vote(tmp_path, monkeypatch, capsys):
     tiny = {"latency": [("1x25", [25], 20)], "slow": (10, 10), "sustained": (1, 10, 3, 2.0), "hold": 0}
     monkeypatch.setattr(fanout, "QUICK", tiny)
+    monkeypatch.delenv("DATABASE_URL", raising=False)  # the 2-worker rows have a test of their own
     out = tmp_path / "fanout.json"
     cores = os.sched_getaffinity(0)
     try:
@@ -35,8 +36,36 @@ def test_quick_benchmark_produces_every_row_and_loses_no_vote(tmp_path, monkeypa
         assert ROW_KEYS <= row.keys(), row
         assert row["stalls"] == 0 and row["delivered"] == 20 * 25 and row["p99_ms"] > 0
     assert result["rows"][0]["frame_bytes"] > 100
+    assert 0 < result["rows"][0]["server_fanout_ms"] < result["rows"][0]["p99_ms"]
+    assert result["two_workers"].startswith("skipped")
     sustained = result["sustained"]
     assert sustained["accepted"] > 0 and sustained["lost"] == 0 and sustained["double_counted"] == 0
     assert sustained["stale_screens"] == 0
     assert result["slow_reader"]["p99_ms_one_stopped"] > 0
     assert "app/base p99" in capsys.readouterr().out
+
+
+def test_quick_two_worker_rows_run_on_postgresql_and_redis(tmp_path, monkeypatch, capsys):
+    from tests.backends import PG_ADMIN_URL, SHARED_REDIS_URL, need_postgres, need_redis
+
+    need_postgres()
+    need_redis()
+    tiny = {"latency": [], "slow": (10, 10), "sustained": (1, 10, 3, 2.0), "hold": 0, "workers": (10, 10)}
+    monkeypatch.setattr(fanout, "QUICK", tiny)
+    monkeypatch.setenv("DATABASE_URL", PG_ADMIN_URL)
+    monkeypatch.setenv("REDIS_URL", SHARED_REDIS_URL)
+    out = tmp_path / "workers.json"
+    cores = os.sched_getaffinity(0)
+    try:
+        fanout.main(["--quick", "--only", "workers", "--json", str(out)])
+    finally:
+        os.sched_setaffinity(0, cores)
+
+    rows = json.loads(out.read_text())["two_workers"]
+    for workers in (1, 2):
+        latency, sustained = rows[f"{workers}w_latency"], rows[f"{workers}w_sustained"]
+        assert latency["stalls"] == 0 and latency["delivered"] == 10 * 10, latency
+        assert sustained["workers"] == workers and sustained["accepted"] > 0, sustained
+        assert sustained["lost"] == sustained["double_counted"] == sustained["stale_screens"] == 0, sustained
+    assert rows["throughput_ratio"] > 0
+    assert "2 workers / 1 worker throughput" in capsys.readouterr().out

@@ -64,6 +64,11 @@ def test_two_participants_see_each_others_topic_and_vote_without_reloading(chrom
             expect(tab.page.get_by_role("button", name="Add topic")).to_be_visible()
             expect(tab.page.locator("#my-dots")).to_contain_text("3 of 3 votes left")
         expect(fay.page.locator("#participants")).to_contain_text("Bob")
+        # Each arrival adds (then lights up) one row on screens already open: Fay saw both arrive.
+        expect(fay.page.locator("#participants-count")).to_have_text("3")
+        expect(fay.page.locator("#participants-list > li")).to_have_count(3)
+        for name in ("Fay", "Ann", "Bob"):
+            expect(fay.page.locator("#participants-list > li.present", has_text=name)).to_have_count(1)
 
         ann.page.get_by_label("Propose a topic").fill("Four-day week")
         ann.page.get_by_role("button", name="Add topic").click()
@@ -99,6 +104,9 @@ def test_two_participants_see_each_others_topic_and_vote_without_reloading(chrom
         bob.shot("board-phone")
         for tab in (fay, ann, bob):
             assert tab.errors == []
+        bob.close()  # Bob closes his only tab: after the grace period the others see him away
+        expect(ann.page.locator("#participants-list > li.away", has_text="Bob")).to_have_count(1, timeout=15000)
+        expect(ann.page.locator("#participants-list > li.present")).to_have_count(2)
     finally:
         for tab in (fay, ann, bob):
             tab.close()
