@@ -12,7 +12,7 @@ import socket  # noqa: E402
 import gevent  # noqa: E402
 from gevent.pywsgi import WSGIServer  # noqa: E402
 
-from leancoffee import create_app  # noqa: E402
+from leancoffee import create_app, tune_garbage_collector  # noqa: E402
 from leancoffee.live import live  # noqa: E402
 
 log = logging.getLogger("leancoffee")
@@ -39,6 +39,7 @@ def main() -> None:
     args = parser.parse_args()
 
     app = create_app()
+    tune_garbage_collector()
     server = WSGIServer(listen(args.host, args.port), app, log=None)
 
     def shut_down():

@@ -6,6 +6,7 @@ same asyncio client harness on core 0; prints a table and writes every figure as
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import platform
@@ -146,6 +147,10 @@ def main(argv=None) -> dict:
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     if (os.cpu_count() or 1) > 1:
         os.sched_setaffinity(0, {HARNESS_CORE})
+    # The harness holds thousands of clients too: its own full collections would pause every
+    # measurement (as the app does for its server, see leancoffee.tune_garbage_collector).
+    gc.freeze()
+    gc.set_threshold(100_000, 10, 10)
     result = {"how": how_run(), "quick": args.quick}
     result.update(asyncio.run(run(plan, set(args.only.split(",")) if args.only else None)))
     result["how"]["load_after"] = os.getloadavg()

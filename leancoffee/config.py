@@ -5,7 +5,7 @@ import secrets
 import time
 from pathlib import Path
 
-from leancoffee.live.connection import InlineReader
+from leancoffee.live.connection import ReaderGreenlet
 
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 
@@ -85,8 +85,8 @@ def load_config() -> dict:
         # A client whose outgoing queue holds this many frames is too slow: it is closed
         # (1013) and resyncs when it reconnects, so it never slows anyone else down.
         "SEND_QUEUE_LIMIT": int(env.get("SEND_QUEUE_LIMIT", "256")),
-        # The socket's request greenlet runs the reader itself (InlineReader): one greenlet per idle page.
-        "SOCK_SERVER_OPTIONS": {"ping_interval": 25, "max_message_size": 4096, "thread_class": InlineReader},
+        # simple-websocket reads each socket in a plain greenlet (ReaderGreenlet), not a Thread object.
+        "SOCK_SERVER_OPTIONS": {"ping_interval": 25, "max_message_size": 4096, "thread_class": ReaderGreenlet},
         "REMEMBER_COOKIE_DURATION": 60 * 60 * 24 * 365,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",

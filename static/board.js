@@ -10,13 +10,20 @@
 
   // ---- Announcements: one polite live region, only for what matters (never every second) ----
   let announceTimer = null;
+  let pending = [];
   function announce(text) {
     const region = document.getElementById("announcer");
     if (!region || !text) return;
     // Clear first so the same sentence twice in a row is still read out.
     region.textContent = "";
+    // Sentences within 100 ms are read together (the countdown's "Time is up." and the server's
+    // thumbs prompt often arrive that close): none replaces another.
+    if (!pending.includes(text)) pending.push(text);
     clearTimeout(announceTimer);
-    announceTimer = setTimeout(function () { region.textContent = text; }, 100);
+    announceTimer = setTimeout(function () {
+      region.textContent = pending.join(" ");
+      pending = [];
+    }, 100);
   }
 
   // ---- Connection state ----

@@ -43,12 +43,12 @@ def guard_handshake():
 
 @sock.route("/m/<code>/ws", bp=bp)
 def board_socket(ws, code):
-    """Hold the socket: the hub writes to it; this greenlet reads it until it closes (pings, close frames)."""
+    """Hold the socket: the hub writes to it, simple-websocket's reader reads it; return when it closes."""
     _end_http_reading()
     conn = Connection(ws, g.socket_meeting_id, g.socket_viewer, current_app.config["SEND_QUEUE_LIMIT"])
     live.hub.attach(conn)
     try:
-        ws.thread.run()  # InlineReader (SOCK_SERVER_OPTIONS): simple-websocket's loop, in this greenlet
+        ws.thread.join()  # ReaderGreenlet (SOCK_SERVER_OPTIONS): ends when the socket closes
     except ConnectionClosed:
         pass
     finally:
