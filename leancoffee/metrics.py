@@ -28,6 +28,11 @@ REQUEST_LATENCY = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
 ERRORS = Counter("leancoffee_errors_total", "Errors by kind (http_5xx, exception, redis, ...)", ["kind"])
+CHANGES_RENDERED = Counter(
+    "leancoffee_changes_dispatched_total",
+    "Changes written to this worker's sockets, by who rendered them (here, or the sending worker)",
+    ["rendered"],
+)
 BACKPLANE_MESSAGES = Counter(
     "leancoffee_backplane_messages_total", "Redis backplane messages by direction (published, received, unsent)",
     ["direction"],

@@ -81,6 +81,13 @@ def votes_shown(frame: str, tid: int, count: int) -> bool:
     return f'id="votes-{tid}"' in frame and f"<strong>{count}</strong> vote" in frame
 
 
+def rendered_by_sender(server: AppServer) -> float:
+    """How many changes this process wrote to its sockets as another process had rendered them."""
+    metrics = requests.get(server.base + "/metrics").text
+    found = re.search(r'^leancoffee_changes_dispatched_total\{rendered="by_sender"\} (\S+)$', metrics, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
 def test_a_vote_cast_through_the_second_process_appears_live_on_the_first(start_app):
     a, b = start_app(), start_app()
     code, tid, fay, ann, bob = meeting_across(a, b)
@@ -90,6 +97,13 @@ def test_a_vote_cast_through_the_second_process_appears_live_on_the_first(start_
     receive_until(fay_ws, lambda f: votes_shown(f, tid, 1))
     own = receive_until(ann_ws, lambda f: votes_shown(f, tid, 1))
     assert "Remove vote" in own and 'data-left="2"' in own
+    # a writes the fragments b rendered, without reading and rendering the vote again (unless it read
+    # the board for something else, such as Ann's arrival, after the vote was committed: then it must
+    # render it afresh, which the first vote may meet).
+    for count in (0, 1):
+        assert ann.act(f"/m/{code}/topics/{tid}/{'unvote' if count == 0 else 'vote'}").status_code == 200
+        receive_until(fay_ws, lambda f, count=count: votes_shown(f, tid, count))
+    assert rendered_by_sender(a) >= 2 and rendered_by_sender(b) == 0
     # The request id of Ann's POST follows it into the other process's log of the broadcast.
     rid = response.headers["X-Request-ID"]
     deadline = time.monotonic() + 5

@@ -6,6 +6,7 @@ import time
 
 from flask import g, has_request_context
 
+from leancoffee.live.fanout import VOTE_KINDS
 from leancoffee.live.hub import Hub
 from leancoffee.live.push import Push
 from leancoffee.logs import event
@@ -77,7 +78,8 @@ class Live:
         """Send a committed change to every open page of its meeting, here and on every other worker."""
         committed_at = time.time()
         push = self.hub.dispatch(change, sent_at=committed_at)
-        relayed = self.hub.backplane.publish(change, committed_at)
+        # A vote's fragments travel with it, so other workers need not read and render it again.
+        relayed = self.hub.backplane.publish(change, committed_at, push if change.kind in VOTE_KINDS else None)
         if has_request_context():
             g.live_relayed = relayed
         event(log, "broadcast", meeting=change.meeting_id, version=change.version, kind=change.kind,

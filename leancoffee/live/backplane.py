@@ -11,6 +11,7 @@ import time
 from collections import deque
 
 from leancoffee import metrics
+from leancoffee.live.push import Push
 from leancoffee.logs import event, request_id, worker_id
 from leancoffee.services.changes import Change
 
@@ -28,7 +29,7 @@ class LocalBackplane:
     def room_closed(self, meeting_id: int) -> None:
         """This worker's last socket in a meeting closed."""
 
-    def publish(self, change: Change, committed_at: float | None = None) -> bool:
+    def publish(self, change: Change, committed_at: float | None = None, rendered: Push | None = None) -> bool:
         """Tell the other workers (there are none): always delivered."""
         return True
 
@@ -91,10 +92,17 @@ class RedisBackplane:
             self._missing.pop(meeting_id, None)
             self._requests.append(meeting_id)
 
-    def publish(self, change: Change, committed_at: float | None = None) -> bool:
-        """Send a committed change to the meeting's channel; False (and a resync later) if Redis is away."""
+    def publish(self, change: Change, committed_at: float | None = None, rendered: Push | None = None) -> bool:
+        """Send a committed change to the meeting's channel; False (and a resync later) if Redis is away.
+
+        `rendered`: the change as rendered here; its fragments travel along (Push.portable) and the
+        other workers may write them as they are (Hub.shipped).
+        """
         self._note(change.meeting_id, change.version)
         message = {"w": self.worker_id, "t": committed_at or time.time(), "rid": request_id.get(), "c": change.to_dict()}
+        fragments = rendered.portable() if rendered is not None else None
+        if fragments is not None:
+            message["f"] = fragments
         if not self.up:
             self._mark_unsent(change.meeting_id)
             return False
@@ -223,7 +231,7 @@ class RedisBackplane:
                     return
                 change = Change.from_dict(data["c"])
                 self._note(meeting_id, change.version)
-                self.hub.dispatch(change, sent_at=data.get("t"), origin="remote")
+                self.hub.dispatch(change, sent_at=data.get("t"), origin="remote", fragments=data.get("f"))
                 event(log, "remote_change", meeting=meeting_id, version=change.version, kind=change.kind,
                       sender=data.get("w"), sockets=len(self.hub.connections_of(meeting_id)))
         finally:

@@ -97,8 +97,13 @@ class Hub:
         metrics.LIVE_MEETINGS.set(len(self.rooms))
         self.presence.disconnected(conn.meeting_id, conn.viewer.user_id)
 
-    def dispatch(self, change: Change, sent_at: float | None = None, origin: str = "local") -> Push:
-        """Render a committed change and queue it on every local socket of its meeting."""
+    def dispatch(self, change: Change, sent_at: float | None = None, origin: str = "local",
+                 fragments: dict | None = None) -> Push:
+        """Render a committed change and queue it on every local socket of its meeting.
+
+        `fragments`: the change as its own worker rendered it (from the backplane), used as they are
+        when it is the very next version here; otherwise the change is read and rendered afresh.
+        """
         if change.kind == changes.SIGNED_OUT:
             for conn in self.connections_of(change.meeting_id):
                 if conn.viewer.user_id == change.actor_id:
@@ -110,12 +115,15 @@ class Hub:
             self.presence.leave(change.meeting_id, change.actor_id)
         with self._locks[change.meeting_id]:
             conns = list(self.rooms.get(change.meeting_id, ()))
-            state = self._read_for(change)
-            present = self.presence.present_users(change.meeting_id)
-            push = build_push(change, state, present)
-            self.alarms.watch(state)
+            push = self.shipped(change, fragments)
+            if push is None:
+                state = self._read_for(change)
+                present = self.presence.present_users(change.meeting_id)
+                push = build_push(change, state, present)
+                self.alarms.watch(state)
+            metrics.CHANGES_RENDERED.labels("here" if push.rendered_here else "by_sender").inc()
             if conns:
-                self._note_version(change.meeting_id, state.version)
+                self._note_version(change.meeting_id, push.version)
                 if change.kind in (changes.PRESENCE_CHANGED, changes.PARTICIPANT_JOINED, changes.PARTICIPANT_LEFT):
                     self.shown_present[change.meeting_id] = present
             tracker = SendTracker(len(conns), lambda: metrics.BROADCAST_LATENCY.labels(origin).observe(time.time() - sent_at))
@@ -196,6 +204,20 @@ class Hub:
         stop = getattr(self.presence, "stop", None)
         if stop is not None:
             stop()
+
+    def shipped(self, change: Change, fragments: dict | None) -> Push | None:
+        """The sender's fragments as a Push, if they may be written as they are here."""
+        # Only for the very next version: then they show a board at least as new as anything these
+        # screens were sent, so counts never step back. Not for a room screen either: its variant was
+        # rendered only if the sender had one too.
+        if (not fragments or change.version is None or self.room_screens.get(change.meeting_id)
+                or fragments["version"] < change.version
+                or change.version != self.versions.get(change.meeting_id, 0) + 1):
+            return None
+        push = Push(meeting_id=change.meeting_id, version=fragments["version"], rendered_here=False)
+        for group in fragments["groups"]:
+            push.add(*(tuple(variant) for variant in group))
+        return push
 
     @staticmethod
     def _count_sent(frames: int, size: int) -> None:

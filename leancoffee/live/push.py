@@ -69,6 +69,8 @@ class Push:
     groups: list[list[tuple[str, str]]] = field(default_factory=list)
     # For changes that alter a viewer's whole board: rendered once per distinct viewer.
     per_viewer: Callable[[Viewer], str] | None = None
+    # False when another worker rendered these fragments and sent them along with the change.
+    rendered_here: bool = True
     _frames: dict = field(default_factory=dict, repr=False)
     # Frames by audience mix, so the thousandth viewer of a meeting costs one dict lookup.
     _by_mix: dict = field(default_factory=dict, repr=False)
@@ -92,6 +94,21 @@ class Push:
         """Which variant of each group this viewer gets: equal keys mean equal frames."""
         mine = audiences_of(viewer)
         return tuple(next((i for i, (aud, _) in enumerate(group) if aud in mine), -1) for group in self.groups)
+
+    def portable(self) -> dict | None:
+        """The rendered groups, and the board version they show, as plain data another worker can write
+        as they are (without the room screen's variant unless it was rendered here); None when the
+        frames differ per viewer."""
+        if self.per_viewer is not None:
+            return None
+        groups = []
+        for group in self.groups:
+            if any(callable(html) for _, html in group):
+                if all(audience == ROOM for audience, _ in group):
+                    continue  # a receiver with a room screen renders the change itself (Hub.shipped)
+                return None
+            groups.append([[audience, html] for audience, html in group])
+        return {"version": self.version, "groups": groups}
 
     @staticmethod
     def _variant(group: list, index: int) -> str:

@@ -1,0 +1,69 @@
+"""A vote's fragments travel with it between workers; a worker writes them as they are only when safe."""
+
+import pytest
+
+from leancoffee.live import live
+from leancoffee.live.fanout import build_push
+from leancoffee.live.push import EVERYONE, ROOM, Push, user_audience
+from leancoffee.services import changes, topics, votes
+from leancoffee.services.board import Viewer, load_votes
+
+
+@pytest.fixture
+def hub(app):
+    return live.hub
+
+
+def fragments(version, groups=None):
+    return {"version": version, "groups": groups or [[[EVERYONE, "<b id='x'>1</b>"]]]}
+
+
+def vote(version, meeting_id=1):
+    return changes.Change(changes.VOTE_CAST, meeting_id, version, actor_id=7, topic_id=3)
+
+
+def test_the_next_version_is_written_as_the_sender_rendered_it(hub):
+    hub.versions[1] = 4
+    push = hub.shipped(vote(5), fragments(5, [[[EVERYONE, "<b>all</b>"]], [[user_audience(7), "<i>mine</i>"]]]))
+    assert push is not None and push.version == 5 and not push.rendered_here
+    assert push.frame_for(Viewer(7, False, True)) == "<b>all</b><i>mine</i>"
+    assert push.frame_for(Viewer(8, False, True)) == "<b>all</b>"
+
+
+@pytest.mark.parametrize("case", ["gap", "late", "older board", "room screen", "nothing sent"])
+def test_anything_else_is_read_and_rendered_here(hub, case):
+    hub.versions[1] = 4
+    change, sent = vote(5), fragments(5)
+    if case == "gap":
+        change = vote(7)  # 5 and 6 are still on their way
+    elif case == "late":
+        hub.versions[1] = 6  # these screens already show a newer board
+    elif case == "older board":
+        sent = fragments(4)
+    elif case == "room screen":
+        hub.room_screens[1] = 1  # its variant is rendered only where a room screen is
+    else:
+        sent = None
+    assert hub.shipped(change, sent) is None
+
+
+def test_a_rendered_vote_travels_without_the_unrendered_room_variant(trio):
+    m, fay, ann, bob = trio
+    tid = topics.add_topic(ann, m.code, "Topic").topic_id
+    change = votes.cast_vote(bob, m.code, tid)
+    push = build_push(change, load_votes(m.id, bob.id), set())
+    for viewer in (Viewer(bob.id, False, True), Viewer(ann.id, False, True), Viewer(fay.id, True, True)):
+        push.frame_for(viewer)
+    sent = push.portable()
+    assert sent["version"] == change.version
+    assert all(audience != ROOM for group in sent["groups"] for audience, _ in group)
+    again = Push(meeting_id=m.id, version=sent["version"])
+    for group in sent["groups"]:
+        again.add(*(tuple(variant) for variant in group))
+    for viewer in (Viewer(bob.id, False, True), Viewer(ann.id, False, True), Viewer(fay.id, True, True)):
+        assert again.frame_for(viewer) == push.frame_for(viewer)
+
+
+def test_frames_that_differ_per_viewer_do_not_travel():
+    push = Push(meeting_id=1, version=3, per_viewer=lambda viewer: "<whole board>")
+    assert push.portable() is None
