@@ -5,7 +5,6 @@ vote's database time): a `Prepared` builds and compiles its query on first use f
 afterwards only puts the new values in place of the old ones.
 """
 
-import threading
 from collections.abc import Callable
 
 from leancoffee.db import db
@@ -21,7 +20,6 @@ class Prepared:
     def __init__(self, build: Callable):
         self.build = build
         self._compiled: dict = {}
-        self._lock = threading.Lock()
 
     def _compile(self, values: tuple):
         types = tuple(type(v) for v in values)
@@ -34,9 +32,7 @@ class Prepared:
             slots = [(p, stand_ins.index(v)) for p, v in enumerate(params) if v in stand_ins and type(v) in types]
             if sorted({i for _, i in slots}) != list(range(len(values))):
                 raise ValueError(f"every value must reach the SQL once at least: {sql}")
-            compiled = (query, sql, params, slots)
-            with self._lock:
-                self._compiled[key] = compiled
+            compiled = self._compiled[key] = (query, sql, params, slots)
         return compiled
 
     def cursor(self, *values):

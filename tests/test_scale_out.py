@@ -71,6 +71,14 @@ def meeting_across(a: AppServer, b: AppServer):
     return code, tid, fay, ann, bob
 
 
+def through(server: AppServer, person: HttpPerson) -> HttpPerson:
+    """The same browser (cookies and CSRF token) with its requests served by another process."""
+    same = HttpPerson(server.base)
+    same.http.cookies.update(person.http.cookies)
+    same.token = person.token
+    return same
+
+
 def opened(person: HttpPerson, code: str):
     ws = person.socket(code)
     receive_until(ws, lambda f: 'id="columns"' in f)
@@ -117,8 +125,7 @@ def test_a_vote_cast_through_the_second_process_appears_live_on_the_first(start_
 def test_a_new_topic_reaches_the_other_process_with_each_viewers_own_controls(start_app):
     a, b = start_app(), start_app()
     code, _, fay, ann, bob = meeting_across(a, b)
-    fay_on_b = HttpPerson(b.base)
-    fay_on_b.http.cookies.update(fay.http.cookies)  # the facilitator's second tab, served by b
+    fay_on_b = through(b, fay)  # the facilitator's second tab, served by b
     fay_ws, bob_ws = opened(fay_on_b, code), opened(bob, code)
     assert ann.act(f"/m/{code}/topics", {"title": "Ann's idea"}).status_code == 200  # through b
     fay_frame = receive_until(fay_ws, lambda f: "Ann&#39;s idea" in f)
@@ -136,8 +143,7 @@ def test_presence_spans_both_processes_and_a_reload_onto_the_other_does_not_flic
     ann_ws = opened(ann, code)  # on b
     receive_until(bob_ws, lambda f: presence_of(f, "Ann") == "present")
     ann_ws.close()
-    ann_on_a = HttpPerson(a.base)
-    ann_on_a.http.cookies.update(ann.http.cookies)
+    ann_on_a = through(a, ann)
     again = opened(ann_on_a, code)  # her reload lands on the other process, within the grace
     with pytest.raises(AssertionError, match="no matching frame"):
         receive_until(bob_ws, lambda f: presence_of(f, "Ann") == "away", timeout=2.5)
@@ -204,9 +210,7 @@ def test_redis_going_away_keeps_actions_working_and_screens_catch_up_when_it_ret
         assert ready.status_code == 503 and "redis: unreachable" in ready.text and "database: ok" in ready.text
         # Ann's live page is on b but her click reaches a (no sticky sessions): with Redis away the
         # change cannot travel to b, so a's answer carries it and she still sees her vote.
-        ann_via_a = HttpPerson(a.base)
-        ann_via_a.http.cookies.update(ann.http.cookies)
-        ann_via_a.token = ann.token
+        ann_via_a = through(a, ann)
         voted = ann_via_a.act(f"/m/{code}/topics/{tid}/vote", live=True)
         assert voted.status_code == 200 and votes_shown(voted.text, tid, 1) and "Remove vote" in voted.text
         assert pg_rows(a.database_url, "SELECT count(*) FROM vote WHERE topic_id = %s", (tid,)) == [(1,)]

@@ -9,7 +9,7 @@ from leancoffee import metrics
 from leancoffee.db import db
 from leancoffee.live.backplane import LocalBackplane
 from leancoffee.live.connection import BEHIND, POLICY_VIOLATION, SENT, SERVICE_RESTART, TRY_AGAIN_LATER, Connection, SendTracker
-from leancoffee.live.fanout import build_push, full_board, needs_whole_board
+from leancoffee.live.fanout import PEOPLE_KINDS, build_push, full_board, needs_whole_board
 from leancoffee.live.presence import LocalPresence
 from leancoffee.live.push import Frame, Push
 from leancoffee.live.timers import TimeUpAlarms
@@ -121,11 +121,11 @@ class Hub:
                 present = self.presence.present_users(change.meeting_id)
                 push = build_push(change, state, present)
                 self.alarms.watch(state)
+                if conns and change.kind in PEOPLE_KINDS:
+                    self.shown_present[change.meeting_id] = present
             metrics.CHANGES_RENDERED.labels("here" if push.rendered_here else "by_sender").inc()
             if conns:
                 self._note_version(change.meeting_id, push.version)
-                if change.kind in (changes.PRESENCE_CHANGED, changes.PARTICIPANT_JOINED, changes.PARTICIPANT_LEFT):
-                    self.shown_present[change.meeting_id] = present
             tracker = SendTracker(len(conns), lambda: metrics.BROADCAST_LATENCY.labels(origin).observe(time.time() - sent_at))
             written = written_bytes = 0
             for conn in conns:

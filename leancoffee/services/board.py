@@ -80,8 +80,6 @@ class BoardState:
     # The thumbs of the current round, by user.
     thumbs_by_user: dict[int, str] = field(default_factory=dict)
     now: object = field(default_factory=utcnow)
-    # True for a read of only what one kind of change needs (load_votes), never for a whole page.
-    partial: bool = False
 
     @property
     def version(self) -> int:
@@ -273,7 +271,6 @@ def load_votes(meeting_id: int, voter_id: int | None) -> BoardState:
         names={},
         topics=_topic_views(meeting_id, {}),
         votes_by_user={voter_id: {topic_id for (topic_id,) in mine}},
-        partial=True,
     )
 
 

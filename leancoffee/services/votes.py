@@ -9,7 +9,7 @@ from leancoffee.services.access import find_topic, meeting_write
 from leancoffee.services.changes import Change
 from leancoffee.services.errors import Conflict
 
-# Every vote runs these (see leancoffee.prepared).
+# The lookups every vote makes (see leancoffee.prepared).
 
 
 @Prepared
