@@ -5,7 +5,7 @@ import secrets
 import time
 from pathlib import Path
 
-from leancoffee.live.connection import ReaderGreenlet
+from leancoffee.live.connection import HandshakeOnly
 
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 
@@ -85,8 +85,12 @@ def load_config() -> dict:
         # A client whose outgoing queue holds this many frames is too slow: it is closed
         # (1013) and resyncs when it reconnects, so it never slows anyone else down.
         "SEND_QUEUE_LIMIT": int(env.get("SEND_QUEUE_LIMIT", "256")),
-        # simple-websocket reads each socket in a plain greenlet (ReaderGreenlet), not a Thread object.
-        "SOCK_SERVER_OPTIONS": {"ping_interval": 25, "max_message_size": 4096, "thread_class": ReaderGreenlet},
+        # simple-websocket does the handshake; each Connection then reads its own socket (HandshakeOnly).
+        "SOCK_SERVER_OPTIONS": {"thread_class": HandshakeOnly},
+        # Every socket is pinged this often; one that has not answered by the next ping is closed.
+        "SOCKET_PING_SECONDS": float(env.get("SOCKET_PING_SECONDS", "25")),
+        # The page never needs to send more; a bigger message closes its socket (1009).
+        "SOCKET_MAX_MESSAGE_BYTES": 4096,
         "REMEMBER_COOKIE_DURATION": 60 * 60 * 24 * 365,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",

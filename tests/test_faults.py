@@ -6,6 +6,7 @@ import signal
 import socket
 import sqlite3
 import statistics
+import threading
 import time
 
 import pytest
@@ -14,6 +15,9 @@ import websocket
 from leancoffee import create_app
 from leancoffee.models import Vote
 from tests.helpers import AppServer, HttpPerson, close_code, receive_until
+from tests.test_live import presence_of
+
+PING_FRAME = b"\x89\x00"  # a server's ping without payload
 
 pytestmark = pytest.mark.server
 
@@ -46,9 +50,15 @@ def test_a_restart_closes_with_1012_and_the_reconnect_brings_the_current_board(t
 
 def raw_socket_that_never_reads(base: str, code: str, cookie: str) -> socket.socket:
     """A WebSocket client that completes the handshake and then stops reading (a frozen tab)."""
+    return raw_socket(base, code, cookie, receive_buffer=4096)
+
+
+def raw_socket(base: str, code: str, cookie: str, receive_buffer: int | None = None) -> socket.socket:
+    """A WebSocket client that completes the handshake and then does only what the test does with it."""
     host, port = base.split("://", 1)[1].split(":")
     sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    if receive_buffer:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
     sock.connect((host, int(port)))
     key = base64.b64encode(os.urandom(16)).decode()
     lines = [f"GET /m/{code}/ws HTTP/1.1", f"Host: {host}:{port}", "Upgrade: websocket", "Connection: Upgrade",
@@ -56,6 +66,44 @@ def raw_socket_that_never_reads(base: str, code: str, cookie: str) -> socket.soc
     sock.sendall("\r\n".join(lines).encode())
     assert b"101" in sock.recv(200)
     return sock
+
+
+def test_a_page_that_stops_answering_pings_is_closed_and_the_others_stay(tmp_path):
+    srv = AppServer(f"sqlite:///{tmp_path / 'pings.db'}", SOCKET_PING_SECONDS="0.5").start(tmp_path / "pings.log")
+    try:
+        fay, ann = HttpPerson(srv.base), HttpPerson(srv.base)
+        code = fay.start_meeting()
+        ann.join(code, "Ann")
+        fay_ws = fay.socket(code)  # websocket-client answers each ping as it reads
+        receive_until(fay_ws, lambda f: 'id="columns"' in f)
+        silent = raw_socket(srv.base, code, ann.cookie_header())  # reads everything, answers nothing
+        silent.settimeout(10)
+        received, started = [], time.monotonic()
+
+        def read_to_the_end():
+            while chunk := silent.recv(65536):
+                received.append(chunk)
+            received.append(time.monotonic() - started)
+
+        reader = threading.Thread(target=read_to_the_end)
+        reader.start()
+        receive_until(fay_ws, lambda f: presence_of(f, "Ann") == "present")
+        receive_until(fay_ws, lambda f: presence_of(f, "Ann") == "away", timeout=6)  # Fay's reads answer her pings
+        reader.join(timeout=5)
+        *chunks, closed_after = received
+        # Pinged, unanswered, pinged again: closed with 1013 (come back and resync) about a second in.
+        assert PING_FRAME in b"".join(chunks) and b"".join(chunks).endswith(b"\x88\x02" + (1013).to_bytes(2, "big"))
+        assert closed_after < 5
+        # Fay answers: four more pings later her socket still carries the board's changes.
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            with pytest.raises(AssertionError, match="no matching frame"):
+                receive_until(fay_ws, lambda f: False, timeout=0.5)
+        assert fay.act(f"/m/{code}/topics", {"title": "Still here"}).status_code == 200
+        receive_until(fay_ws, lambda f: "Still here" in f)
+        assert presence_of(fay.http.get(f"{srv.base}/m/{code}").text, "Fay") == "present"
+    finally:
+        srv.stop()
 
 
 def flood(facilitator: HttpPerson, code: str, watcher, rounds: int) -> list[float]:

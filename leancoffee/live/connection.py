@@ -6,6 +6,11 @@ import threading
 from collections import deque
 
 import gevent
+from wsproto import ConnectionType
+from wsproto.connection import Connection as Protocol
+from wsproto.connection import ConnectionState
+from wsproto.events import CloseConnection, Message, Ping, Pong
+from wsproto.utilities import LocalProtocolError
 
 from leancoffee import metrics
 from leancoffee.live.push import text_frame
@@ -14,54 +19,48 @@ from leancoffee.services.board import Viewer
 log = logging.getLogger(__name__)
 
 POLICY_VIOLATION = 1008
-TRY_AGAIN_LATER = 1013
+MESSAGE_TOO_BIG = 1009
+INTERNAL_ERROR = 1011
 SERVICE_RESTART = 1012
+TRY_AGAIN_LATER = 1013
 # A sender that finds several frames waiting writes them in one go, up to about this many bytes.
 BATCH_BYTES = 64 * 1024
 # What offer() did with a frame: written to the kernel now (the caller counts it), left to the
 # sender (or dropped: the socket is closing), or refused because the client is too far behind.
 SENT, LEFT_TO_SENDER, BEHIND = "sent", "left to sender", "behind"
+# A whole WebSocket ping frame, server to client, without payload.
+PING = b"\x89\x00"
 
 
 def _wire(frame) -> bytes:
     """The frame's bytes on the wire: shared when the hub encoded it (push.Frame), else encoded here."""
+    if isinstance(frame, bytes):
+        return frame
     wire = getattr(frame, "wire", None)
     return wire if wire is not None else text_frame(frame)
 
 
-class ReaderGreenlet:
-    """simple-websocket's reader loop (pings, close, incoming frames) in a plain greenlet.
+class HandshakeOnly:
+    """simple-websocket's `thread_class`: it does the handshake and starts no reader of its own.
 
-    Lighter than the Thread simple-websocket would start, and shallow: waking it for each ping and
-    pong costs little (measured with 5,000 idle sockets: 2.3 % of a core, against 7.6 % when the
-    deep request greenlet ran the loop itself). The request greenlet waits in join() until it ends.
+    The Connection reads the socket itself, in a greenlet of its own, so the request that opened
+    the socket can end instead of waiting, parked, for as long as the page stays open.
     """
 
-    name = "simple-websocket reader"
+    name = "not started"
 
     def __init__(self, target):
-        self.target = target
-        self.greenlet = None
+        pass
 
     def start(self) -> None:
-        self.greenlet = gevent.spawn(self.target)
-
-    def join(self) -> None:
-        self.greenlet.join()
-
-
-class Ignored(list):
-    """Where simple-websocket keeps messages from the browser: we ignore them, so none is kept."""
-
-    def append(self, message) -> None:
         pass
 
 
 class SerialSocket:
-    """A socket whose writes never interleave: simple-websocket's pings and our frames share it.
+    """A socket whose writes never interleave: pings, close frames and the board's frames share it.
 
-    simple-websocket writes with `socket.send`, which may write only part of a frame; `sendall`
-    under one lock writes each frame whole.
+    A plain `socket.send` may write only part of a frame; `sendall` under one lock writes each
+    frame whole.
     """
 
     __slots__ = ("_sock", "_lock", "_os_sock")
@@ -127,27 +126,101 @@ class SendTracker:
             self.on_last()
 
 
+class Heartbeat:
+    """Pings every socket once per interval, a slice of them each second, and closes those that never answered.
+
+    One greenlet and one timer for all sockets: an idle socket then waits on nothing but its own
+    reads, and the pings of a second go out together.
+    """
+
+    def __init__(self, connections, interval: float):
+        self.connections = connections  # () -> the open Connections
+        self.interval = interval
+        self._greenlet = None
+
+    def start(self) -> None:
+        """Start beating, unless already started."""
+        if self._greenlet is None:
+            self._greenlet = gevent.spawn(self._beat)
+
+    def _beat(self) -> None:
+        tick = min(1.0, self.interval)
+        slices = max(1, round(self.interval / tick))
+        beat = 0
+        while True:
+            gevent.sleep(tick)
+            beat = (beat + 1) % slices
+            for conn in self.connections():
+                if hash(conn) % slices == beat and not conn.ping():
+                    conn.close(TRY_AGAIN_LATER)  # gone without a word: a live page comes back and resyncs
+
+
 class Connection:
-    """A live board page: who is looking, and the frames waiting to be sent to it.
+    """A live board page: who is looking, the frames waiting to be sent to it, and the reader of its socket.
 
     A frame goes straight to the kernel when nothing is waiting before it and the socket takes it
     whole (nearly always); otherwise it waits in a bounded backlog that one sender greenlet, started
     only then, writes out in order. So an idle page holds no sender and a fast one no context switch.
     """
 
-    __slots__ = ("ws", "sock", "meeting_id", "viewer", "queue_limit", "backlog", "closed", "_sender")
+    __slots__ = ("sock", "protocol", "meeting_id", "viewer", "queue_limit", "backlog", "closed", "pong_due", "_sender")
 
-    def __init__(self, ws, meeting_id: int, viewer: Viewer, queue_limit: int):
-        self.ws = ws
-        self.sock = ws.sock = SerialSocket(ws.sock)
-        ws.input_buffer = Ignored()
+    def __init__(self, sock, meeting_id: int, viewer: Viewer, queue_limit: int):
+        """sock: a socket whose WebSocket handshake is done (without extensions: see security.NoDeflate)."""
+        self.sock = SerialSocket(sock)
+        self.protocol = Protocol(ConnectionType.SERVER)
         self.meeting_id = meeting_id
         self.viewer = viewer
         self.queue_limit = queue_limit
         # Frames waiting for the sender; there is a backlog only while there is a sender.
         self.backlog: deque | None = None
         self.closed = False
+        self.pong_due = False
         self._sender = None
+
+    def read(self, max_message_size: int, on_end) -> None:
+        """Read the browser's side until the socket closes, then call on_end(self).
+
+        Answers the browser's pings and close, notes its pongs (the Heartbeat pings), and closes the
+        socket on a message bigger than max_message_size bytes. Messages are otherwise ignored: the
+        page talks to us over HTTP.
+        """
+        message_size = 0
+        try:
+            while data := self.sock.recv(4096):
+                self.protocol.receive_data(data)
+                for event in self.protocol.events():
+                    if isinstance(event, Pong):
+                        self.pong_due = False
+                    elif isinstance(event, Ping):
+                        self.sock.send(self.protocol.send(event.response()))
+                    elif isinstance(event, CloseConnection):
+                        if self.protocol.state is ConnectionState.REMOTE_CLOSING:
+                            self.sock.send(self.protocol.send(event.response()))
+                        return
+                    elif isinstance(event, Message):
+                        message_size += len(event.data)
+                        if message_size > max_message_size:
+                            self._send_close(MESSAGE_TOO_BIG)
+                            self._linger()
+                            return
+                        if event.message_finished:
+                            message_size = 0
+        except (OSError, LocalProtocolError):
+            return  # the peer vanished or spoke nonsense: the socket just closes
+        finally:
+            self.closed = True
+            self.sock.close()
+            on_end(self)
+
+    def ping(self) -> bool:
+        """Ping the browser; False (and no ping) if it has not answered the last one."""
+        if self.closed:
+            return True
+        if self.pong_due:
+            return False
+        self.pong_due = True
+        return self.offer(PING) is not BEHIND
 
     def offer(self, frame: str, tracker: SendTracker | None = None) -> str:
         """Write or queue a frame without waiting: SENT, LEFT_TO_SENDER, or BEHIND (too far behind)."""
@@ -197,8 +270,6 @@ class Connection:
             try:
                 if batch[0][2]:
                     self.sock.finish(data)
-                elif not self.ws.connected:
-                    raise ConnectionError("closed")
                 else:
                     self.sock.send(data)
             except Exception:  # the peer vanished; the reader notices and detaches us
@@ -217,19 +288,37 @@ class Connection:
         gevent.spawn(self._close_socket, code)
 
     def _close_socket(self, code: int) -> None:
-        # A client that stopped reading has full buffers: the close frame may never fit, so
-        # give it a moment and then end the TCP connection regardless. shutdown() (unlike
-        # close() of simple-websocket's dup of the socket) really ends it, for both sides.
+        # A client that stopped reading has full buffers: the close frame may never fit, so give it
+        # a moment and then end the TCP connection regardless. shutdown() ends it for both sides
+        # (close() of one of its file descriptors would not) and wakes the reader, which closes it.
         with gevent.Timeout(0.5, False):
-            try:
-                self.ws.close(reason=code)
-            except Exception:
-                pass
-        for end in (lambda s: s.shutdown(socket.SHUT_RDWR), lambda s: s.close()):
-            try:
-                end(self.ws.sock)
-            except Exception:
-                pass
+            self._send_close(code)
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _send_close(self, code: int) -> None:
+        """Send the close frame with this code, unless one was sent or the socket is gone."""
+        try:
+            if self.protocol.state is ConnectionState.OPEN:
+                self.sock.send(self.protocol.send(CloseConnection(code)))
+        except (OSError, LocalProtocolError):
+            pass
+
+    def _linger(self) -> None:
+        """After our close frame, read what the browser still sends for a moment before closing.
+
+        Closing a socket with unread bytes resets the connection, and the browser may then never
+        see the close frame (nor its code).
+        """
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+            with gevent.Timeout(1, False):
+                while self.sock.recv(4096):
+                    pass
+        except OSError:
+            pass
 
     def stop(self) -> None:
         """The page went away: stop sending."""

@@ -8,7 +8,16 @@ from collections import defaultdict
 from leancoffee import metrics
 from leancoffee.db import db
 from leancoffee.live.backplane import LocalBackplane
-from leancoffee.live.connection import BEHIND, POLICY_VIOLATION, SENT, SERVICE_RESTART, TRY_AGAIN_LATER, Connection, SendTracker
+from leancoffee.live.connection import (
+    BEHIND,
+    POLICY_VIOLATION,
+    SENT,
+    SERVICE_RESTART,
+    TRY_AGAIN_LATER,
+    Connection,
+    Heartbeat,
+    SendTracker,
+)
 from leancoffee.live.fanout import PEOPLE_KINDS, build_push, full_board, needs_whole_board
 from leancoffee.live.presence import LocalPresence
 from leancoffee.live.push import Frame, Push
@@ -54,9 +63,11 @@ class Hub:
         # Users whose presence changed and whose screens have not been told yet, by meeting.
         self._presence_batches: dict[int, set[int]] = {}
         self._batch_lock = threading.Lock()
+        self.heartbeat = Heartbeat(self.all_connections, app.config["SOCKET_PING_SECONDS"])
 
     def attach(self, conn: Connection) -> None:
         """Register a socket, then queue the whole board for it first (heals anything missed)."""
+        self.heartbeat.start()
         with self._locks[conn.meeting_id]:
             first = not self.rooms.get(conn.meeting_id)
             self.rooms[conn.meeting_id].add(conn)
@@ -188,6 +199,10 @@ class Hub:
     def meeting_ids(self) -> list[int]:
         """Meetings with at least one open socket on this worker."""
         return [m for m, room in list(self.rooms.items()) if room]
+
+    def all_connections(self) -> list[Connection]:
+        """Every open socket on this worker."""
+        return [conn for room in list(self.rooms.values()) for conn in room]
 
     def connections_of(self, meeting_id: int) -> list[Connection]:
         """Open sockets of a meeting on this worker."""
