@@ -53,6 +53,20 @@ def post_worker_init(worker):
     gevent.spawn(close_sockets_on_stop)
 
 
+def worker_exit(server, worker):
+    """Close what is still open with 1012 before the worker ends.
+
+    Live sockets are not requests (each outlives the request that opened it), so gunicorn does not
+    wait for them: without this, a worker could end before the greenlet above closed them cleanly.
+    """
+    import gevent
+
+    from leancoffee.live import live
+
+    live.shutdown()
+    gevent.sleep(0.2)  # the close frames are written by greenlets of their own
+
+
 def child_exit(server, worker):
     """A worker's live gauges stop counting once it is gone."""
     from prometheus_client import multiprocess
