@@ -151,8 +151,11 @@ class Heartbeat:
             gevent.sleep(tick)
             beat = (beat + 1) % slices
             for conn in self.connections():
-                if hash(conn) % slices == beat and not conn.ping():
-                    conn.close(TRY_AGAIN_LATER)  # gone without a word: a live page comes back and resyncs
+                try:
+                    if hash(conn) % slices == beat and not conn.ping():
+                        conn.close(TRY_AGAIN_LATER)  # gone without a word: a live page comes back and resyncs
+                except Exception:  # one broken socket must not stop the pings of all the others
+                    log.exception("ping failed on meeting %s", conn.meeting_id)
 
 
 class Connection:
@@ -166,7 +169,7 @@ class Connection:
     __slots__ = ("sock", "protocol", "meeting_id", "viewer", "queue_limit", "backlog", "closed", "pong_due", "_sender")
 
     def __init__(self, sock, meeting_id: int, viewer: Viewer, queue_limit: int):
-        """sock: a socket whose WebSocket handshake is done (without extensions: see security.NoDeflate)."""
+        """sock: a socket whose WebSocket handshake is done, without extensions (StripWebSocketCompression)."""
         self.sock = SerialSocket(sock)
         self.protocol = Protocol(ConnectionType.SERVER)
         self.meeting_id = meeting_id
