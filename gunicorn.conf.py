@@ -13,7 +13,8 @@ wsgi_app = "wsgi:application"
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gevent"
-# Each open board is one long-lived connection: allow many per worker (the default is 1000).
+# Requests at once per worker (the default is 1000). An open board's socket is not one of them once
+# its handshake is done: MAX_LIVE_SOCKETS (10,000 per worker) bounds those.
 worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "10000"))
 # Not preloaded: each worker imports the app after gevent has patched it, so the database driver
 # and Redis client wait cooperatively, and no background thread is started before the fork.
@@ -63,6 +64,8 @@ def worker_exit(server, worker):
 
     from leancoffee.live import live
 
+    if worker.pid != os.getpid() or live.hub is None:
+        return  # gunicorn also calls this in the master, for a worker that vanished
     live.shutdown()
     gevent.sleep(0.2)  # the close frames are written by greenlets of their own
 

@@ -91,6 +91,8 @@ def load_config() -> dict:
         "SOCKET_PING_SECONDS": float(env.get("SOCKET_PING_SECONDS", "25")),
         # The page never needs to send more; a bigger message closes its socket (1009).
         "SOCKET_MAX_MESSAGE_BYTES": 4096,
+        # Open sockets per worker beyond which a handshake is refused (503), so memory stays bounded.
+        "MAX_LIVE_SOCKETS": int(env.get("MAX_LIVE_SOCKETS", "10000")),
         "REMEMBER_COOKIE_DURATION": 60 * 60 * 24 * 365,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",

@@ -106,6 +106,32 @@ def test_a_page_that_stops_answering_pings_is_closed_and_the_others_stay(tmp_pat
         srv.stop()
 
 
+def test_a_full_worker_refuses_new_sockets_with_503_until_one_closes(tmp_path):
+    srv = AppServer(f"sqlite:///{tmp_path / 'full.db'}", MAX_LIVE_SOCKETS="1").start(tmp_path / "full.log")
+    try:
+        fay, ann = HttpPerson(srv.base), HttpPerson(srv.base)
+        code = fay.start_meeting()
+        ann.join(code, "Ann")
+        fay_ws = fay.socket(code)
+        receive_until(fay_ws, lambda f: 'id="columns"' in f)
+        with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+            ann.socket(code)
+        assert refused.value.status_code == 503  # refused before the upgrade: nothing half-open
+        fay_ws.close()
+        deadline = time.monotonic() + 5
+        while True:  # the closed socket is detached as soon as its reader sees the close
+            try:
+                ann_ws = ann.socket(code)
+                break
+            except websocket.WebSocketBadStatusException:
+                assert time.monotonic() < deadline, "the worker never took a socket again"
+                time.sleep(0.1)
+        assert 'id="columns"' in receive_until(ann_ws, lambda f: 'id="columns"' in f)
+        ann_ws.close()
+    finally:
+        srv.stop()
+
+
 def flood(facilitator: HttpPerson, code: str, watcher, rounds: int) -> list[float]:
     """Toggle hidden voting `rounds` times (each resends every board whole, ~40 KB a frame).
 

@@ -75,12 +75,13 @@ def test_socket_handshake_from_a_foreign_origin_is_refused_before_the_upgrade(se
 
 
 @pytest.mark.server
-def test_socket_messages_over_the_size_limit_close_the_socket(server):
+@pytest.mark.parametrize("message", ["x" * 10_000, "é" * 3_000], ids=["ascii", "3000 two-byte characters"])
+def test_socket_messages_over_the_size_limit_close_the_socket(server, message):
     fay = HttpPerson(server.base)
     code = fay.start_meeting()
     ws = fay.socket(code)
     receive_until(ws, lambda f: 'id="columns"' in f)
-    ws.send("x" * 10_000)
+    ws.send(message)  # the limit is 4 KB of UTF-8, not 4,096 characters
     assert close_code(ws) == 1009  # message too big
 
 

@@ -202,7 +202,7 @@ class Connection:
                             self.sock.send(self.protocol.send(event.response()))
                         return
                     elif isinstance(event, Message):
-                        message_size += len(event.data)
+                        message_size += len(event.data.encode() if isinstance(event.data, str) else event.data)
                         if message_size > max_message_size:
                             self._send_close(MESSAGE_TOO_BIG)
                             self._linger()

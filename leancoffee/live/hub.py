@@ -64,6 +64,8 @@ class Hub:
         self._presence_batches: dict[int, set[int]] = {}
         self._batch_lock = threading.Lock()
         self.heartbeat = Heartbeat(self.all_connections, app.config["SOCKET_PING_SECONDS"])
+        # Open sockets on this worker (a socket is not a request: no server pool counts it).
+        self.socket_count = 0
 
     def attach(self, conn: Connection) -> None:
         """Register a socket, then queue the whole board for it first (heals anything missed)."""
@@ -83,6 +85,7 @@ class Hub:
             if conn.offer(first) is SENT:
                 self._count_sent(1, len(first.wire))
             self.alarms.watch(state)
+        self.socket_count += 1
         metrics.OPEN_SOCKETS.inc()
         metrics.LIVE_MEETINGS.set(len(self.rooms))
         if arrived:
@@ -95,6 +98,7 @@ class Hub:
             room = self.rooms.get(conn.meeting_id)
             if room is not None and conn in room:
                 room.discard(conn)
+                self.socket_count -= 1
                 metrics.OPEN_SOCKETS.dec()
                 if conn.viewer.screen == "room":
                     self.room_screens[conn.meeting_id] -= 1

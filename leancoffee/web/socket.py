@@ -40,6 +40,8 @@ def guard_handshake():
         g.socket_meeting_id = meeting.id
         screen = "room" if request.args.get("screen") == "room" else "board"
         g.socket_viewer = viewer_for(meeting, participant, screen)
+    if live.hub.socket_count >= current_app.config["MAX_LIVE_SOCKETS"]:
+        abort(503)  # this worker is full; hx-ws tries again later (or reaches another worker)
     return None
 
 
@@ -67,9 +69,7 @@ def _serve(app, conn: Connection, opened_by) -> None:
             live.hub.attach(conn)
         except Exception:
             log.exception("could not attach a socket to meeting %s", conn.meeting_id)
-            live.hub.detach(conn)
-            conn.close(INTERNAL_ERROR)
-            return
+            conn.close(INTERNAL_ERROR)  # the reader below sees the socket end, closes it and detaches it
 
     def detach(closed: Connection) -> None:
         with app.app_context():
