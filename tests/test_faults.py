@@ -8,6 +8,7 @@ import sqlite3
 import statistics
 import threading
 import time
+from contextlib import contextmanager
 
 import pytest
 import websocket
@@ -68,14 +69,23 @@ def raw_socket(base: str, code: str, cookie: str, receive_buffer: int | None = N
     return sock
 
 
-def test_a_page_that_stops_answering_pings_is_closed_and_the_others_stay(tmp_path):
-    srv = AppServer(f"sqlite:///{tmp_path / 'pings.db'}", SOCKET_PING_SECONDS="0.5").start(tmp_path / "pings.log")
+@contextmanager
+def fay_on_her_board_and_ann_joined(tmp_path, **env):
+    """A server started with env; Fay's meeting, which Ann joined; Fay's board socket open."""
+    srv = AppServer(f"sqlite:///{tmp_path / 'faults.db'}", **env).start(tmp_path / "faults.log")
     try:
         fay, ann = HttpPerson(srv.base), HttpPerson(srv.base)
         code = fay.start_meeting()
         ann.join(code, "Ann")
         fay_ws = fay.socket(code)  # websocket-client answers each ping as it reads
         receive_until(fay_ws, lambda f: 'id="columns"' in f)
+        yield srv, code, fay, ann, fay_ws
+    finally:
+        srv.stop()
+
+
+def test_a_page_that_stops_answering_pings_is_closed_and_the_others_stay(tmp_path):
+    with fay_on_her_board_and_ann_joined(tmp_path, SOCKET_PING_SECONDS="0.5") as (srv, code, fay, ann, fay_ws):
         silent = raw_socket(srv.base, code, ann.cookie_header())  # reads everything, answers nothing
         silent.settimeout(10)
         received, started = [], time.monotonic()
@@ -102,18 +112,10 @@ def test_a_page_that_stops_answering_pings_is_closed_and_the_others_stay(tmp_pat
         assert fay.act(f"/m/{code}/topics", {"title": "Still here"}).status_code == 200
         receive_until(fay_ws, lambda f: "Still here" in f)
         assert presence_of(fay.http.get(f"{srv.base}/m/{code}").text, "Fay") == "present"
-    finally:
-        srv.stop()
 
 
 def test_a_full_worker_refuses_new_sockets_with_503_until_one_closes(tmp_path):
-    srv = AppServer(f"sqlite:///{tmp_path / 'full.db'}", MAX_LIVE_SOCKETS="1").start(tmp_path / "full.log")
-    try:
-        fay, ann = HttpPerson(srv.base), HttpPerson(srv.base)
-        code = fay.start_meeting()
-        ann.join(code, "Ann")
-        fay_ws = fay.socket(code)
-        receive_until(fay_ws, lambda f: 'id="columns"' in f)
+    with fay_on_her_board_and_ann_joined(tmp_path, MAX_LIVE_SOCKETS="1") as (srv, code, fay, ann, fay_ws):
         with pytest.raises(websocket.WebSocketBadStatusException) as refused:
             ann.socket(code)
         assert refused.value.status_code == 503  # refused before the upgrade: nothing half-open
@@ -128,8 +130,6 @@ def test_a_full_worker_refuses_new_sockets_with_503_until_one_closes(tmp_path):
                 time.sleep(0.1)
         assert 'id="columns"' in receive_until(ann_ws, lambda f: 'id="columns"' in f)
         ann_ws.close()
-    finally:
-        srv.stop()
 
 
 def flood(facilitator: HttpPerson, code: str, watcher, rounds: int) -> list[float]:
