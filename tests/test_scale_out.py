@@ -241,7 +241,10 @@ def test_operator_endpoints_report_health_readiness_and_metrics(start_app):
     ready = requests.get(a.base + "/readyz")
     assert ready.status_code == 200 and ready.text == "database: ok\nredis: ok\n"
     code, tid, fay, ann, bob = meeting_across(a, b)
-    bob_ws = opened(bob, code)
+    bob_ws, ann_ws = opened(bob, code), opened(ann, code)  # Bob's page on a, Ann's on b
+    # Ann's arrival reaches Bob once a listens to the meeting's channel: a vote before that would only
+    # reach him by the resync that heals a late subscription, not as a change from the other process.
+    receive_until(bob_ws, lambda f: presence_of(f, "Ann") == "present")
     assert ann.act(f"/m/{code}/topics/{tid}/vote").status_code == 200
     receive_until(bob_ws, lambda f: votes_shown(f, tid, 1))
     time.sleep(0.2)
@@ -257,3 +260,4 @@ def test_operator_endpoints_report_health_readiness_and_metrics(start_app):
     assert re.search(r"^leancoffee_messages_pushed_total [1-9]", text, re.M)
     assert "leancoffee_send_queue_drops_total 0.0" in text
     bob_ws.close()
+    ann_ws.close()

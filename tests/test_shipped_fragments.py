@@ -57,9 +57,8 @@ def test_a_rendered_vote_travels_without_the_unrendered_room_variant(trio):
     sent = push.portable()
     assert sent["version"] == change.version
     assert all(audience != ROOM for group in sent["groups"] for audience, _ in group)
-    again = Push(meeting_id=m.id, version=sent["version"])
-    for group in sent["groups"]:
-        again.add(*(tuple(variant) for variant in group))
+    again = Push.from_portable(m.id, sent)
+    assert not again.rendered_here
     for viewer in (Viewer(bob.id, False, True), Viewer(ann.id, False, True), Viewer(fay.id, True, True)):
         assert again.frame_for(viewer) == push.frame_for(viewer)
 

@@ -57,6 +57,7 @@ class RedisBackplane:
         self.worker_id = worker_id()
         self.up = False
         self.on_reconnect = None  # set by Live: re-register presence when Redis comes back
+        self._ever_up = False
         self._wanted: set[int] = set()
         self._confirmed: set[int] = set()
         self._requests: deque = deque()
@@ -160,8 +161,11 @@ class RedisBackplane:
         metrics.redis_up().set(1)
         if was_down:
             event(log, "redis_up", meetings=len(wanted))
-            if self.on_reconnect is not None:
+            # The first connection with no page open has nothing to restore (and a presence refresh
+            # then would only re-render boards that open meanwhile).
+            if self.on_reconnect is not None and (self._ever_up or wanted):
                 self.on_reconnect()
+            self._ever_up = True
 
     def _disconnected(self, error: Exception) -> None:
         if self.up:

@@ -225,8 +225,8 @@ class Connection:
         self.pong_due = True
         return self.offer(PING) is not BEHIND
 
-    def offer(self, frame: str, tracker: SendTracker | None = None) -> str:
-        """Write or queue a frame without waiting: SENT, LEFT_TO_SENDER, or BEHIND (too far behind)."""
+    def offer(self, frame, tracker: SendTracker | None = None) -> str:
+        """Write or queue a frame (a push.Frame, text or wire bytes) without waiting: SENT, LEFT_TO_SENDER or BEHIND."""
         if self.closed:
             if tracker is not None:
                 tracker.done()

@@ -81,9 +81,9 @@ class Hub:
             arrived = self.presence.connected(conn.meeting_id, conn.viewer.user_id)
             state = self._board_for_attach(conn.meeting_id)
             self._note_version(conn.meeting_id, state.version)
-            first = Frame(full_board(state, conn.viewer, self.presence.present_users(conn.meeting_id)))
-            if conn.offer(first) is SENT:
-                self._count_sent(1, len(first.wire))
+            board = Frame(full_board(state, conn.viewer, self.presence.present_users(conn.meeting_id)))
+            if conn.offer(board) is SENT:
+                self._count_sent(1, len(board.wire))
             self.alarms.watch(state)
         self.socket_count += 1
         metrics.OPEN_SOCKETS.inc()
@@ -187,11 +187,9 @@ class Hub:
     def catch_up(self, meeting_id: int) -> int | None:
         """Resync a meeting if the database (or presence) is ahead of what its sockets were sent; returns the version."""
         # Under the meeting's lock, so a socket still being attached gets its own full board first.
-        from leancoffee.models import Meeting
-
         with self._locks[meeting_id]:
             with db.connection_context():
-                current = Meeting.select(Meeting.version).where(Meeting.id == meeting_id).scalar()
+                current = meeting_version(meeting_id)
             if not self.rooms.get(meeting_id):
                 return current
             if current is not None and current > self.versions.get(meeting_id, 0):
@@ -233,10 +231,7 @@ class Hub:
                 or fragments["version"] < change.version
                 or change.version != self.versions.get(change.meeting_id, 0) + 1):
             return None
-        push = Push(meeting_id=change.meeting_id, version=fragments["version"], rendered_here=False)
-        for group in fragments["groups"]:
-            push.add(*(tuple(variant) for variant in group))
-        return push
+        return Push.from_portable(change.meeting_id, fragments)
 
     @staticmethod
     def _count_sent(frames: int, size: int) -> None:

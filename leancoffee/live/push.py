@@ -110,6 +110,14 @@ class Push:
             groups.append([[audience, html] for audience, html in group])
         return {"version": self.version, "groups": groups}
 
+    @classmethod
+    def from_portable(cls, meeting_id: int, data: dict) -> "Push":
+        """The Push another worker sent as portable() data, to be written as it is."""
+        push = cls(meeting_id=meeting_id, version=data["version"], rendered_here=False)
+        for group in data["groups"]:
+            push.add(*(tuple(variant) for variant in group))
+        return push
+
     @staticmethod
     def _variant(group: list, index: int) -> str:
         """A variant's html, rendering it on first use when it was given as a function."""
