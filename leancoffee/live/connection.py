@@ -13,7 +13,6 @@ from wsproto.events import CloseConnection, Message, Ping, Pong
 from wsproto.utilities import LocalProtocolError
 
 from leancoffee import metrics
-from leancoffee.live.push import text_frame
 from leancoffee.services.board import Viewer
 
 log = logging.getLogger(__name__)
@@ -30,14 +29,6 @@ BATCH_BYTES = 64 * 1024
 SENT, LEFT_TO_SENDER, BEHIND = "sent", "left to sender", "behind"
 # A whole WebSocket ping frame, server to client, without payload.
 PING = b"\x89\x00"
-
-
-def _wire(frame) -> bytes:
-    """The frame's bytes on the wire: shared when the hub encoded it (push.Frame), else encoded here."""
-    if isinstance(frame, bytes):
-        return frame
-    wire = getattr(frame, "wire", None)
-    return wire if wire is not None else text_frame(frame)
 
 
 class HandshakeOnly:
@@ -86,17 +77,17 @@ class SerialSocket:
         A frame written only in part keeps the socket reserved: finish() must write the rest before
         anything else (a ping) may go out.
         """
-        if self._os_sock is None or not self._lock.acquire(blocking=False):
+        # Every greenlet of a worker runs on one OS thread and nothing here waits, so the lock found
+        # free is still free below: it is taken only for a frame written in part (this runs once per
+        # socket per change, and taking and releasing a gevent lock costs more than the check).
+        if self._os_sock is None or self._lock.locked():
             return 0
         try:
             sent = self._os_sock.send(data)
         except BlockingIOError:
-            sent = 0
-        except BaseException:
-            self._lock.release()
-            raise
-        if not 0 < sent < len(data):
-            self._lock.release()
+            return 0
+        if 0 < sent < len(data):
+            self._lock.acquire()
         return sent
 
     def finish(self, rest) -> None:
@@ -111,16 +102,20 @@ class SerialSocket:
 
 
 class SendTracker:
-    """Counts down the sockets a change was queued on; calls on_last when the last one is written."""
+    """Counts what is still being written of one change (the fan-out itself counts as one); calls on_last when nothing is."""
 
     __slots__ = ("pending", "on_last")
 
-    def __init__(self, pending: int, on_last):
-        self.pending = pending
+    def __init__(self, on_last):
+        self.pending = 1
         self.on_last = on_last
 
+    def add(self) -> None:
+        """A frame of the change was left to a socket's sender."""
+        self.pending += 1
+
     def done(self) -> None:
-        """One socket was written (or given up on)."""
+        """The fan-out ended, or a sender wrote (or gave up on) its frame."""
         self.pending -= 1
         if self.pending == 0:
             self.on_last()
@@ -225,30 +220,30 @@ class Connection:
         self.pong_due = True
         return self.offer(PING) is not BEHIND
 
-    def offer(self, frame, tracker: SendTracker | None = None) -> str:
-        """Write or queue a frame (a push.Frame, text or wire bytes) without waiting: SENT, LEFT_TO_SENDER or BEHIND."""
+    def offer(self, data: bytes, tracker: SendTracker | None = None) -> str:
+        """Write or queue a frame's wire bytes without waiting: SENT, LEFT_TO_SENDER or BEHIND.
+
+        The tracker hears of the frame only if it is left to the sender; one written now is done.
+        """
         if self.closed:
-            if tracker is not None:
-                tracker.done()
             return LEFT_TO_SENDER
-        data = _wire(frame)
-        if self._sender is not None:  # frames are waiting (or being written): this one goes after them
-            if len(self.backlog) >= self.queue_limit:
-                return BEHIND
+        if self._sender is None:
+            try:
+                sent = self.sock.send_now(data)
+            except OSError:  # the peer vanished; the reader notices and detaches us
+                self.closed = True
+                return LEFT_TO_SENDER
+            if sent == len(data):
+                return SENT
+            # True: the rest of a frame already begun, which must be written before anything else.
+            self.backlog = deque([(data[sent:], tracker, True) if sent else (data, tracker, False)])
+            self._sender = gevent.spawn(self._drain)
+        elif len(self.backlog) >= self.queue_limit:
+            return BEHIND
+        else:  # frames are waiting (or being written): this one goes after them
             self.backlog.append((data, tracker, False))
-            return LEFT_TO_SENDER
-        try:
-            sent = self.sock.send_now(data)
-        except OSError:  # the peer vanished; the reader notices and detaches us
-            sent = len(data)
-            self.closed = True
-        if sent == len(data):
-            if tracker is not None:
-                tracker.done()
-            return SENT
-        # True: the rest of a frame already begun, which must be written before anything else.
-        self.backlog = deque([(data[sent:], tracker, True) if sent else (data, tracker, False)])
-        self._sender = gevent.spawn(self._drain)
+        if tracker is not None:
+            tracker.add()
         return LEFT_TO_SENDER
 
     @staticmethod

@@ -12,6 +12,8 @@ EVERYONE = "*"
 FACILITATOR = "fac"
 # The projected room screen: it has regions of its own and gets only fragments meant for it.
 ROOM = "room"
+# Push's key for the frame of a member's board that no variant names alone.
+PLAIN = "plain"
 
 _ROOT_TAG_END = re.compile(r"^\s*<[a-zA-Z][^>]*?(?=/?>)")
 
@@ -86,9 +88,13 @@ class Push:
     def _mix(self, viewer: Viewer) -> tuple:
         """What decides a viewer's frame: room screen or not, facilitator or not, and who they are
         only when some variant is meant for them alone."""
+        return (viewer.screen == ROOM, viewer.is_facilitator, viewer.user_id if viewer.user_id in self._named_users() else None)
+
+    def _named_users(self) -> set:
+        """Users some variant is meant for alone."""
         if self._named is None:
             self._named = {int(aud[2:]) for group in self.groups for aud, _ in group if aud.startswith("u:")}
-        return (viewer.screen == ROOM, viewer.is_facilitator, viewer.user_id if viewer.user_id in self._named else None)
+        return self._named
 
     def choice_key(self, viewer: Viewer) -> tuple:
         """Which variant of each group this viewer gets: equal keys mean equal frames."""
@@ -129,11 +135,22 @@ class Push:
 
     def frame_for(self, viewer: Viewer) -> Frame:
         """The message for a viewer, built (and later encoded) once per distinct choice key."""
-        per_viewer = self.per_viewer is not None and viewer.screen != ROOM
-        mix = viewer if per_viewer else self._mix(viewer)
+        if self.per_viewer is not None and viewer.screen != ROOM:
+            mix = viewer
+        elif viewer.is_facilitator or viewer.screen == ROOM or viewer.user_id in self._named_users():
+            mix = self._mix(viewer)
+        else:
+            # Most screens of most changes: a member's board with no variant meant for them alone.
+            # Called once per socket per change, so this costs one check and one lookup.
+            mix = PLAIN
         frame = self._by_mix.get(mix)
-        if frame is not None:
-            return frame
+        if frame is None:
+            frame = self._by_mix[mix] = self._frame(viewer)
+        return frame
+
+    def _frame(self, viewer: Viewer) -> Frame:
+        """Build the frame for a viewer, or reuse an equal one built for another mix."""
+        per_viewer = self.per_viewer is not None and viewer.screen != ROOM
         key = viewer if per_viewer else self.choice_key(viewer)
         frame = self._frames.get(key)
         if frame is None:
@@ -141,7 +158,5 @@ class Push:
                 frame = self.per_viewer(viewer)
             else:
                 frame = "".join(self._variant(group, i) for group, i in zip(self.groups, key, strict=True) if i >= 0)
-            frame = Frame(frame)
-            self._frames[key] = frame
-        self._by_mix[mix] = frame
+            frame = self._frames[key] = Frame(frame)
         return frame

@@ -39,7 +39,7 @@ PHASE_GUIDANCE = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Viewer:
     """Who is looking at the board: decides vote state, remaining dots and which controls show."""
 
