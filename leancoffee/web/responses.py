@@ -1,5 +1,7 @@
 """How an action answers: fragments for htmx, redirect-after-POST for plain forms."""
 
+from functools import cache
+
 from flask import flash, redirect, render_template, request
 
 from leancoffee.live import live
@@ -18,8 +20,15 @@ def is_htmx() -> bool:
 
 def flash_fragment(message: str | None = None, category: str = "error") -> str:
     """The message area, with one message or cleared."""
-    messages = [(category, message)] if message else []
-    return mark_oob(render_template("_flash.html", messages=messages))
+    if not message:
+        return _cleared_flash()
+    return mark_oob(render_template("_flash.html", messages=[(category, message)]))
+
+
+@cache
+def _cleared_flash() -> str:
+    """The message area with nothing in it: the same for every successful action, so rendered once."""
+    return mark_oob(render_template("_flash.html", messages=[]))
 
 
 def board_url(code: str, anchor: str | None = None) -> str:
