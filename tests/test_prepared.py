@@ -25,6 +25,24 @@ def test_a_prepared_lookup_returns_what_peewee_returns_and_compiles_once(trio):
     assert len(builds) == 1  # the rest only bound new values
 
 
+def test_rows_after_the_first_cursor_are_shaped_like_peewees_own(trio):
+    m, fay, ann, bob = trio
+    tids = [topics.add_topic(ann, m.code, f"Topic {i}").topic_id for i in range(3)]
+    votes.cast_vote(bob, m.code, tids[0])
+    votes.cast_vote(bob, m.code, tids[2])
+    votes.cast_vote(ann, m.code, tids[1])
+    voted = Prepared(lambda meeting_id, user_id: Vote.select(Vote.topic, Vote.user)
+                     .where((Vote.meeting == meeting_id) & (Vote.user == user_id)).order_by(Vote.topic).tuples())
+    people = Prepared(lambda meeting_id: Participant.select().where(Participant.meeting == meeting_id).order_by(Participant.id))
+    for _ in range(2):  # the second round reuses what the first cursor's wrapper worked out
+        assert voted.rows(m.id, bob.id) == [(tids[0], bob.id), (tids[2], bob.id)]
+        assert voted.rows(m.id, ann.id) == [(tids[1], ann.id)]
+        assert voted.rows(m.id, fay.id) == []
+        expected = Participant.select().where(Participant.meeting == m.id).order_by(Participant.id)
+        assert [(p.id, p.name, p.user_id, p.is_active) for p in people.rows(m.id)] == [
+            (p.id, p.name, p.user_id, p.is_active) for p in expected]
+
+
 def test_prepared_writes_return_rows_and_counts(trio):
     m, fay, ann, bob = trio
     bump = Prepared(lambda code: Meeting.update(version=Meeting.version + 1).where(Meeting.code == code).returning(Meeting))
