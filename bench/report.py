@@ -57,8 +57,9 @@ def table_lines(result: dict) -> list[str]:
         lines.append(f"vote update captured from the app and broadcast by baseline and peer: {frame} bytes")
     slow = result.get("slow_reader")
     if slow:
-        lines.append(f"slow reader ({slow['sockets']} sockets, {slow['votes']} votes): p99 {slow['p99_ms_all_reading']} ms all"
-                     f" reading, {slow['p99_ms_one_stopped']} ms with one stopped ({slow['p99_increase_pct']:+} %),"
+        lines.append(f"slow reader ({slow['sockets']} sockets, {slow['votes']} votes each way, {slow['blocks']} blocks"
+                     f" alternating): p99 {slow['p99_ms_all_reading']} ms all reading,"
+                     f" {slow['p99_ms_one_stopped']} ms with one stopped ({slow['p99_increase_pct']:+} %),"
                      f" stalls {slow['stalls']}, stopped client closed with {slow['slow_client_closed_with']}")
     sus = result.get("sustained")
     if sus:
