@@ -10,7 +10,6 @@ import gc
 import json
 import os
 import platform
-import re
 import resource
 import sys
 import tempfile
@@ -44,30 +43,27 @@ def how_run() -> dict:
         "load_before": os.getloadavg(),
         "pinning": "harness on core 0 (sched_setaffinity), servers on core 1 (taskset -c 1)"
         if (os.cpu_count() or 1) > 1 else "not pinned: one core",
+        "method": f"latency rows: app, baseline and peer hold their clients together and vote in {scenarios.LATENCY_BLOCKS}"
+                  " alternating blocks",
     }
 
 
 async def run(plan: dict, only: set[str] | None) -> dict:
-    """Every scenario of the plan, app then baseline then peer for each latency row."""
+    """Every scenario of the plan; each latency row runs the app, the baseline and the peer in alternating blocks."""
     frame_file = os.path.join(tempfile.mkdtemp(prefix="bench-frame-"), "frame.bin")
     result = {"rows": [], "slow_reader": None, "sustained": None, "two_workers": None}
-    topic_id = None
     for name, sizes, votes in plan["latency"]:
         if only and name not in only:
             continue
-        hold = plan["hold"] if len(sizes) > 1 else 0
-        group = {}
-        for kind in ("app", "baseline", "peer"):
-            print(f"  {name}: {kind} ...", file=sys.stderr, flush=True)
-            try:
-                row = await scenarios.latency_row(kind, sizes, votes, frame_file, topic_id, hold if kind == "app" else 0)
-            except Exception as error:  # one failing row must not lose the others
-                row = {"server": kind, "sockets": sum(sizes), "error": repr(error)[:300]}
-                print(f"    failed: {row['error']}", file=sys.stderr, flush=True)
+        print(f"  {name}: app, baseline and peer ...", file=sys.stderr, flush=True)
+        try:
+            group = await scenarios.paired_latency_rows(sizes, votes, frame_file, plan["hold"] if len(sizes) > 1 else 0)
+        except Exception as error:  # one failing scenario must not lose the others
+            failed = {"sockets": sum(sizes), "error": repr(error)[:300]}
+            group = {kind: {"server": kind, **failed} for kind in ("app", "baseline", "peer")}
+            print(f"    failed: {group['app']['error']}", file=sys.stderr, flush=True)
+        for row in group.values():
             row["scenario"] = name
-            if kind == "app" and topic_id is None and "error" not in row:
-                topic_id = int(re.search(rb"votes-(\d+)", Path(frame_file).read_bytes()).group(1))
-            group[kind] = row
         ratios(group)
         result["rows"] += list(group.values())
     if not only or "slow" in only:
@@ -101,7 +97,7 @@ async def two_worker_rows(plan: dict) -> dict | str:
                 server = scenarios.Server("gunicorn", core=None, env=env, workers=workers)
                 try:
                     if what == "latency":
-                        row = await scenarios.latency_row("gunicorn", [size], votes, None, server=server)
+                        row = await scenarios.latency_row(server, [size], votes)
                     else:
                         row = await scenarios.sustained_row(*plan["sustained"], server=server)
                 except Exception as error:

@@ -38,6 +38,7 @@ def table_lines(result: dict) -> list[str]:
         f"{how['date']} · {how['nproc']} cores · {how['cpu']} · {how['mem_gib']} GiB · Python {how['python']}",
         f"{how['pinning']} · load average before {tuple(round(x, 2) for x in how['load_before'])}"
         + (f", after {tuple(round(x, 2) for x in how['load_after'])}" if "load_after" in how else ""),
+        how.get("method", ""),
         "",
         "  ".join(title.rjust(width) for _, title, width in COLUMNS),
     ]

@@ -11,8 +11,11 @@ from bench import harness
 from bench.harness import VOTE_RE, Room
 from bench.servers import Server
 
-# The slow-reader row alternates its two conditions this many times each.
+# The slow-reader row alternates its two conditions this many times each, the latency rows their three servers.
 SLOW_READER_BLOCKS = 6
+LATENCY_BLOCKS = 5
+# Unmeasured app votes before a latency row, which also give the update the baseline and the peer broadcast.
+WARM_UP_VOTES = 4
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -64,12 +67,8 @@ async def _timed_votes(rooms: list[Room], votes: int) -> tuple[list[float], int,
     return latencies, stalls, delivered
 
 
-async def _votes(server: Server, rooms: list[Room], votes: int) -> dict:
-    """Timed votes with their latency percentiles, rate and the server's CPU per delivered message."""
-    cpu0, t0 = server.cpu_seconds(), time.perf_counter()
-    latencies, stalls, delivered = await _timed_votes(rooms, votes)
-    elapsed = time.perf_counter() - t0
-    cpu = server.cpu_seconds() - cpu0
+def _summary(latencies: list[float], stalls: int, delivered: int, votes: int, elapsed: float, cpu: float) -> dict:
+    """A row's vote figures: latency percentiles, rate, and the server's CPU per delivered message."""
     return {
         "votes": votes, "stalls": stalls, "delivered": delivered,
         "p50_ms": round(statistics.median(latencies), 2) if latencies else None,
@@ -78,6 +77,13 @@ async def _votes(server: Server, rooms: list[Room], votes: int) -> dict:
         "votes_per_s": round(votes / elapsed, 1),
         "cpu_us_per_msg": round(cpu / max(1, delivered) * 1e6, 2),
     }
+
+
+async def _votes(server: Server, rooms: list[Room], votes: int) -> dict:
+    """Timed votes with their latency percentiles, rate and the server's CPU per delivered message."""
+    cpu0, t0 = server.cpu_seconds(), time.perf_counter()
+    latencies, stalls, delivered = await _timed_votes(rooms, votes)
+    return _summary(latencies, stalls, delivered, votes, time.perf_counter() - t0, server.cpu_seconds() - cpu0)
 
 
 async def _server_fanout(server: Server) -> tuple[float, float]:
@@ -109,30 +115,20 @@ def _profile(server: Server):
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-async def latency_row(kind: str, sizes: list[int], votes: int, frame_file: str, topic_id=None, hold: float = 0,
-                      server: Server | None = None) -> dict:
-    """One latency scenario on one server; with `hold`, first idle that long and count disconnects."""
-    server = (server or Server(kind, frame_file)).start()
+async def latency_row(server: Server, sizes: list[int], votes: int) -> dict:
+    """One latency scenario on one app server alone (the gunicorn rows)."""
+    server.start()
     try:
-        rooms, row = await _fill(kind, server, sizes, topic_id)
-        if hold:
-            cpu0 = server.cpu_seconds()
-            await asyncio.sleep(hold)
-            row["idle_cpu_pct"] = round((server.cpu_seconds() - cpu0) / hold * 100, 2)
-            row["hold_s"] = hold
-            row["disconnects"] = sum(c.closed.done() for r in rooms for c in r.clients)
-        spy = _profile(server) if server.is_app else None
-        fanout0 = await _server_fanout(server) if server.is_app else None
+        rooms, row = await _fill(server.kind, server, sizes, None)
+        spy = _profile(server)
+        fanout0 = await _server_fanout(server)
         row.update(await _votes(server, rooms, votes))
-        if fanout0 is not None:
-            (n0, s0), (n1, s1) = fanout0, await _server_fanout(server)
-            row["server_fanout_ms"] = round((s1 - s0) / max(1, n1 - n0) * 1000, 2)
+        (n0, s0), (n1, s1) = fanout0, await _server_fanout(server)
+        row["server_fanout_ms"] = round((s1 - s0) / max(1, n1 - n0) * 1000, 2)
         if spy:
             spy.send_signal(signal.SIGINT)
             spy.wait(timeout=30)
-        row["server"] = kind
-        if kind == "app" and frame_file and rooms[0].sample:
-            row["frame_bytes"] = capture_frame(rooms[0], frame_file)
+        row["server"] = server.kind
         for room in rooms:
             for client in room.clients:
                 client.transport.abort()
@@ -144,6 +140,68 @@ async def latency_row(kind: str, sizes: list[int], votes: int, frame_file: str, 
                            f" {server.log_tail(600)}") from error
     finally:
         server.stop()
+
+
+async def paired_latency_rows(sizes: list[int], votes: int, frame_file: str, hold: float = 0,
+                              blocks: int = LATENCY_BLOCKS) -> dict[str, dict]:
+    """One latency scenario on the app, the baseline and the peer at once, their votes in alternating blocks.
+
+    The three servers hold their clients together (each on core 1, idle while another one votes) and
+    take turns, `votes / blocks` votes at a time, so that drift of a shared machine during the row falls
+    on all three alike. The app first votes a few times unmeasured, for the update the others broadcast.
+    With `hold`, the app alone first idles that long and counts disconnects.
+    """
+    servers: dict[str, Server] = {}
+    rooms: dict[str, list[Room]] = {}
+    rows: dict[str, dict] = {}
+    try:
+        app = servers["app"] = Server("app").start()
+        rooms["app"], rows["app"] = await _fill("app", app, sizes, None)
+        if hold:
+            cpu0 = app.cpu_seconds()
+            await asyncio.sleep(hold)
+            rows["app"].update(idle_cpu_pct=round((app.cpu_seconds() - cpu0) / hold * 100, 2), hold_s=hold,
+                               disconnects=sum(c.closed.done() for r in rooms["app"] for c in r.clients))
+        await _timed_votes(rooms["app"], WARM_UP_VOTES)
+        rows["app"]["frame_bytes"] = capture_frame(rooms["app"][0], frame_file)
+        for kind in ("baseline", "peer"):
+            servers[kind] = Server(kind, frame_file).start()
+            rooms[kind], rows[kind] = await _fill(kind, servers[kind], sizes, rooms["app"][0].topic_id)
+        spy = _profile(app)
+        fanout0 = await _server_fanout(app)
+        per_block = max(1, votes // blocks)
+        taken = {kind: ([], [0, 0, 0.0, 0.0]) for kind in servers}  # latencies; stalls, delivered, seconds, CPU seconds
+        for _ in range(blocks):
+            for kind, server in servers.items():
+                cpu0, t0 = server.cpu_seconds(), time.perf_counter()
+                latencies, stalls, delivered = await _timed_votes(rooms[kind], per_block)
+                latencies_so_far, totals = taken[kind]
+                latencies_so_far += latencies
+                totals[0] += stalls
+                totals[1] += delivered
+                totals[2] += time.perf_counter() - t0
+                totals[3] += server.cpu_seconds() - cpu0
+        (n0, s0), (n1, s1) = fanout0, await _server_fanout(app)
+        if spy:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=30)
+        for kind, (latencies, (stalls, delivered, seconds, cpu)) in taken.items():
+            rows[kind].update(_summary(latencies, stalls, delivered, per_block * blocks, seconds, cpu), server=kind,
+                              blocks=blocks)
+        rows["app"]["server_fanout_ms"] = round((s1 - s0) / max(1, n1 - n0) * 1000, 2)
+        return rows
+    except Exception as error:
+        # Say what the servers said: a crash would otherwise show only as a refused connection.
+        said = "; ".join(f"{kind} {'exited ' + str(srv.proc.returncode) if srv.proc.poll() is not None else 'alive'}:"
+                         f" {srv.log_tail(300)}" for kind, srv in servers.items())
+        raise RuntimeError(f"{error!r}; {said}") from error
+    finally:
+        for room_list in rooms.values():
+            for room in room_list:
+                for client in room.clients:
+                    client.transport.abort()
+        for server in servers.values():
+            server.stop()
 
 
 async def slow_reader_row(size: int, votes: int, blocks: int = SLOW_READER_BLOCKS) -> dict:
