@@ -85,10 +85,14 @@ class Push:
             self._named = None
             self._by_mix.clear()
 
-    def _mix(self, viewer: Viewer) -> tuple:
+    def _mix(self, viewer: Viewer) -> tuple | str:
         """What decides a viewer's frame: room screen or not, facilitator or not, and who they are
-        only when some variant is meant for them alone."""
-        return (viewer.screen == ROOM, viewer.is_facilitator, viewer.user_id if viewer.user_id in self._named_users() else None)
+        only when some variant is meant for them alone; PLAIN for the rest (most screens of most changes),
+        without building a key."""
+        named = viewer.user_id in self._named_users()
+        if not (named or viewer.is_facilitator or viewer.screen == ROOM):
+            return PLAIN
+        return (viewer.screen == ROOM, viewer.is_facilitator, viewer.user_id if named else None)
 
     def _named_users(self) -> set:
         """Users some variant is meant for alone."""
@@ -135,22 +139,11 @@ class Push:
 
     def frame_for(self, viewer: Viewer) -> Frame:
         """The message for a viewer, built (and later encoded) once per distinct choice key."""
-        if self.per_viewer is not None and viewer.screen != ROOM:
-            mix = viewer
-        elif viewer.is_facilitator or viewer.screen == ROOM or viewer.user_id in self._named_users():
-            mix = self._mix(viewer)
-        else:
-            # Most screens of most changes: a member's board with no variant meant for them alone.
-            # Called once per socket per change, so this costs one check and one lookup.
-            mix = PLAIN
-        frame = self._by_mix.get(mix)
-        if frame is None:
-            frame = self._by_mix[mix] = self._frame(viewer)
-        return frame
-
-    def _frame(self, viewer: Viewer) -> Frame:
-        """Build the frame for a viewer, or reuse an equal one built for another mix."""
         per_viewer = self.per_viewer is not None and viewer.screen != ROOM
+        mix = viewer if per_viewer else self._mix(viewer)
+        frame = self._by_mix.get(mix)
+        if frame is not None:
+            return frame
         key = viewer if per_viewer else self.choice_key(viewer)
         frame = self._frames.get(key)
         if frame is None:
@@ -159,4 +152,5 @@ class Push:
             else:
                 frame = "".join(self._variant(group, i) for group, i in zip(self.groups, key, strict=True) if i >= 0)
             frame = self._frames[key] = Frame(frame)
+        self._by_mix[mix] = frame
         return frame
