@@ -154,15 +154,27 @@ def _people(push: Push, change: Change, state: BoardState, present: set[int]) ->
         push.add((user_audience(actor_id), full_board(state, actor, present)))
 
 
-def build_push(change: Change, state: BoardState, present: set[int]) -> Push:
-    """Fragments for a change, rendered from a fresh read of the board (so they are never stale)."""
+def _with_room_board(state: BoardState) -> Push:
+    """A Push at the board's version whose only fragment so far is the room screen's whole board."""
     push = Push(meeting_id=state.meeting.id, version=state.version)
     push.add((ROOM, lambda: oob("_room_board.html", state)))
+    return push
+
+
+def whole_board_push(state: BoardState, present: set[int]) -> Push:
+    """Every live region, for every screen: after a change to the whole board, or to resync a meeting."""
+    push = _with_room_board(state)
+    push.per_viewer = lambda viewer: full_board(state, viewer, present)
+    return push
+
+
+def build_push(change: Change, state: BoardState, present: set[int]) -> Push:
+    """Fragments for a change, rendered from a fresh read of the board (so they are never stale)."""
     kind = change.kind
-    topic = state.topics.get(change.topic_id) if change.topic_id else None
     if kind in WHOLE_BOARD:
-        push.per_viewer = lambda viewer: full_board(state, viewer, present)
-        return push
+        return whole_board_push(state, present)
+    push = _with_room_board(state)
+    topic = state.topics.get(change.topic_id) if change.topic_id else None
     if kind in PEOPLE_KINDS:
         _people(push, change, state, present)
     elif kind == changes.TOPIC_ADDED:

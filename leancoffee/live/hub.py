@@ -18,7 +18,7 @@ from leancoffee.live.connection import (
     Heartbeat,
     SendTracker,
 )
-from leancoffee.live.fanout import PEOPLE_KINDS, build_push, full_board, needs_whole_board
+from leancoffee.live.fanout import PEOPLE_KINDS, build_push, full_board, needs_whole_board, whole_board_push
 from leancoffee.live.presence import LocalPresence
 from leancoffee.live.push import Frame, Push
 from leancoffee.live.timers import TimeUpAlarms
@@ -161,16 +161,7 @@ class Hub:
             state = self._read_whole(meeting_id)
             self._note_version(meeting_id, state.version)
             present = self.shown_present[meeting_id] = self.presence.present_users(meeting_id)
-            frames: dict = {}
-            for conn in conns:
-                if conn.viewer not in frames:
-                    frames[conn.viewer] = Frame(full_board(state, conn.viewer, present))
-                frame = frames[conn.viewer]
-                outcome = conn.offer(frame.wire)
-                if outcome is SENT:
-                    self._count_sent(1, len(frame.wire))
-                elif outcome is BEHIND:
-                    self._behind(conn, meeting_id)
+            self._fan_out(whole_board_push(state, present), conns)
         metrics.RESYNCS.labels(reason).inc()
         event(log, "resync", meeting=meeting_id, reason=reason, sockets=len(conns), version=state.version)
         return len(conns)
@@ -224,7 +215,7 @@ class Hub:
             return None
         return Push.from_portable(change.meeting_id, fragments)
 
-    def _fan_out(self, push: Push, conns: list[Connection], tracker: SendTracker) -> None:
+    def _fan_out(self, push: Push, conns: list[Connection], tracker: SendTracker | None = None) -> None:
         """Write (or leave to its sender) each socket's frame of a change, and count what the kernel took now."""
         # Runs once per socket per change: kept to a lookup, one call and a send.
         written = written_bytes = 0
