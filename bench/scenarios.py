@@ -6,6 +6,7 @@ import signal
 import statistics
 import subprocess
 import time
+from dataclasses import dataclass, field
 
 from bench import harness
 from bench.harness import VOTE_RE, Room
@@ -51,39 +52,63 @@ async def _fill(kind: str, server: Server, sizes: list[int], topic_id: int | Non
     return rooms, {"sockets": sockets, "mem_kib_per_conn": round((rss1 - rss0) / sockets / 1024, 1)}
 
 
-async def _timed_votes(rooms: list[Room], votes: int) -> tuple[list[float], int, int]:
-    """Closed loop: one vote in flight, rooms in turn; (latencies to the last client of that room in ms, stalls, delivered)."""
-    latencies, stalls, delivered = [], 0, 0
+@dataclass
+class Tally:
+    """What some timed votes gave: latencies to the last client of their room (ms), stalls, messages
+    delivered, and the wall-clock and server CPU seconds they took."""
+
+    latencies: list[float] = field(default_factory=list)
+    stalls: int = 0
+    delivered: int = 0
+    votes: int = 0
+    seconds: float = 0.0
+    cpu: float = 0.0
+
+    def add(self, other: "Tally") -> None:
+        """Count another block of votes in."""
+        self.latencies += other.latencies
+        self.stalls += other.stalls
+        self.delivered += other.delivered
+        self.votes += other.votes
+        self.seconds += other.seconds
+        self.cpu += other.cpu
+
+    def summary(self) -> dict:
+        """A row's vote figures: latency percentiles, rate, and the server's CPU per delivered message."""
+        latencies = self.latencies
+        return {
+            "votes": self.votes, "stalls": self.stalls, "delivered": self.delivered,
+            "p50_ms": round(statistics.median(latencies), 2) if latencies else None,
+            "p99_ms": round(percentile(latencies, 0.99), 2) if latencies else None,
+            "max_ms": round(max(latencies), 2) if latencies else None,
+            "votes_per_s": round(self.votes / self.seconds, 1),
+            "cpu_us_per_msg": round(self.cpu / max(1, self.delivered) * 1e6, 2),
+        }
+
+
+async def _timed_votes(server: Server, rooms: list[Room], votes: int) -> Tally:
+    """Closed loop: one vote in flight, rooms in turn, each timed to the last client of its room."""
+    tally = Tally(votes=votes)
+    cpu0, t0 = server.cpu_seconds(), time.perf_counter()
     for v in range(votes):
         room = rooms[v % len(rooms)]
         expected = len(room.measured())
         latency = await room.vote_once()
         if latency is None:
-            stalls += 1
-            delivered += expected - room.remaining
+            tally.stalls += 1
+            tally.delivered += expected - room.remaining
         else:
-            latencies.append(latency * 1000)
-            delivered += expected
-    return latencies, stalls, delivered
+            tally.latencies.append(latency * 1000)
+            tally.delivered += expected
+    tally.seconds, tally.cpu = time.perf_counter() - t0, server.cpu_seconds() - cpu0
+    return tally
 
 
-def _summary(latencies: list[float], stalls: int, delivered: int, votes: int, elapsed: float, cpu: float) -> dict:
-    """A row's vote figures: latency percentiles, rate, and the server's CPU per delivered message."""
-    return {
-        "votes": votes, "stalls": stalls, "delivered": delivered,
-        "p50_ms": round(statistics.median(latencies), 2) if latencies else None,
-        "p99_ms": round(percentile(latencies, 0.99), 2) if latencies else None,
-        "max_ms": round(max(latencies), 2) if latencies else None,
-        "votes_per_s": round(votes / elapsed, 1),
-        "cpu_us_per_msg": round(cpu / max(1, delivered) * 1e6, 2),
-    }
-
-
-async def _votes(server: Server, rooms: list[Room], votes: int) -> dict:
-    """Timed votes with their latency percentiles, rate and the server's CPU per delivered message."""
-    cpu0, t0 = server.cpu_seconds(), time.perf_counter()
-    latencies, stalls, delivered = await _timed_votes(rooms, votes)
-    return _summary(latencies, stalls, delivered, votes, time.perf_counter() - t0, server.cpu_seconds() - cpu0)
+def _server_said(kind: str, server: Server, chars: int) -> str:
+    """Whether a server is alive and the end of its log, for an error message (a crash would otherwise
+    show only as a refused connection)."""
+    state = f"exited {server.proc.returncode}" if server.proc.poll() is not None else "alive"
+    return f"{kind} {state}: {server.log_tail(chars)}"
 
 
 async def _server_fanout(server: Server) -> tuple[float, float]:
@@ -122,7 +147,7 @@ async def latency_row(server: Server, sizes: list[int], votes: int) -> dict:
         rooms, row = await _fill(server.kind, server, sizes, None)
         spy = _profile(server)
         fanout0 = await _server_fanout(server)
-        row.update(await _votes(server, rooms, votes))
+        row.update((await _timed_votes(server, rooms, votes)).summary())
         (n0, s0), (n1, s1) = fanout0, await _server_fanout(server)
         row["server_fanout_ms"] = round((s1 - s0) / max(1, n1 - n0) * 1000, 2)
         if spy:
@@ -134,10 +159,7 @@ async def latency_row(server: Server, sizes: list[int], votes: int) -> dict:
                 client.transport.abort()
         return row
     except Exception as error:
-        # Say what the server said: a crash would otherwise show only as a refused connection.
-        dead = server.proc.poll() is not None
-        raise RuntimeError(f"{error!r}; server {'exited ' + str(server.proc.returncode) if dead else 'alive'}:"
-                           f" {server.log_tail(600)}") from error
+        raise RuntimeError(f"{error!r}; {_server_said('server', server, 600)}") from error
     finally:
         server.stop()
 
@@ -162,7 +184,7 @@ async def paired_latency_rows(sizes: list[int], votes: int, frame_file: str, hol
             await asyncio.sleep(hold)
             rows["app"].update(idle_cpu_pct=round((app.cpu_seconds() - cpu0) / hold * 100, 2), hold_s=hold,
                                disconnects=sum(c.closed.done() for r in rooms["app"] for c in r.clients))
-        await _timed_votes(rooms["app"], WARM_UP_VOTES)
+        await _timed_votes(app, rooms["app"], WARM_UP_VOTES)
         rows["app"]["frame_bytes"] = capture_frame(rooms["app"][0], frame_file)
         for kind in ("baseline", "peer"):
             servers[kind] = Server(kind, frame_file).start()
@@ -170,30 +192,20 @@ async def paired_latency_rows(sizes: list[int], votes: int, frame_file: str, hol
         spy = _profile(app)
         fanout0 = await _server_fanout(app)
         per_block = max(1, votes // blocks)
-        taken = {kind: ([], [0, 0, 0.0, 0.0]) for kind in servers}  # latencies; stalls, delivered, seconds, CPU seconds
+        tallies = {kind: Tally() for kind in servers}
         for _ in range(blocks):
             for kind, server in servers.items():
-                cpu0, t0 = server.cpu_seconds(), time.perf_counter()
-                latencies, stalls, delivered = await _timed_votes(rooms[kind], per_block)
-                latencies_so_far, totals = taken[kind]
-                latencies_so_far += latencies
-                totals[0] += stalls
-                totals[1] += delivered
-                totals[2] += time.perf_counter() - t0
-                totals[3] += server.cpu_seconds() - cpu0
+                tallies[kind].add(await _timed_votes(server, rooms[kind], per_block))
         (n0, s0), (n1, s1) = fanout0, await _server_fanout(app)
         if spy:
             spy.send_signal(signal.SIGINT)
             spy.wait(timeout=30)
-        for kind, (latencies, (stalls, delivered, seconds, cpu)) in taken.items():
-            rows[kind].update(_summary(latencies, stalls, delivered, per_block * blocks, seconds, cpu), server=kind,
-                              blocks=blocks)
+        for kind, tally in tallies.items():
+            rows[kind].update(tally.summary(), server=kind, blocks=blocks)
         rows["app"]["server_fanout_ms"] = round((s1 - s0) / max(1, n1 - n0) * 1000, 2)
         return rows
     except Exception as error:
-        # Say what the servers said: a crash would otherwise show only as a refused connection.
-        said = "; ".join(f"{kind} {'exited ' + str(srv.proc.returncode) if srv.proc.poll() is not None else 'alive'}:"
-                         f" {srv.log_tail(300)}" for kind, srv in servers.items())
+        said = "; ".join(_server_said(kind, server, 300) for kind, server in servers.items())
         raise RuntimeError(f"{error!r}; {said}") from error
     finally:
         for room_list in rooms.values():
@@ -217,21 +229,19 @@ async def slow_reader_row(size: int, votes: int, blocks: int = SLOW_READER_BLOCK
         slow = rooms[0].clients[-1]
         slow.excluded = True
         per_block = max(1, votes // blocks)
-        reading, stopped, stalls = [], [], 0
+        reading, stopped = Tally(), Tally()
         for _ in range(blocks):
             slow.transport.resume_reading()
             await harness.settle(rooms, quiet=0.5, first_frame=False)
-            reading += (await _timed_votes(rooms, per_block))[0]
+            reading.add(await _timed_votes(server, rooms, per_block))
             slow.transport.pause_reading()
-            latencies, stalled, _ = await _timed_votes(rooms, per_block)
-            stopped += latencies
-            stalls += stalled
-        before, after = round(percentile(reading, 0.99), 2), round(percentile(stopped, 0.99), 2)
+            stopped.add(await _timed_votes(server, rooms, per_block))
+        before, after = round(percentile(reading.latencies, 0.99), 2), round(percentile(stopped.latencies, 0.99), 2)
         return {
             "server": "app", "sockets": size, "votes": per_block * blocks, "blocks": blocks,
             "p99_ms_all_reading": before, "p99_ms_one_stopped": after,
             "p99_increase_pct": round((after / before - 1) * 100, 1),
-            "stalls": stalls, "slow_client_closed_with": slow.close_code,
+            "stalls": stopped.stalls, "slow_client_closed_with": slow.close_code,
         }
     finally:
         server.stop()
