@@ -22,7 +22,13 @@ from leancoffee.services.timebox import epoch_ms, format_duration
 from leancoffee.web import actions, ops, pages, socket
 from leancoffee.web.ratelimit import RateLimiter
 from leancoffee.web.responses import refused
-from leancoffee.web.security import SecureCookiesOverHttps, StripWebSocketCompression, csrf_ok, form_is_utf8
+from leancoffee.web.security import (
+    RefusalsKeepTheSession,
+    SecureCookiesOverHttps,
+    StripWebSocketCompression,
+    csrf_ok,
+    form_is_utf8,
+)
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
 STALE_PAGE = "Your page was out of date, so nothing was changed. Reload the page and try again."
@@ -33,6 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     app.config.update(load_config())
     app.config.update(config or {})
+    app.session_interface = RefusalsKeepTheSession()
     configure_logging(app.config.get("LOG_LEVEL", "INFO"), app.config.get("LOG_FORMAT", "kv"))
 
     init_db(app.config["DATABASE_URL"], app.config.get("DB_POOL_SIZE", 20), app.config["SQLITE_BUSY_TIMEOUT_MS"])
@@ -122,12 +129,15 @@ GC_YOUNG_THRESHOLD = 100_000
 
 
 @login_manager.user_loader
-def load_user(user_id):
-    """The user behind a session or remember cookie."""
+def load_user(cookie_id):
+    """The user behind a session or remember cookie, unless they signed out since it was issued."""
+    user_id, _, generation = cookie_id.partition(".")
     try:
-        return USER_BY_ID.first(int(user_id))
+        user = USER_BY_ID.first(int(user_id))
+        issued_in = int(generation or 0)  # cookies issued before generations existed count as 0
     except ValueError:
         return None
+    return user if user is not None and user.session_generation == issued_in else None
 
 
 USER_BY_ID = Prepared(lambda user_id: User.select().where(User.id == user_id).limit(1))

@@ -133,7 +133,18 @@ def _v2_facilitation() -> None:
     db.create_tables([ThumbsVote, ThumbsRound, Note])
 
 
-MIGRATIONS = [(1, "live board", _v1_live_board), (2, "facilitation", _v2_facilitation)]
+def _v3_sign_out_everywhere() -> None:
+    """Version 3, sign-out everywhere: a per-user generation that login cookies must match."""
+    migrator = SqliteMigrator(db) if isinstance(db.obj, SqliteDatabase) else PostgresqlMigrator(db)
+    generation = IntegerField(default=0, constraints=[SQL("DEFAULT 0")])
+    migrate(migrator.add_column("user", "session_generation", generation))
+
+
+MIGRATIONS = [
+    (1, "live board", _v1_live_board),
+    (2, "facilitation", _v2_facilitation),
+    (3, "sign out everywhere", _v3_sign_out_everywhere),
+]
 LATEST = MIGRATIONS[-1][0]
 
 
@@ -145,7 +156,9 @@ def current_version() -> int:
         return 0
     # A database made before migrations existed: recognise it by its columns.
     columns = {c.name for c in db.get_columns("meeting")}
-    return 2 if "phase" in columns else 1
+    if "phase" not in columns:
+        return 1
+    return 3 if "session_generation" in {c.name for c in db.get_columns("user")} else 2
 
 
 def upgrade(target: int = LATEST) -> list[int]:

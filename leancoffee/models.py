@@ -63,6 +63,12 @@ class User(UserMixin, BaseModel):
     id = AutoField()
     name = CharField(max_length=NAME_MAX)
     created_at = DateTimeField(default=utcnow)
+    # Raised by signing out: every login cookie issued before then (any device, any worker) stops working.
+    session_generation = IntegerField(default=0, constraints=[SQL("DEFAULT 0")])
+
+    def get_id(self) -> str:
+        """What login cookies carry: the user and the sign-in generation they were issued in."""
+        return f"{self.id}.{self.session_generation}"
 
 
 class Meeting(BaseModel):
@@ -92,6 +98,11 @@ class Meeting(BaseModel):
     timer_remaining = FloatField(null=True)
     # Timeboxes run so far for the topic being discussed (1 = the first).
     timer_round = IntegerField(default=0)
+
+    @property
+    def votes_hidden(self) -> bool:
+        """Hidden voting: while votes may be cast, nobody but the voter learns of a vote or a count."""
+        return self.hidden_voting and self.phase in (COLLECTING, VOTING)
 
 
 class Participant(BaseModel):

@@ -51,8 +51,14 @@
     document.documentElement.dataset.live = "false";
     resync = true;
     lostOnce = true;
+    // 1008: this person signed out or left the meeting (in another tab or on another device). Reload,
+    // so the server shows what they may now see (the rejoin form); once only, should it happen again.
+    if (code === 1008 && !sessionStorage.getItem("lc-reloaded-for-1008")) {
+      sessionStorage.setItem("lc-reloaded-for-1008", "1");
+      window.location.reload();
+      return;
+    }
     // Nothing is disabled: every action is a form that still works over HTTP while the socket is down.
-    // 1008: this browser signed out; the socket will not come back by itself.
     const final = code === 1008 ? "Signed out. Reload the page to continue." : "Live updates stopped. Reload the page to catch up.";
     setBanner(willRetry ? "Reconnecting…" : final);
     if (was) announce(willRetry ? "Connection lost. Reconnecting…" : final);
@@ -69,7 +75,10 @@
     const socket = event.detail && event.detail.connection && event.detail.connection.socket;
     if (!socket || socket.readyState !== WebSocket.OPEN) connectionLost(true);
   });
-  document.addEventListener("htmx:ws:after:connection", function () { resync = true; });
+  document.addEventListener("htmx:ws:after:connection", function () {
+    resync = true;
+    sessionStorage.removeItem("lc-reloaded-for-1008");
+  });
   document.addEventListener("htmx:ws:after:message:incoming", function () {
     resync = false;
     if (!live) setLive(true);

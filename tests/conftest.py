@@ -32,7 +32,11 @@ class Person:
                 headers["X-CSRFToken"] = self.token
             else:
                 data["csrf_token"] = self.token
-        return self.client.post(url, data=data, headers=headers)
+        response = self.client.post(url, data=data, headers=headers)
+        if response.status_code == 303 and url.endswith(("/meetings", "/join")):
+            # Signing in changes the CSRF token: a browser reads the new one off the page it lands on.
+            self.token = page_token(self.client.get(response.headers["Location"]).text)
+        return response
 
     def get(self, url):
         return self.client.get(url)

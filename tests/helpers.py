@@ -102,6 +102,7 @@ class HttpPerson:
             allow_redirects=False,
         )
         assert response.status_code == 303, response.text
+        self.signed_in(response.headers["Location"])
         return response.headers["Location"].rsplit("/", 1)[-1]
 
     def join(self, code: str, name: str) -> None:
@@ -109,6 +110,11 @@ class HttpPerson:
             f"{self.base}/m/{code}/join", data={"name": name, "csrf_token": self.token}, allow_redirects=False
         )
         assert response.status_code == 303, response.text
+        self.signed_in(response.headers["Location"])
+
+    def signed_in(self, landing: str) -> None:
+        """Follow the redirect after a sign-in, as a browser would, and keep the new CSRF token it carries."""
+        self.token = page_token(self.http.get(self.base + landing).text)
 
     def act(self, path: str, data=None, live=True):
         """An htmx POST, as a page whose socket is live sends it."""

@@ -147,17 +147,23 @@ def _people(push: Push, change: Change, state: BoardState, present: set[int]) ->
                             + oob("_participants_count.html", state)))
     else:
         push.add((EVERYONE, oob("_participants.html", state, present=present)))
-    if kind != changes.PRESENCE_CHANGED and actor_id is not None:
-        # The leaver's (or rejoiner's) other tabs switch between member and visitor views.
-        is_member = any(p.user_id == actor_id for p in state.participants)
-        actor = Viewer(actor_id, state.meeting.facilitator_id == actor_id, is_member)
-        push.add((user_audience(actor_id), full_board(state, actor, present)))
+    if kind == changes.PARTICIPANT_JOINED and actor_id is not None:
+        # A rejoiner's (or renamed person's) other tabs show them as a member again. A leaver's tabs
+        # are closed instead (Hub.dispatch), so nothing of the meeting reaches them any more.
+        push.add((user_audience(actor_id), full_board(state, member_view(state, actor_id), present)))
 
 
 def _with_room_board(state: BoardState) -> Push:
     """A Push at the board's version whose only fragment so far is the room screen's whole board."""
     push = Push(meeting_id=state.meeting.id, version=state.version)
     push.add((ROOM, lambda: oob("_room_board.html", state)))
+    return push
+
+
+def _hidden_vote(change: Change, state: BoardState) -> Push:
+    """A vote while voting is hidden: the voter's own screens get their dots; nobody else gets anything at all."""
+    push = Push(meeting_id=state.meeting.id, version=None)
+    _own_votes(push, state, (change.actor_id,), (change.topic_id,))
     return push
 
 
@@ -173,6 +179,8 @@ def build_push(change: Change, state: BoardState, present: set[int]) -> Push:
     kind = change.kind
     if kind in WHOLE_BOARD:
         return whole_board_push(state, present)
+    if kind in VOTE_KINDS and state.counts_hidden:
+        return _hidden_vote(change, state)
     push = _with_room_board(state)
     topic = state.topics.get(change.topic_id) if change.topic_id else None
     if kind in PEOPLE_KINDS:

@@ -18,7 +18,7 @@ from leancoffee.live.connection import (
     Heartbeat,
     SendTracker,
 )
-from leancoffee.live.fanout import PEOPLE_KINDS, build_push, full_board, needs_whole_board, whole_board_push
+from leancoffee.live.fanout import PEOPLE_KINDS, VOTE_KINDS, build_push, full_board, needs_whole_board, whole_board_push
 from leancoffee.live.presence import LocalPresence
 from leancoffee.live.push import Frame, Push
 from leancoffee.live.timers import TimeUpAlarms
@@ -120,14 +120,15 @@ class Hub:
         when it is the very next version here; otherwise the change is read and rendered afresh.
         """
         if change.kind == changes.SIGNED_OUT:
-            for conn in self.connections_of(change.meeting_id):
-                if conn.viewer.user_id == change.actor_id:
-                    conn.close(POLICY_VIOLATION)  # not a code hx-ws reconnects on
+            self._close_screens_of(change.meeting_id, change.actor_id)
             return Push(meeting_id=change.meeting_id, version=None)
+        if change.version is None and change.kind in VOTE_KINDS:
+            self._boards.pop(change.meeting_id, None)  # a hidden vote left the version as it was
         # sent_at: wall-clock time of the commit; the broadcast latency runs to the last local write.
         sent_at = time.time() if sent_at is None else sent_at
         if change.kind == changes.PARTICIPANT_LEFT and change.actor_id is not None:
             self.presence.leave(change.meeting_id, change.actor_id)
+            self._close_screens_of(change.meeting_id, change.actor_id)
         with self._locks[change.meeting_id]:
             conns = list(self.rooms.get(change.meeting_id, ()))
             push = self.shipped(change, fragments)
@@ -145,6 +146,12 @@ class Hub:
                 self._fan_out(push, conns, tracker)
                 tracker.done()
         return push
+
+    def _close_screens_of(self, meeting_id: int, user_id: int | None) -> None:
+        """Close a person's sockets of a meeting they no longer may see (1008: their pages reload, not reconnect)."""
+        for conn in self.connections_of(meeting_id):
+            if conn.viewer.user_id == user_id:
+                conn.close(POLICY_VIOLATION)
 
     def announce(self, change: Change) -> None:
         """A change born on this worker (presence): render it here and tell the other workers."""
@@ -220,7 +227,10 @@ class Hub:
         # Runs once per socket per change: kept to a lookup, one call and a send.
         written = written_bytes = 0
         for conn in conns:
-            data = push.frame_for(conn.viewer).wire
+            frame = push.frame_for(conn.viewer)
+            if not frame:
+                continue  # nothing of this change is for this screen: not even an empty message
+            data = frame.wire
             outcome = conn.offer(data, tracker)
             if outcome is SENT:
                 written += 1

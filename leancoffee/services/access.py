@@ -2,14 +2,23 @@
 
 from contextlib import contextmanager
 
+from peewee import Case
+
 from leancoffee.db import db
-from leancoffee.models import COMPLETED, Meeting, Participant, Topic, User
+from leancoffee.models import COLLECTING, COMPLETED, VOTING, Meeting, Participant, Topic, User
 from leancoffee.prepared import Prepared
 from leancoffee.services.errors import Conflict, Forbidden, NotFound
 
 # The lookups every vote makes (see leancoffee.prepared).
 MEETING_BY_CODE = Prepared(lambda code: Meeting.select().where(Meeting.code == code).limit(1))
 BUMP_VERSION = Prepared(lambda code: Meeting.update(version=Meeting.version + 1).where(Meeting.code == code).returning(Meeting))
+# A vote under hidden voting must not show in the version every screen sees (Meeting.votes_hidden):
+# it still updates, and so locks, the meeting row, but adds nothing to the version.
+_VOTES_HIDDEN = Meeting.hidden_voting & Meeting.phase.in_((COLLECTING, VOTING))
+BUMP_VERSION_FOR_VOTE = Prepared(
+    lambda code: Meeting.update(version=Meeting.version + Case(None, [(_VOTES_HIDDEN, 0)], 1))
+    .where(Meeting.code == code).returning(Meeting)
+)
 
 
 @Prepared
@@ -30,14 +39,14 @@ def find_meeting(code: str) -> Meeting:
     return meeting
 
 
-def begin_change(code: str) -> Meeting:
+def begin_change(code: str, vote: bool = False) -> Meeting:
     """Inside a transaction: bump the meeting's version and return the row as it now is (one query).
 
     The UPDATE comes first on purpose: on PostgreSQL it locks the meeting row, so writes to
     one meeting (budget check included) run one after another; SQLite's IMMEDIATE
-    transactions already do that for the whole file.
+    transactions already do that for the whole file. A hidden vote leaves the version as it was.
     """
-    meeting = BUMP_VERSION.first(str(code))
+    meeting = (BUMP_VERSION_FOR_VOTE if vote else BUMP_VERSION).first(str(code))
     if meeting is not None:
         return meeting
     raise NotFound("No meeting has this link. Check the address you were given.")
@@ -87,10 +96,10 @@ def find_topic(meeting: Meeting, topic_id) -> Topic:
 
 
 @contextmanager
-def meeting_write(code: str, user: User | None, *, facilitator: bool = False, open_only: bool = True):
+def meeting_write(code: str, user: User | None, *, facilitator: bool = False, open_only: bool = True, vote: bool = False):
     """One write to a meeting: a transaction that bumps its version and checks who may act, and when."""
     with db.atomic():
-        meeting = begin_change(code)
+        meeting = begin_change(code, vote)
         if facilitator:
             require_facilitator(meeting, user)
         else:

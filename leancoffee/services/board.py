@@ -105,7 +105,7 @@ class BoardState:
     @property
     def counts_hidden(self) -> bool:
         """Hidden voting: while votes may be cast, nobody sees the counts (nor an order revealing them)."""
-        return self.meeting.hidden_voting and self.meeting.phase in (COLLECTING, VOTING)
+        return self.meeting.votes_hidden
 
     @property
     def voting_open(self) -> bool:

@@ -20,6 +20,11 @@ def VOTED_TOPICS(meeting_id, user_id):
 DELETE_VOTE = Prepared(lambda topic_id, user_id: Vote.delete().where((Vote.topic == topic_id) & (Vote.user == user_id)))
 
 
+def _version_shown(meeting) -> int | None:
+    """The version a vote produced, or None for a hidden vote: it reaches only the voter's own screens."""
+    return None if meeting.votes_hidden else meeting.version
+
+
 def _require_voting_open(meeting) -> None:
     """Dots are placed while topics are collected and voted on, not once discussion starts."""
     if meeting.phase not in (COLLECTING, VOTING):
@@ -33,7 +38,7 @@ def cast_vote(user: User, code, topic_id) -> Change:
     write lock; the unique (topic, user) index is the last word on double votes.
     """
     try:
-        with meeting_write(code, user) as meeting:
+        with meeting_write(code, user, vote=True) as meeting:
             _require_voting_open(meeting)
             topic = find_topic(meeting, topic_id)
             if topic.status != TO_DISCUSS:
@@ -48,12 +53,13 @@ def cast_vote(user: User, code, topic_id) -> Change:
             Vote.create(meeting=meeting.id, topic=topic.id, user=user.id)
     except IntegrityError:
         raise Conflict("You have already voted for this topic.") from None
-    return Change(changes.VOTE_CAST, meeting.id, meeting.version, actor_id=user.id, topic_id=topic.id, columns=(TO_DISCUSS,))
+    return Change(changes.VOTE_CAST, meeting.id, _version_shown(meeting), actor_id=user.id, topic_id=topic.id,
+                  columns=(TO_DISCUSS,))
 
 
 def remove_vote(user: User, code, topic_id) -> Change:
     """Take back the user's dot from a topic."""
-    with meeting_write(code, user) as meeting:
+    with meeting_write(code, user, vote=True) as meeting:
         _require_voting_open(meeting)
         topic = find_topic(meeting, topic_id)
         if topic.status != TO_DISCUSS:
@@ -61,4 +67,5 @@ def remove_vote(user: User, code, topic_id) -> Change:
         removed = DELETE_VOTE.rowcount(topic.id, user.id)
         if not removed:
             raise Conflict("You have not voted for this topic.")
-    return Change(changes.VOTE_REMOVED, meeting.id, meeting.version, actor_id=user.id, topic_id=topic.id, columns=(TO_DISCUSS,))
+    return Change(changes.VOTE_REMOVED, meeting.id, _version_shown(meeting), actor_id=user.id, topic_id=topic.id,
+                  columns=(TO_DISCUSS,))

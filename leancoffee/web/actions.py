@@ -1,15 +1,16 @@
 """Every POST: parse the form, call one service, answer with fragments or a redirect."""
 
-from flask import Blueprint, redirect, request
+from flask import Blueprint, flash, redirect, request, session
 from flask_login import login_user, logout_user
 
 from leancoffee.live import live
-from leancoffee.services import changes, facilitation, meetings, notes, topics, votes
+from leancoffee.services import accounts, changes, facilitation, meetings, notes, topics, votes
 from leancoffee.services.access import find_meeting
 from leancoffee.services.changes import Change
 from leancoffee.services.errors import ActionRefused, Forbidden
 from leancoffee.web.pages import acting_user
 from leancoffee.web.responses import board_url, done, refused
+from leancoffee.web.security import rotate_csrf_token
 
 bp = Blueprint("actions", __name__)
 
@@ -20,6 +21,7 @@ def _user_or_new(name):
     if user is None:
         user = meetings.create_user(name)
         login_user(user, remember=True)
+        rotate_csrf_token()
     return user
 
 
@@ -167,10 +169,13 @@ def add_note(code, topic_id):
 
 @bp.post("/logout")
 def logout():
-    """Forget this browser's identity; its open boards stop receiving updates at once."""
+    """Sign this person out on every device: every earlier cookie stops working and their open boards close."""
     user = acting_user()
     logout_user()
+    session.clear()
+    rotate_csrf_token()
     if user is not None:
-        for meeting in meetings.my_meetings(user):
-            live.publish(Change(changes.SIGNED_OUT, meeting.id, None, actor_id=user.id))
+        for meeting_id in accounts.sign_out_everywhere(user):
+            live.publish(Change(changes.SIGNED_OUT, meeting_id, None, actor_id=user.id))
+        flash("You are signed out on all your devices.", "info")
     return redirect("/", code=303)

@@ -2,7 +2,7 @@
 
 from functools import cache
 
-from flask import flash, redirect, render_template, request
+from flask import redirect, render_template, request
 
 from leancoffee.live import live
 from leancoffee.live.push import mark_oob
@@ -11,6 +11,7 @@ from leancoffee.services.access import membership
 from leancoffee.services.board import viewer_for
 from leancoffee.services.changes import Change
 from leancoffee.services.errors import ActionRefused
+from leancoffee.web.security import keep_session_unchanged
 
 
 def is_htmx() -> bool:
@@ -36,19 +37,17 @@ def board_url(code: str, anchor: str | None = None) -> str:
 
 
 def refused(code: str | None, error: ActionRefused):
-    """A refusal: the message in place (htmx) or on the page redirected to.
+    """A refusal: the message in place (htmx) or on a page of its own (plain form); the session stays as it was.
 
-    Refusals about the request itself (413, 429, 503) keep their status for plain forms too, and
-    retryable ones say when to retry.
+    Retryable refusals say when to retry.
     """
+    keep_session_unchanged()
     retry_after = getattr(error, "retry_after", None)
     headers = {"Retry-After": str(retry_after)} if retry_after else {}
     if is_htmx():
         return flash_fragment(error.message), error.status, headers
-    if error.status in (413, 429, 503):
-        return render_template("not_found.html", message=error.message, heading="Not saved"), error.status, headers
-    flash(error.message, "error")
-    return redirect(board_url(code) if code else "/", code=303)
+    back = board_url(code) if code else None
+    return render_template("not_found.html", message=error.message, heading="Not saved", back=back), error.status, headers
 
 
 def done(code: str, change: Change, user, anchor: str | None = None):

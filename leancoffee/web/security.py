@@ -1,10 +1,17 @@
-"""CSRF tokens for POSTs and the WebSocket handshake guard (login and Origin, before the upgrade)."""
+"""CSRF tokens for POSTs and the WebSocket handshake guard (login and Origin, before the upgrade).
+
+The CSRF code is ours, not Flask-WTF's CSRFProtect: it is as short as the check that library makes,
+and it also rotates the token at sign-in and sign-out and never expires it while a board stays open.
+"""
 
 import hmac
 import secrets
 from urllib.parse import unquote_to_bytes, urlparse
 
-from flask import request, session
+from flask import Request, g, request, session
+from flask.sessions import SecureCookieSessionInterface
+from werkzeug.http import parse_cookie
+from werkzeug.utils import cached_property
 
 CSRF_HEADER = "X-CSRFToken"
 CSRF_FIELD = "csrf_token"
@@ -18,6 +25,12 @@ def csrf_token() -> str:
         session[CSRF_FIELD] = token
         session.permanent = True
     return token
+
+
+def rotate_csrf_token() -> None:
+    """A new token at sign-in and sign-out, so a token planted or seen before it is worthless after it."""
+    session[CSRF_FIELD] = secrets.token_urlsafe(32)
+    session.permanent = True
 
 
 def csrf_ok() -> bool:
@@ -91,3 +104,36 @@ class SecureCookiesOverHttps:
             return start_response(status, headers, exc_info)
 
         return self.wsgi_app(environ, secure_start_response)
+
+
+def keep_session_unchanged() -> None:
+    """This request is being refused: whatever it did to the session (or the login) is not saved."""
+    g.keep_session = True
+
+
+class RefusalsKeepTheSession(SecureCookieSessionInterface):
+    """Flask's cookie session, except that a refused request never writes it.
+
+    A cross-site POST arrives without the victim's session cookie; saving the fresh session its
+    refusal would otherwise start replaced the victim's own (and with it their CSRF token).
+    """
+
+    def save_session(self, app, session, response) -> None:
+        if g.get("keep_session"):
+            return
+        super().save_session(app, session, response)
+
+
+class AsciiCookiesRequest(Request):
+    """Flask's request (`app.request_class`), except that a cookie whose name or value is not ASCII is ignored.
+
+    Every cookie we set is ASCII; flask-login compared a non-ASCII remember-me digest with
+    hmac.compare_digest, which raises on non-ASCII text: a 500 on every page for that browser.
+    """
+
+    @cached_property
+    def cookies(self):
+        sent = parse_cookie(";".join(self.headers.getlist("Cookie")), cls=self.dict_storage_class)
+        return self.dict_storage_class(
+            [(name, value) for name, value in sent.items(multi=True) if name.isascii() and value.isascii()]
+        )
