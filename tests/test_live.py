@@ -108,7 +108,7 @@ def test_reconnecting_gets_what_was_missed(room):
 def presence_of(frame: str, name: str) -> str | None:
     """'present' or 'away' for a name in a pushed participant list (None if not in this frame)."""
     match = re.search(r'<li class="person (present|away)"[^>]*>\s*<span class="presence-dot"[^>]*></span>\s*'
-                      r'<span class="person-name">' + re.escape(name) + "<", frame)
+                      r'<span class="person-name"><bdi>' + re.escape(name) + "<", frame)
     return match.group(1) if match else None
 
 

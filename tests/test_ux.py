@@ -48,6 +48,7 @@ def start(person: HttpPerson, title: str, timebox: str = "8m 4m 2m") -> str:
     response = person.http.post(f"{person.base}/meetings", allow_redirects=False, data={
         "title": title, "name": "Fay", "votes_per_person": 3, "timebox_pattern": timebox, "csrf_token": person.token})
     assert response.status_code == 303, response.text
+    person.signed_in(response.headers["Location"])
     return response.headers["Location"].rsplit("/", 1)[-1]
 
 

@@ -2,11 +2,14 @@
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 
 from leancoffee.models import ACTION, TAKEAWAY, Meeting, Participant, ThumbsRound
-from leancoffee.services.board import COLUMN_LABELS, load_board
+from leancoffee.services.board import COLUMN_LABELS, BoardState, TopicView, load_board
 from leancoffee.services.timebox import format_duration
+
+HIDDEN_VOTES_LABEL = "votes hidden until voting closes"
 
 
 @dataclass
@@ -17,7 +20,8 @@ class TopicSummary:
     description: str
     author: str
     status: str
-    votes: int
+    # None while hidden voting keeps the counts secret, so no output can show them by mistake.
+    votes: int | None
     seconds: int
     rounds: list = field(default_factory=list)
     takeaways: list = field(default_factory=list)
@@ -26,6 +30,12 @@ class TopicSummary:
     @property
     def time_spent(self) -> str:
         return format_duration(self.seconds) if self.seconds else "not discussed"
+
+    @property
+    def votes_label(self) -> str:
+        if self.votes is None:
+            return HIDDEN_VOTES_LABEL
+        return f"{self.votes} {'vote' if self.votes == 1 else 'votes'}"
 
 
 @dataclass
@@ -36,6 +46,7 @@ class Summary:
     attendees: list[str]
     discussed: list[TopicSummary]
     not_discussed: list[TopicSummary]
+    counts_hidden: bool = False
 
     @property
     def topics(self) -> list[TopicSummary]:
@@ -46,55 +57,99 @@ def build_summary(meeting_id: int) -> Summary:
     """Read a meeting into its summary."""
     state = load_board(meeting_id)
     people = Participant.select().where(Participant.meeting == meeting_id).order_by(Participant.joined_at, Participant.id)
-    attendees = [p.name for p in people]
     rounds: dict[int, list] = {}
     for r in ThumbsRound.select().where(ThumbsRound.meeting == meeting_id).order_by(ThumbsRound.round):
         rounds.setdefault(r.topic_id, []).append(r)
     first_discussed = {t.id: t.first_discussed_at for t in state.meeting.topics}
-    items = []
-    for topic in state.topics.values():
-        notes = state.notes.get(topic.id, [])
-        items.append((first_discussed.get(topic.id), topic, TopicSummary(
-            title=topic.title, description=topic.description, author=topic.author_name, status=topic.status,
-            votes=topic.votes, seconds=state.spent_seconds(topic), rounds=rounds.get(topic.id, []),
-            takeaways=[n for n in notes if n.kind == TAKEAWAY], actions=[n for n in notes if n.kind == ACTION],
-        )))
-    discussed = [s for when, _, s in sorted((i for i in items if i[0]), key=lambda i: (i[0], i[1].id))]
-    waiting = [s for _, _, s in sorted((i for i in items if not i[0]), key=lambda i: (-i[1].votes, i[1].created_at, i[1].id))]
-    return Summary(meeting=state.meeting, attendees=attendees, discussed=discussed, not_discussed=waiting)
+    discussed = sorted((t for t in state.topics.values() if first_discussed.get(t.id)),
+                       key=lambda t: (first_discussed[t.id], t.id))
+    waiting = [t for t in state.topics.values() if not first_discussed.get(t.id)]
+    if state.counts_hidden:
+        # An order by votes would reveal the counts: list by when each topic was proposed.
+        waiting.sort(key=lambda t: (t.created_at, t.id))
+    else:
+        waiting.sort(key=lambda t: (-t.votes, t.created_at, t.id))
+    return Summary(
+        meeting=state.meeting, attendees=[p.name for p in people], counts_hidden=state.counts_hidden,
+        discussed=[_topic_summary(state, t, rounds) for t in discussed],
+        not_discussed=[_topic_summary(state, t, rounds) for t in waiting],
+    )
+
+
+def _topic_summary(state: BoardState, topic: TopicView, rounds: dict[int, list]) -> TopicSummary:
+    """One topic with its rounds and notes; no vote count while counts are hidden."""
+    notes = state.notes.get(topic.id, [])
+    return TopicSummary(
+        title=topic.title, description=topic.description, author=topic.author_name, status=topic.status,
+        votes=None if state.counts_hidden else topic.votes, seconds=state.spent_seconds(topic),
+        rounds=rounds.get(topic.id, []),
+        takeaways=[n for n in notes if n.kind == TAKEAWAY], actions=[n for n in notes if n.kind == ACTION],
+    )
 
 
 OUTCOME_LABELS = {"continue": "continue", "move_on": "move on"}
 
 
+# Characters Markdown (CommonMark, GFM and common extensions) gives a meaning to anywhere in a line.
+MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-!|~$=^])")
+# A number followed by . or ) opens an ordered list at the start of a line.
+LIST_NUMBER = re.compile(r"^(\d+)([.)])")
+HTML_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
+
+def md_text(text: str) -> str:
+    """User text for Markdown: shown as typed, never as headings, lists, quotes, code, links or HTML."""
+    lines = []
+    for line in text.split("\n"):
+        # Leading indentation would make a code block (4 spaces) or nest the line under a list item.
+        line = MARKDOWN_PUNCTUATION.sub(r"\\\1", line.lstrip())
+        line = LIST_NUMBER.sub(r"\1\\\2", line)
+        lines.append("".join(HTML_ENTITIES.get(ch, ch) for ch in line))
+    return "\n".join(lines)
+
+
+def md_item(prefix: str, text: str) -> str:
+    """A list item of user text; its further lines are indented so they stay inside the item."""
+    first, *rest = md_text(text).split("\n")
+    return "\n".join([prefix + first] + [f"  {line}" if line else "" for line in rest])
+
+
 def to_markdown(summary: Summary) -> str:
     """The summary as Markdown."""
+    lines = _markdown_header(summary)
+    for heading, topics in (("Discussed", summary.discussed), ("Not discussed", summary.not_discussed)):
+        if topics:
+            lines += [f"## {heading}", ""]
+            for number, topic in enumerate(topics, 1):
+                lines += _markdown_topic(number, topic)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _markdown_header(summary: Summary) -> list[str]:
+    """Title, start and end, and attendees."""
     m = summary.meeting
-    lines = [f"# {m.title}", ""]
+    lines = [f"# {md_text(m.title)}", ""]
     if m.started_at:
         ended = f", ended {m.ended_at:%Y-%m-%d %H:%M} UTC" if m.ended_at else ""
         lines += [f"Started {m.started_at:%Y-%m-%d %H:%M} UTC{ended}", ""]
-    lines += ["## Attendees", ""] + [f"- {name}" for name in summary.attendees] + [""]
-    for heading, topics in (("Discussed", summary.discussed), ("Not discussed", summary.not_discussed)):
-        if not topics:
-            continue
-        lines += [f"## {heading}", ""]
-        for number, t in enumerate(topics, 1):
-            lines.append(f"### {number}. {t.title}")
-            lines.append("")
-            lines.append(f"{t.votes} {'vote' if t.votes == 1 else 'votes'} · {t.time_spent} · proposed by {t.author}")
-            if t.description:
-                lines += ["", t.description]
-            if t.rounds:
-                lines += ["", "Thumbs rounds:"]
-                lines += [f"- Round {r.round} ({format_duration(r.timebox_seconds)}): 👍 {r.up} ✋ {r.neutral} 👎 {r.down}"
-                          f" → {OUTCOME_LABELS[r.outcome]}" for r in t.rounds]
-            if t.takeaways:
-                lines += ["", "Takeaways:"] + [f"- {n.text}" for n in t.takeaways]
-            if t.actions:
-                lines += ["", "Actions:"] + [f"- [ ] {n.text}" + (f" ({n.owner})" if n.owner else "") for n in t.actions]
-            lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
+    return lines + ["## Attendees", ""] + [md_item("- ", name) for name in summary.attendees] + [""]
+
+
+def _markdown_topic(number: int, t: TopicSummary) -> list[str]:
+    """One topic: its heading, votes, time, author, description, thumbs rounds and notes."""
+    lines = [f"### {number}. {md_text(t.title)}", "", f"{t.votes_label} · {t.time_spent} · proposed by {md_text(t.author)}"]
+    if t.description:
+        lines += ["", md_text(t.description)]
+    if t.rounds:
+        lines += ["", "Thumbs rounds:"]
+        lines += [f"- Round {r.round} ({format_duration(r.timebox_seconds)}): 👍 {r.up} ✋ {r.neutral} 👎 {r.down}"
+                  f" → {OUTCOME_LABELS[r.outcome]}" for r in t.rounds]
+    if t.takeaways:
+        lines += ["", "Takeaways:"] + [md_item("- ", n.text) for n in t.takeaways]
+    if t.actions:
+        lines += ["", "Actions:"] + [md_item("- [ ] ", n.text) + (f" ({md_text(n.owner)})" if n.owner else "")
+                                     for n in t.actions]
+    return lines + [""]
 
 
 CSV_HEADER = ["record", "topic", "column", "votes", "time_spent_seconds", "round", "thumbs_up", "neutral",
@@ -106,7 +161,8 @@ def to_csv(summary: Summary) -> str:
     rows = [CSV_HEADER] + [["attendee", "", "", "", "", "", "", "", "", "", name, ""] for name in summary.attendees]
     for t in summary.topics:
         column = COLUMN_LABELS[t.status]
-        rows.append(["topic", t.title, column, t.votes, t.seconds, "", "", "", "", "", t.description, ""])
+        votes = "" if t.votes is None else t.votes
+        rows.append(["topic", t.title, column, votes, t.seconds, "", "", "", "", "", t.description, ""])
         for r in t.rounds:
             outcome = OUTCOME_LABELS[r.outcome]
             rows.append(["thumbs", t.title, column, "", "", r.round, r.up, r.neutral, r.down, outcome, "", ""])
