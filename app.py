@@ -10,10 +10,11 @@ import signal  # noqa: E402
 import socket  # noqa: E402
 
 import gevent  # noqa: E402
-from gevent.pywsgi import WSGIServer  # noqa: E402
+from gevent.pywsgi import LoggingLogAdapter, WSGIServer  # noqa: E402
 
 from leancoffee import create_app, tune_garbage_collector  # noqa: E402
 from leancoffee.live import live  # noqa: E402
+from leancoffee.web.routing import RedactCodes  # noqa: E402
 
 log = logging.getLogger("leancoffee")
 
@@ -40,7 +41,11 @@ def main() -> None:
 
     app = create_app()
     tune_garbage_collector()
-    server = WSGIServer(listen(args.host, args.port), app, log=None)
+    # No access log (the app logs each request by route, not by path: a path holds a meeting's code). The
+    # server's own errors (a malformed request line, say) go through our log format with the code taken out.
+    server_log = logging.getLogger("gevent.pywsgi")
+    server_log.addFilter(RedactCodes())
+    server = WSGIServer(listen(args.host, args.port), app, log=None, error_log=LoggingLogAdapter(server_log, logging.WARNING))
 
     def shut_down():
         # 1012 (service restart) tells every browser to come back by itself.

@@ -5,7 +5,9 @@ DATABASE_URL that every worker shares (PostgreSQL). Everything here can be overr
 line (`-w 8 -b 0.0.0.0:8000`) or with GUNICORN_CMD_ARGS.
 """
 
+import logging
 import os
+import re
 import shutil
 import tempfile
 
@@ -23,7 +25,29 @@ timeout = 30
 # SIGTERM: sockets get 1012 at once (below) and browsers reconnect to the other workers.
 graceful_timeout = 10
 keepalive = 5
-accesslog = None  # the app logs one structured line per request itself
+accesslog = None  # the app logs one structured line per request itself (by route: a path holds a meeting's code)
+# Should an access log be turned on anyway (--access-logfile), it names no path, query or Referer.
+access_log_format = '%(h)s %(t)s "%(m)s" %(s)s %(b)s %(M)sms "%(a)s"'
+
+
+class RedactCodes(logging.Filter):
+    """gunicorn's own lines (`Error handling request GET /m/<code>/...`, a bad request line) without the meeting's code.
+
+    The same rule as leancoffee.web.routing's: importing the app here, in the master, would import it
+    before the workers' gevent patching.
+    """
+
+    CODE_IN_TEXT = re.compile(r"/m/[^/\s?#'\"]+")
+
+    def filter(self, record):
+        message = record.getMessage()
+        redacted = self.CODE_IN_TEXT.sub("/m/<code>", message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+logging.getLogger("gunicorn.error").addFilter(RedactCodes())
 
 # /metrics adds up every worker's figures through prometheus_client's multiprocess mode.
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

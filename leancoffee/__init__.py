@@ -22,7 +22,9 @@ from leancoffee.services.timebox import epoch_ms, format_duration
 from leancoffee.web import actions, ops, pages, socket
 from leancoffee.web.ratelimit import RateLimiter
 from leancoffee.web.responses import refused
+from leancoffee.web.routing import MeetingCodeConverter, route_of_request
 from leancoffee.web.security import (
+    CheckedRequest,
     RefusalsKeepTheSession,
     SecureCookiesOverHttps,
     StripWebSocketCompression,
@@ -40,6 +42,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(load_config())
     app.config.update(config or {})
     app.session_interface = RefusalsKeepTheSession()
+    app.request_class = CheckedRequest
     configure_logging(app.config.get("LOG_LEVEL", "INFO"), app.config.get("LOG_FORMAT", "kv"))
 
     init_db(app.config["DATABASE_URL"], app.config.get("DB_POOL_SIZE", 20), app.config["SQLITE_BUSY_TIMEOUT_MS"])
@@ -47,6 +50,7 @@ def create_app(config: dict | None = None) -> Flask:
     sock.init_app(app)
     live.init_app(app)
     ops.init_app(app)
+    app.url_map.converters["meeting_code"] = MeetingCodeConverter  # before the blueprints' routes use it
     app.register_blueprint(ops.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(actions.bp)
@@ -84,7 +88,7 @@ def create_app(config: dict | None = None) -> Flask:
     @app.errorhandler(OperationalError)
     def database_busy(error):
         # The write's transaction was rolled back: nothing is half-written, and a retry will work.
-        event(logging.getLogger("leancoffee"), "database_busy", logging.WARNING, method=request.method, path=request.path,
+        event(logging.getLogger("leancoffee"), "database_busy", logging.WARNING, method=request.method, route=route_of_request(),
               error=str(error))
         return refused(request.view_args.get("code") if request.view_args else None, Busy())
 
@@ -108,6 +112,9 @@ def create_app(config: dict | None = None) -> Flask:
         )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.endpoint != "static":
+            # Boards, summaries, exports and fragments are private to a meeting: no browser or proxy keeps them.
+            response.headers.setdefault("Cache-Control", "no-store")
         return response
 
     return app

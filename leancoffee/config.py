@@ -1,5 +1,6 @@
 """Settings from the environment, with defaults that make `python app.py` just work."""
 
+import ipaddress
 import os
 import secrets
 import time
@@ -54,6 +55,11 @@ def check_production(config: dict, secret_from_env: str | None) -> None:
         )
 
 
+def parse_networks(text: str) -> list:
+    """`127.0.0.0/8,::1` as networks (a bare address is a network of one); a typo stops the start."""
+    return [ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip()]
+
+
 def load_config() -> dict:
     """Build the Flask config from environment variables."""
     env = os.environ
@@ -106,6 +112,10 @@ def load_config() -> dict:
         "RATE_LIMIT_PER_SECOND": float(env.get("RATE_LIMIT_PER_SECOND", "4")),
         # How long SQLite waits for another writer before the request fails as "busy, retry".
         "SQLITE_BUSY_TIMEOUT_MS": int(env.get("SQLITE_BUSY_TIMEOUT_MS", "5000")),
+        # Who may read /metrics and /readyz's detail: these client addresses (as ProxyFix gives them
+        # behind TRUSTED_PROXIES) or a request with `Authorization: Bearer <METRICS_TOKEN>`.
+        "METRICS_ALLOW": parse_networks(env.get("METRICS_ALLOW", "127.0.0.0/8,::1")),
+        "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
     }
     check_production(config, env.get("SECRET_KEY"))
     return config

@@ -1,14 +1,21 @@
 """What operators need: health and readiness probes, Prometheus metrics, a request id and a log line per request."""
 
+import hmac
+import ipaddress
 import logging
 import time
+from functools import lru_cache
 
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Response, current_app, g, request
+from peewee import PeeweeException
 
 from leancoffee import metrics
 from leancoffee.db import db
 from leancoffee.live import live
 from leancoffee.logs import event, new_request_id, request_id
+from leancoffee.services.access import find_meeting
+from leancoffee.services.errors import NotFound
+from leancoffee.web.routing import RedactCodes, redact_codes, route_of_request
 
 bp = Blueprint("ops", __name__)
 log = logging.getLogger("leancoffee.request")
@@ -33,7 +40,8 @@ def readyz():
     body = "".join(f"{name}: {detail}\n" for name, (_, detail) in checks.items())
     if not ok:
         event(log, "not_ready", logging.WARNING, **{name: detail for name, (_, detail) in checks.items()})
-    return Response(body, status=200 if ok else 503, mimetype="text/plain")
+    # What failed names our hosts and errors: others get the status alone.
+    return Response(body if _for_operators() else "", status=200 if ok else 503, mimetype="text/plain")
 
 
 def _database_ok() -> tuple[bool, str]:
@@ -47,13 +55,49 @@ def _database_ok() -> tuple[bool, str]:
 
 @bp.get("/metrics")
 def metrics_endpoint():
-    """Prometheus text format."""
+    """Prometheus text format, for operators only (403 with no body for anyone else)."""
+    if not _for_operators():
+        return Response("", status=403)
     body, content_type = metrics.exposition()
     return Response(body, content_type=content_type)
 
 
+def _for_operators() -> bool:
+    """Whether the client's address is on METRICS_ALLOW (after ProxyFix) or it sends METRICS_TOKEN as a bearer token."""
+    token = current_app.config.get("METRICS_TOKEN")
+    scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
+    if token and scheme.lower() == "bearer" and hmac.compare_digest(sent.strip().encode(), token.encode()):
+        return True
+    try:
+        address = ipaddress.ip_address(request.remote_addr or "")
+    except ValueError:
+        return False
+    # A dual-stack listener sees an IPv4 client as ::ffff:a.b.c.d; the allow-list names it as a.b.c.d.
+    address = getattr(address, "ipv4_mapped", None) or address
+    return any(address in network for network in current_app.config["METRICS_ALLOW"])
+
+
+@lru_cache(maxsize=4096)
+def _meeting_id(code: str) -> int:
+    """The meeting id behind a code, for logs; a code never changes meeting, so each worker asks once per meeting."""
+    return find_meeting(code).id  # NotFound is raised, so not cached: a meeting made later is still found
+
+
+def _logged_meeting(status: int) -> int | None:
+    """The id of the meeting the request named, if any; never the reason a response fails."""
+    code = (request.view_args or {}).get("code")
+    if code is None or status >= 500:
+        return None  # no meeting, or the database may be what failed
+    try:
+        return _meeting_id(code)
+    except (NotFound, PeeweeException):
+        return None
+
+
 def init_app(app) -> None:
-    """Give every request an id (X-Request-ID in and out) and time it by endpoint."""
+    """Give every request an id (X-Request-ID in and out), time it by endpoint, and keep meeting codes out of logs."""
+    if not any(isinstance(f, RedactCodes) for f in app.logger.filters):  # one per logger, however many apps
+        app.logger.addFilter(RedactCodes())  # for Flask's own `Exception on <path>` line
 
     @app.before_request
     def start_request():
@@ -73,12 +117,14 @@ def init_app(app) -> None:
         if response.status_code >= 500:
             metrics.ERRORS.labels("http_5xx").inc()
         if endpoint not in NO_DB_ENDPOINTS and endpoint != "static":
-            event(log, "request", method=request.method, path=request.path, endpoint=endpoint,
-                  status=response.status_code, ms=round(elapsed * 1000, 1))
+            # The route's rule and the meeting's id, never the path: it holds the meeting's code, its secret.
+            where = {"route": route_of_request(), "meeting": _logged_meeting(response.status_code)}
+            event(log, "request", method=request.method, **{k: v for k, v in where.items() if v is not None},
+                  endpoint=endpoint, status=response.status_code, ms=round(elapsed * 1000, 1))
         return response
 
     @app.teardown_request
     def count_exception(exc):
         if exc is not None:
             metrics.ERRORS.labels("exception").inc()
-            event(log, "unhandled_exception", logging.ERROR, path=request.path, error=repr(exc))
+            event(log, "unhandled_exception", logging.ERROR, route=route_of_request(), error=redact_codes(repr(exc)))

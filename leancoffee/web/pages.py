@@ -59,7 +59,7 @@ def for_members(view):
     return guarded
 
 
-@bp.get("/m/<code>")
+@bp.get("/m/<meeting_code:code>")
 @for_members
 def board(meeting, participant):
     """The live board (a completed meeting opens on its summary)."""
@@ -73,7 +73,7 @@ def board(meeting, participant):
     )
 
 
-@bp.get("/m/<code>/room")
+@bp.get("/m/<meeting_code:code>/room")
 @for_members
 def room(meeting, participant):
     """The projected room screen: large, read-only, live, with a QR code of the join link."""
@@ -83,21 +83,21 @@ def room(meeting, participant):
                 join_link=join_link, qr_svg=qr_svg)
 
 
-@bp.get("/m/<code>/summary")
+@bp.get("/m/<meeting_code:code>/summary")
 @for_members
 def summary(meeting, participant):
     """What the meeting produced; exports as Markdown and CSV."""
     return page("summary.html", summary=build_summary(meeting.id))
 
 
-@bp.get("/m/<code>/summary.<any(md, csv):fmt>")
+@bp.get("/m/<meeting_code:code>/summary.<any(md, csv):fmt>")
 @for_members
 def summary_export(meeting, participant, fmt):
     """The summary as a Markdown or CSV download."""
     result = build_summary(meeting.id)
     body, mimetype = (to_markdown(result), "text/markdown") if fmt == "md" else (to_csv(result), "text/csv")
     filename = f"lean-coffee-{meeting.code}.{fmt}"
-    return Response(body, mimetype=f"{mimetype}; charset=utf-8",
+    return Response(body, content_type=f"{mimetype}; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 

@@ -10,7 +10,7 @@ from urllib.parse import unquote_to_bytes, urlparse
 
 from flask import Request, g, request, session
 from flask.sessions import SecureCookieSessionInterface
-from werkzeug.http import parse_cookie
+from werkzeug.exceptions import BadRequest
 from werkzeug.utils import cached_property
 
 CSRF_HEADER = "X-CSRFToken"
@@ -37,7 +37,8 @@ def csrf_ok() -> bool:
     """Whether this POST carries the session's token, as a header (htmx) or a form field."""
     expected = session.get(CSRF_FIELD)
     sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD)
-    return bool(expected and sent and hmac.compare_digest(str(expected), str(sent)))
+    # As bytes: compare_digest refuses text that is not ASCII, and a forged token may be anything.
+    return bool(expected and sent and hmac.compare_digest(str(expected).encode(), str(sent).encode()))
 
 
 def form_is_utf8() -> bool:
@@ -124,16 +125,25 @@ class RefusalsKeepTheSession(SecureCookieSessionInterface):
         super().save_session(app, session, response)
 
 
-class AsciiCookiesRequest(Request):
-    """Flask's request (`app.request_class`), except that a cookie whose name or value is not ASCII is ignored.
+class CheckedRequest(Request):
+    """Flask's request (`app.request_class`), minus two headers that made a 500 of pages: odd cookies and hosts.
 
-    Every cookie we set is ASCII; flask-login compared a non-ASCII remember-me digest with
-    hmac.compare_digest, which raises on non-ASCII text: a 500 on every page for that browser.
+    A cookie whose name or value is not ASCII is ignored: every cookie we set is ASCII, and flask-login
+    compared a non-ASCII remember-me digest with hmac.compare_digest, which raises on such text.
+    A Host that is not an IDNA host name (`xn--zz`) is a 400 where we read `host_url` (the room's join
+    link, the socket's Origin check): werkzeug raised UnicodeError building it.
     """
 
     @cached_property
+    def host_url(self) -> str:
+        try:
+            return super().host_url
+        except ValueError:  # UnicodeError included
+            raise BadRequest("The Host header is not a host name.") from None
+
+    @cached_property
     def cookies(self):
-        sent = parse_cookie(";".join(self.headers.getlist("Cookie")), cls=self.dict_storage_class)
+        sent = super().cookies
         return self.dict_storage_class(
             [(name, value) for name, value in sent.items(multi=True) if name.isascii() and value.isascii()]
         )

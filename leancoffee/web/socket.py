@@ -1,10 +1,11 @@
 """The board's WebSocket: one per page, guarded before the upgrade, fed by the hub."""
 
+import base64
 import io
 import logging
 
 import gevent
-from flask import Blueprint, abort, current_app, g, request
+from flask import Blueprint, Response, abort, current_app, g, request
 from flask_login import current_user
 
 from leancoffee.db import db
@@ -27,6 +28,9 @@ def guard_handshake():
         return None
     if not same_origin(request.headers.get("Origin"), request.host_url):
         abort(403)
+    refusal = _malformed_handshake()
+    if refusal is not None:
+        return refusal
     with db.connection_context():
         if not current_user.is_authenticated:
             abort(401)
@@ -45,7 +49,31 @@ def guard_handshake():
     return None
 
 
-@sock.route("/m/<code>/ws", bp=bp)
+def _malformed_handshake() -> Response | None:
+    """RFC 6455's answer to a handshake the WebSocket library would fail on (a 500): 426 for another version, else 400."""
+    versions = request.headers.getlist("Sec-WebSocket-Version")  # several headers, or one listing several, conflict
+    if versions != ["13"]:
+        return Response("Only WebSocket version 13 is supported.\n", 426 if versions else 400,
+                        {"Sec-WebSocket-Version": "13"}, mimetype="text/plain")
+    keys = request.headers.getlist("Sec-WebSocket-Key")
+    if len(keys) != 1 or not _is_key(keys[0]):
+        return Response("Sec-WebSocket-Key must be the base64 of 16 bytes.\n", 400, mimetype="text/plain")
+    # The library needs a Host (CheckedRequest has made sure it is a host name) and reads these as ASCII.
+    as_ascii = [value for name in ("Connection", "Upgrade", "Sec-WebSocket-Protocol") for value in request.headers.getlist(name)]
+    if not request.headers.get("Host") or not all(value.isascii() for value in as_ascii):
+        return Response("Malformed WebSocket handshake.\n", 400, mimetype="text/plain")
+    return None
+
+
+def _is_key(key: str) -> bool:
+    """Whether a Sec-WebSocket-Key is the base64 of 16 bytes (24 characters, `==` at the end)."""
+    try:
+        return len(key) == 24 and len(base64.b64decode(key, validate=True)) == 16
+    except ValueError:  # binascii.Error is a ValueError
+        return False
+
+
+@sock.route("/m/<meeting_code:code>/ws", bp=bp)
 def board_socket(ws, code):
     """Hand the socket over to a greenlet of its own, which attaches it to the hub and reads it; end this request.
 
