@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -85,6 +86,20 @@ def page_token(html: str) -> str:
     return match.group(1)
 
 
+def form_expected(html: str, action: str) -> str:
+    """The `expected` field of the page's first form posting to `action`: the state a browser sends back."""
+    form = re.search(rf'<form[^>]*action="{re.escape(action)}"[^>]*>(.*?)</form>', html, re.S)
+    assert form, f"the page has no form posting to {action}"
+    field = re.search(r'name="expected" value="([^"]*)"', form.group(1))
+    assert field, f"the form posting to {action} names no state"
+    return unescape(field.group(1))
+
+
+def board_expected(who, code: str, action: str) -> str:
+    """What `who`'s board names in its form posting to `action` (`who`: a test-client or HTTP person)."""
+    return form_expected(who.get(f"/m/{code}?board=1").text, f"/m/{code}/{action}")
+
+
 class HttpPerson:
     """A browser-less participant talking to a real server: its own cookies, CSRF token and sockets."""
 
@@ -116,12 +131,20 @@ class HttpPerson:
         """Follow the redirect after a sign-in, as a browser would, and keep the new CSRF token it carries."""
         self.token = page_token(self.http.get(self.base + landing).text)
 
+    def get(self, path: str):
+        return self.http.get(self.base + path)
+
     def act(self, path: str, data=None, live=True):
         """An htmx POST, as a page whose socket is live sends it."""
         headers = {"HX-Request": "true", "X-CSRFToken": self.token}
         if live:
             headers["X-Live-Socket"] = "1"
         return self.http.post(self.base + path, data=data or {}, headers=headers)
+
+    def press(self, code: str, action: str, data=None, live=True):
+        """A control of this person's board, pressed: its form sends the state it names (`expected`) too."""
+        data = {**(data or {}), "expected": board_expected(self, code, action)}
+        return self.act(f"/m/{code}/{action}", data, live=live)
 
     def cookie_header(self) -> str:
         return "; ".join(f"{c.name}={c.value}" for c in self.http.cookies)

@@ -5,6 +5,7 @@ import re
 import pytest
 
 from leancoffee.models import IN_PROGRESS, Meeting, Participant, Topic, User, Vote
+from tests.helpers import board_expected
 
 
 def ids_in(html: str) -> set[str]:
@@ -160,19 +161,21 @@ def test_facilitator_changes_status_and_moves_topics(meeting):
     m, fay, ann, _ = meeting
     ann.post(f"/m/{m.code}/topics", {"title": "T"})
     topic = Topic.get(Topic.title == "T")
-    response = fay.post(f"/m/{m.code}/status", {"status": "in_progress"})
+    response = fay.post(f"/m/{m.code}/status", {"status": "in_progress", "expected": board_expected(fay, m.code, "status")})
     assert response.status_code == 200 and 'data-status="in_progress"' in response.text
     assert Meeting.get_by_id(m.id).status == IN_PROGRESS and Meeting.get_by_id(m.id).started_at
-    response = fay.post(f"/m/{m.code}/topics/{topic.id}/move", {"status": "discussing"})
+    move = f"topics/{topic.id}/move"
+    response = fay.post(f"/m/{m.code}/{move}", {"status": "discussing", "expected": board_expected(fay, m.code, move)})
     assert response.status_code == 200 and {"list-discussing", "list-to_discuss"} <= ids_in(response.text)
     assert response.text.index('id="list-discussing"') < response.text.index('id="list-to_discuss"')
     assert Topic.get_by_id(topic.id).status == "discussing"
-    assert fay.post(f"/m/{m.code}/topics/{topic.id}/move", {"status": "nowhere"}).status_code == 422
+    nowhere = {"status": "nowhere", "expected": board_expected(fay, m.code, move)}
+    assert fay.post(f"/m/{m.code}/{move}", nowhere).status_code == 422
 
 
 def test_completed_meeting_refuses_changes(meeting):
     m, fay, ann, _ = meeting
-    fay.post(f"/m/{m.code}/status", {"status": "completed"})
+    fay.post(f"/m/{m.code}/status", {"status": "completed", "expected": board_expected(fay, m.code, "status")})
     response = ann.post(f"/m/{m.code}/topics", {"title": "Late"})
     assert response.status_code == 409 and "read-only" in response.text
     opened = ann.get(f"/m/{m.code}")

@@ -9,7 +9,7 @@ import pytest
 from leancoffee.models import Meeting, Participant, Topic
 from leancoffee.services.errors import Invalid
 from leancoffee.services.validation import clean_text
-from tests.helpers import need
+from tests.helpers import board_expected, need
 
 HIDDEN = "votes hidden until voting closes"
 COUNT = re.compile(r"\b\d+ votes?\b")
@@ -17,6 +17,11 @@ COUNT = re.compile(r"\b\d+ votes?\b")
 
 def topic_id(title):
     return Topic.get(Topic.title == title).id
+
+
+def facilitate(fay, m, action, data=None):
+    """Fay presses a control of her board: the form sends the state it names."""
+    return fay.post(f"/m/{m.code}/{action}", {**(data or {}), "expected": board_expected(fay, m.code, action)})
 
 
 def summary_outputs(who, m):
@@ -39,7 +44,7 @@ def hidden_vote(meeting):
     assert fay.post(f"/m/{m.code}/settings", {"hidden_voting": "1", "timebox_pattern": "8m"}).status_code == 200
     for title in ("First", "Second", "Third"):
         assert ann.post(f"/m/{m.code}/topics", {"title": title}).status_code == 200
-    assert fay.post(f"/m/{m.code}/phase", {"phase": "voting"}).status_code == 200
+    assert facilitate(fay, m, "phase", {"phase": "voting"}).status_code == 200
     for who, title in ((ann, "Third"), (bob, "Third"), (fay, "Third"), (bob, "Second")):
         assert who.post(f"/m/{m.code}/topics/{topic_id(title)}/vote").status_code == 200
     return m, fay, ann, bob
@@ -63,13 +68,13 @@ def test_hidden_counts_and_their_order_stay_out_of_every_summary_output(hidden_v
 
 def test_hidden_counts_appear_once_voting_closes_and_hide_again_when_it_reopens(hidden_vote):
     m, fay, ann, bob = hidden_vote
-    assert fay.post(f"/m/{m.code}/phase", {"phase": "discussing"}).status_code == 200
+    assert facilitate(fay, m, "phase", {"phase": "discussing"}).status_code == 200
     page, markdown, rows = summary_outputs(ann, m)
     for output in (page, markdown):
         assert HIDDEN not in output and in_order(output, "Third", "Second", "First")
         assert "3 votes" in output and "1 vote ·" in output and "0 votes" in output
     assert [(r["topic"], r["votes"]) for r in rows] == [("Third", "3"), ("Second", "1"), ("First", "0")]
-    assert fay.post(f"/m/{m.code}/phase", {"phase": "voting"}).status_code == 200
+    assert facilitate(fay, m, "phase", {"phase": "voting"}).status_code == 200
     assert_counts_hidden(ann, m)
 
 
@@ -193,7 +198,8 @@ def hostile(person):
     for title in HOSTILE_TITLES:
         assert mallory.post(f"/m/{m.code}/topics", {"title": title, "description": HOSTILE_DESCRIPTION}).status_code == 200
     mallory.post(f"/m/{m.code}/topics/{topic_id('1. item')}/vote")
-    assert fay.post(f"/m/{m.code}/discuss-next").status_code == 200
+    assert facilitate(fay, m, "phase", {"phase": "voting"}).status_code == 200
+    assert facilitate(fay, m, "discuss-next").status_code == 200
     tid = topic_id("1. item")
     for note in ({"kind": "takeaway", "text": "> quoted\n\n    indented\n## Actions"},
                  {"kind": "action", "text": "[x](javascript:alert(3))", "owner": "**Boss**"}):

@@ -78,9 +78,9 @@ def test_every_kind_of_change_reaches_other_screens(room):
     receive_until(bob_ws, lambda f: f'id="votes-{tid}"' in f and "<strong>1</strong>" in f)  # VoteCast
     ann.act(f"/m/{code}/topics/{tid}/unvote")
     receive_until(bob_ws, lambda f: f'id="votes-{tid}"' in f and "<strong>0</strong>" in f)  # VoteRemoved
-    fay.act(f"/m/{code}/topics/{tid}/move", {"status": "discussed"})
+    fay.press(code, f"topics/{tid}/move", {"status": "discussed"})
     receive_until(bob_ws, lambda f: '<ol id="list-discussed"' in f and f'id="topic-{tid}"' in f)  # TopicStatusChanged
-    fay.act(f"/m/{code}/status", {"status": "in_progress"})
+    fay.press(code, "status", {"status": "in_progress"})
     receive_until(bob_ws, lambda f: 'data-status="in_progress"' in f)  # SessionStatusChanged
     eve = HttpPerson(fay.base)
     eve.join(code, "Eve")
@@ -173,7 +173,8 @@ def test_time_up_reaches_every_screen_and_a_reconnect_gets_the_same_end_time(ser
     ann.act(f"/m/{code}/topics", {"title": "Short one"})
     ann_ws = ann.socket(code)
     receive_until(ann_ws, lambda f: 'id="columns"' in f)
-    fay.act(f"/m/{code}/discuss-next")
+    fay.press(code, "phase", {"phase": "voting"})
+    fay.press(code, "discuss-next")
     running = receive_until(ann_ws, lambda f: 'data-state="running"' in f)
     ends_at = re.search(r'data-ends-at="(\d+)"', running).group(1)
     again = fay.socket(code)  # a screen that joins in the middle sees the same end time
@@ -195,7 +196,8 @@ def test_the_room_screen_follows_the_meeting_live(room):
     assert 'id="room-board"' in first and 'id="columns"' not in first  # the room has its own regions
     ann.act(f"/m/{code}/topics", {"title": "On the big screen"})
     receive_until(screen, lambda f: 'id="room-board"' in f and "On the big screen" in f)
-    fay.act(f"/m/{code}/discuss-next")
+    fay.press(code, "phase", {"phase": "voting"})
+    fay.press(code, "discuss-next")
     now = receive_until(screen, lambda f: 'class="room-topic"' in f)
     assert '<h2 class="room-topic">On the big screen</h2>' in now and 'data-state="running"' in now
     assert "<form" not in now  # read-only

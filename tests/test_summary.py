@@ -5,10 +5,16 @@ import io
 from datetime import timedelta
 
 from leancoffee.models import Meeting, Note, Topic, utcnow
+from tests.helpers import board_expected
 
 
 def topic_id(title):
     return Topic.get(Topic.title == title).id
+
+
+def facilitate(fay, m, action, data=None):
+    """Fay presses a control of her board: the form sends the state it names."""
+    return fay.post(f"/m/{m.code}/{action}", {**(data or {}), "expected": board_expected(fay, m.code, action)})
 
 
 def run_meeting(meeting):
@@ -16,19 +22,19 @@ def run_meeting(meeting):
     m, fay, ann, bob = meeting
     ann.post(f"/m/{m.code}/topics", {"title": "Hiring <plan>", "description": "=cmd|' /C calc'!A0"})
     bob.post(f"/m/{m.code}/topics", {"title": "Budget"})
-    assert fay.post(f"/m/{m.code}/phase", {"phase": "voting"}).status_code == 200
+    assert facilitate(fay, m, "phase", {"phase": "voting"}).status_code == 200
     ann.post(f"/m/{m.code}/topics/{topic_id('Hiring <plan>')}/vote")
     bob.post(f"/m/{m.code}/topics/{topic_id('Hiring <plan>')}/vote")
-    assert fay.post(f"/m/{m.code}/discuss-next").status_code == 200
+    assert facilitate(fay, m, "discuss-next").status_code == 200
     Meeting.update(timer_ends_at=utcnow() - timedelta(seconds=1)).where(Meeting.id == m.id).execute()
     assert ann.post(f"/m/{m.code}/thumbs", {"choice": "up"}).status_code == 200
     assert bob.post(f"/m/{m.code}/thumbs", {"choice": "neutral"}).status_code == 200
-    assert fay.post(f"/m/{m.code}/decide", {"outcome": "move_on"}).status_code == 200
+    assert facilitate(fay, m, "decide", {"outcome": "move_on"}).status_code == 200
     hid = topic_id("Hiring <plan>")
     assert ann.post(f"/m/{m.code}/topics/{hid}/notes", {"kind": "takeaway", "text": "Hire two juniors"}).status_code == 200
     action = {"kind": "action", "text": "Post the ad", "owner": "Bob"}
     assert bob.post(f"/m/{m.code}/topics/{hid}/notes", action).status_code == 200
-    assert fay.post(f"/m/{m.code}/phase", {"phase": "done"}).status_code == 200
+    assert facilitate(fay, m, "phase", {"phase": "done"}).status_code == 200
     return m, fay, ann, bob
 
 
@@ -88,7 +94,8 @@ def test_my_meetings_lists_created_and_joined_newest_first(meeting, person):
 def test_room_screen_is_read_only_with_a_qr_code_of_the_join_link(meeting):
     m, fay, ann, _ = meeting
     ann.post(f"/m/{m.code}/topics", {"title": "Projected"})
-    fay.post(f"/m/{m.code}/discuss-next")
+    facilitate(fay, m, "phase", {"phase": "voting"})
+    assert facilitate(fay, m, "discuss-next").status_code == 200
     page = fay.get(f"/m/{m.code}/room").text
     assert 'hx-ws:connect="/m/' + m.code + '/ws?screen=room"' in page
     assert '<h2 class="room-topic">Projected</h2>' in page and 'id="timer"' in page

@@ -80,19 +80,19 @@ def scene(chromium, server):
                                     (fay, LONG_WORD, ""), (ann, "Four-day week", ""), (fay, "Pairing days", "")):
         assert who.act(f"/m/{busy}/topics", {"title": title, "description": description}).status_code == 200
     ids = topic_ids(fay, busy)
-    fay.act(f"/m/{busy}/phase", {"phase": "voting"})
+    fay.press(busy, "phase", {"phase": "voting"})
     for who, title in ((ann, "On-call rota"), (fay, "On-call rota"), (ann, LONG_WORD)):
         assert who.act(f"/m/{busy}/topics/{ids[title]}/vote").status_code == 200
-    fay.act(f"/m/{busy}/discuss-next")
-    fay.act(f"/m/{busy}/topics/{ids['Pairing days']}/move", {"status": "discussed"})
+    fay.press(busy, "discuss-next")
+    fay.press(busy, f"topics/{ids['Pairing days']}/move", {"status": "discussed"})
     ann.act(f"/m/{busy}/topics/{ids['On-call rota']}/notes", {"kind": "takeaway", "text": "Rotate weekly"})
     ann.act(f"/m/{busy}/topics/{ids['On-call rota']}/notes", {"kind": "action", "text": "Draft the rota", "owner": "Ann"})
 
     thumbs = start(fay, "Retro coffee", timebox="1s")
     ann.join(thumbs, "Ann")
     ann.act(f"/m/{thumbs}/topics", {"title": "Release train"})
-    fay.act(f"/m/{thumbs}/phase", {"phase": "voting"})
-    fay.act(f"/m/{thumbs}/discuss-next")
+    fay.press(thumbs, "phase", {"phase": "voting"})
+    fay.press(thumbs, "discuss-next")
 
     contexts = [browser_for(chromium, who, server.base) for who in (fay, ann, None)]
     yield Scene(server.base, *contexts, busy=busy, thumbs=thumbs)
@@ -374,9 +374,9 @@ def test_live_changes_are_highlighted_announced_and_do_not_move_the_page(chromiu
         expect(card(page, "Alpha")).to_have_class(re.compile("is-fresh"))
         assert page.evaluate("() => window.shift") < 0.01
 
-        fay.act(f"/m/{code}/phase", {"phase": "voting"})
+        fay.press(code, "phase", {"phase": "voting"})
         expect(page.locator("#announcer")).to_contain_text("Phase: Voting")
-        fay.act(f"/m/{code}/discuss-next")
+        fay.press(code, "discuss-next")
         expect(page.locator("#timer")).to_contain_text("Alpha")
         expect(page.locator("#announcer")).to_have_text("1 minute left.", timeout=8_000)
         said = page.evaluate("() => window.said")
@@ -398,8 +398,8 @@ def test_time_up_is_announced_with_the_thumbs_prompt(chromium, server):
     try:
         page = open_page(context, f"{server.base}/m/{code}", PHONE)
         page.evaluate(WATCH_ANNOUNCER)
-        fay.act(f"/m/{code}/phase", {"phase": "voting"})
-        fay.act(f"/m/{code}/discuss-next")
+        fay.press(code, "phase", {"phase": "voting"})
+        fay.press(code, "discuss-next")
         expect(page.get_by_role("heading", name=re.compile("Time is up"))).to_be_visible(timeout=10_000)
         expect(page.locator("#announcer")).to_contain_text("Thumbs vote: continue, neutral or move on?")
         said = page.evaluate("() => window.said")

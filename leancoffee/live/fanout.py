@@ -3,7 +3,7 @@
 from flask import current_app
 
 from leancoffee.live.push import EVERYONE, FACILITATOR, ROOM, Push, mark_oob, user_audience
-from leancoffee.models import TO_DISCUSS
+from leancoffee.models import DISCUSSING, TO_DISCUSS
 from leancoffee.services import changes
 from leancoffee.services.board import BoardState, Viewer
 from leancoffee.services.changes import Change
@@ -118,6 +118,13 @@ def _topic_tools(push: Push, state: BoardState, topic_id: int) -> None:
     push.add(*((aud, oob("_topic_tools.html", state, member_view(state, uid), topic=topic)) for aud, uid in editors))
 
 
+def _moved_cards(push: Push, state: BoardState, change: Change) -> None:
+    """A moved card stays on screen (hx-preserve): its tools are re-sent, as their Move form names its column."""
+    for topic_id in dict.fromkeys((change.topic_id, change.other_topic_id)):
+        if topic_id is not None:
+            _topic_tools(push, state, topic_id)
+
+
 def _timer_regions(push: Push, state: BoardState) -> None:
     """Timer, facilitator controls and the thumbs prompt (whose pressed button is each voter's own)."""
     _facilitator_and_others(push, state, "_meeting_status.html")
@@ -198,15 +205,20 @@ def build_push(change: Change, state: BoardState, present: set[int]) -> Push:
         _vote_counts(push, state)
         _column_lists(push, state, [c for c in change.columns if c != TO_DISCUSS or state.counts_hidden])
         _own_votes(push, state, change.affected_user_ids, (change.other_topic_id,) if target else ())
+        if DISCUSSING in change.columns:
+            _timer_regions(push, state)  # the topic under discussion is gone, and its timer with it
     elif kind == changes.TOPIC_STATUS_CHANGED:
         _column_lists(push, state, change.columns)
         _timer_regions(push, state)
+        _moved_cards(push, state, change)
     elif kind in (changes.VOTE_CAST, changes.VOTE_REMOVED) and topic is not None:
         _vote_counts(push, state)
         _own_votes(push, state, (change.actor_id,), (topic.id,))
     elif kind in TIMER_KINDS:
         _column_lists(push, state, change.columns)
         _timer_regions(push, state)
+        if change.columns:
+            _moved_cards(push, state, change)
     elif kind == changes.THUMB_CAST:
         push.add((EVERYONE, oob("_thumbs_counts.html", state)))
         actor = member_view(state, change.actor_id)

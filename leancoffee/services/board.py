@@ -8,7 +8,6 @@ from peewee import JOIN, fn
 from leancoffee.models import (
     COLLECTING,
     COMPLETED,
-    DISCUSSED,
     DISCUSSING,
     DISCUSSING_PHASE,
     DONE,
@@ -27,9 +26,9 @@ from leancoffee.models import (
 from leancoffee.prepared import Prepared
 from leancoffee.services.meetings import STATUS_LABELS
 from leancoffee.services.timebox import TimerView, parse_pattern, timebox_seconds, timer_view
+from leancoffee.services.topics import COLUMN_LABELS, expected_state
 from leancoffee.services.votes import VOTED_TOPICS
 
-COLUMN_LABELS = {TO_DISCUSS: "To Discuss", DISCUSSING: "Discussing", DISCUSSED: "Discussed"}
 PHASE_LABELS = {COLLECTING: "Collecting topics", VOTING: "Voting", DISCUSSING_PHASE: "Discussing", DONE: "Done"}
 PHASE_GUIDANCE = {
     COLLECTING: "Add the topics you would like to talk about. You can already vote for the ones you like.",
@@ -118,6 +117,10 @@ class BoardState:
     @property
     def current_topic(self) -> "TopicView | None":
         return next((t for t in self.topics.values() if t.status == DISCUSSING), None)
+
+    def expected(self, action: str, topic: "TopicView | None" = None) -> str:
+        """The state a facilitator's form for `action` names (its hidden `expected` field)."""
+        return expected_state(action, self.meeting, self.current_topic, topic)
 
     def spent_seconds(self, topic: "TopicView") -> int:
         """Time a topic has been discussed so far, the current discussion included."""

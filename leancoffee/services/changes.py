@@ -37,7 +37,7 @@ class Change:
     affected_user_ids: tuple[int, ...] = field(default=())
     # Columns whose order or membership changed.
     columns: tuple[str, ...] = field(default=())
-    # A second topic involved (the target of a merge).
+    # A second topic involved: the target of a merge, or the topic a move or "Discuss next" retired to Discussed.
     other_topic_id: int | None = None
 
     def to_dict(self) -> dict:

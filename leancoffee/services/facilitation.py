@@ -1,6 +1,6 @@
 """Running the meeting: phases, settings, "discuss next", the shared timer, thumbs rounds and merges."""
 
-from peewee import JOIN, fn
+from peewee import JOIN, IntegrityError, fn
 
 from leancoffee.models import (
     COLLECTING,
@@ -31,11 +31,12 @@ from leancoffee.models import (
 )
 from leancoffee.services import changes
 from leancoffee.services.access import find_topic, meeting_write
+from leancoffee.services.board import PHASE_LABELS
 from leancoffee.services.changes import Change
 from leancoffee.services.errors import Conflict, Invalid
 from leancoffee.services.meetings import status_fields
 from leancoffee.services.timebox import EXTEND_SECONDS, ends_after, format_pattern, parse_pattern, timebox_seconds, timer_view
-from leancoffee.services.topics import place_topic
+from leancoffee.services.topics import discussed_topic, end_discussion, expected_state, place_topic, require_expected
 
 PHASE_STATUS = {COLLECTING: None, VOTING: IN_PROGRESS, DISCUSSING_PHASE: IN_PROGRESS, DONE: COMPLETED}
 
@@ -46,24 +47,22 @@ def phase_fields(meeting: Meeting, phase: str, now) -> dict:
     return {**status_fields(meeting, status, now), Meeting.phase: phase}
 
 
-def change_phase(user: User, code, phase) -> Change:
-    """Facilitator: go one phase forward or back (collecting → voting → discussing → done)."""
+def change_phase(user: User, code, phase, *, expected=None) -> Change:
+    """Facilitator: go one phase forward or back (collecting → voting → discussing → done); `expected` is the phase left."""
     if phase not in PHASES:
         raise Invalid("Unknown phase.")
+    # Not open_only: stepping back from Done is how a completed meeting reopens (and the only step from Done).
     with meeting_write(code, user, facilitator=True, open_only=False) as meeting:
+        require_expected(expected, expected_state("phase", meeting), f"it is in “{PHASE_LABELS[meeting.phase]}” now")
         step = PHASES.index(phase) - PHASES.index(meeting.phase)
         if abs(step) != 1:
             raise Conflict("Phases go one step at a time: refresh the page to see where the meeting is.")
         now = utcnow()
         if meeting.phase == DISCUSSING_PHASE and phase == VOTING:
             # Undo a discussion started by mistake: its topic goes back to To Discuss.
-            current = Topic.get_or_none((Topic.meeting == meeting.id) & (Topic.status == DISCUSSING))
-            if current is not None:
-                place_topic(meeting, current, TO_DISCUSS, now)
+            end_discussion(meeting, TO_DISCUSS, now)
         if phase == DONE:
-            current = Topic.get_or_none((Topic.meeting == meeting.id) & (Topic.status == DISCUSSING))
-            if current is not None:
-                place_topic(meeting, current, DISCUSSED, now)
+            end_discussion(meeting, DISCUSSED, now)
         Meeting.update(phase_fields(meeting, phase, now)).where(Meeting.id == meeting.id).execute()
     return Change(changes.PHASE_CHANGED, meeting.id, meeting.version, actor_id=user.id)
 
@@ -95,9 +94,39 @@ def _start_timebox(meeting: Meeting, round_number: int, now) -> None:
     ).where(Meeting.id == meeting.id).execute()
 
 
-def discuss_next(user: User, code) -> Change:
-    """Facilitator: the top-voted topic goes to Discussing (the current one to Discussed) and its first timebox starts."""
+def next_round(topic_id: int) -> int:
+    """The round a topic's next timebox is: rounds are numbered per topic, after any it already had.
+
+    A topic discussed again (put back, then discussed) resumes after its highest recorded round, thumbs
+    cast included, so it gets the pattern's next (shorter) timebox, as after "continue": the round
+    number both names the thumbs round and picks the timebox.
+    """
+    recorded = [
+        model.select(fn.MAX(model.round)).where(model.topic == topic_id).scalar() or 0 for model in (ThumbsRound, ThumbsVote)
+    ]
+    return max(recorded) + 1
+
+
+def _discussion_now(meeting: Meeting, topic: Topic | None, with_round: bool = False) -> str:
+    """How the discussion stands, in a refusal's words."""
+    if topic is None:
+        return "no topic is being discussed now"
+    if with_round and meeting.timer_round:
+        return f"“{topic.title}” is in its timebox {meeting.timer_round} now"
+    return f"“{topic.title}” is being discussed now"
+
+
+def _require_discussion(meeting: Meeting, expected, action: str) -> Topic | None:
+    """The topic being discussed, once `expected` (what the page showed of it) still holds."""
+    topic = discussed_topic(meeting)
+    require_expected(expected, expected_state(action, meeting, topic), _discussion_now(meeting, topic, action == "round"))
+    return topic
+
+
+def discuss_next(user: User, code, *, expected=None) -> Change:
+    """Facilitator: the top-voted topic goes to Discussing (the current one to Discussed) and its timebox starts."""
     with meeting_write(code, user, facilitator=True) as meeting:
+        previous = _require_discussion(meeting, expected, "discussion")
         topic = _top_topic(meeting)
         if topic is None:
             raise Conflict("There are no topics left in To Discuss.")
@@ -105,37 +134,41 @@ def discuss_next(user: User, code) -> Change:
         columns = place_topic(meeting, topic, DISCUSSING, now)
         if meeting.phase != DISCUSSING_PHASE:
             Meeting.update(phase_fields(meeting, DISCUSSING_PHASE, now)).where(Meeting.id == meeting.id).execute()
-        _start_timebox(meeting, 1, now)
+        _start_timebox(meeting, next_round(topic.id), now)
     kind = changes.TIMER_CHANGED if meeting.phase == DISCUSSING_PHASE else changes.PHASE_CHANGED
-    return Change(kind, meeting.id, meeting.version, actor_id=user.id, topic_id=topic.id, columns=columns)
+    # The topic retired to Discussed moved too: its card's Move form names its column.
+    return Change(kind, meeting.id, meeting.version, actor_id=user.id, topic_id=topic.id, columns=columns,
+                  other_topic_id=previous.id if previous else None)
 
 
-def _discussed_topic(meeting: Meeting) -> Topic:
-    topic = Topic.get_or_none((Topic.meeting == meeting.id) & (Topic.status == DISCUSSING))
+def _discussed_topic(meeting: Meeting, expected=None) -> Topic:
+    topic = _require_discussion(meeting, expected, "round")
     if topic is None:
         raise Conflict("No topic is being discussed: use Discuss next first.")
     return topic
 
 
-def control_timer(user: User, code, action) -> Change:
-    """Facilitator: start, pause, resume, extend (+1 minute) or stop the timer of the topic being discussed."""
+def control_timer(user: User, code, action, *, expected=None) -> Change:
+    """Facilitator: start, pause, resume, extend (+1 minute) or stop the timer; `expected` names the topic and round."""
     with meeting_write(code, user, facilitator=True) as meeting:
-        _discussed_topic(meeting)
+        topic = _discussed_topic(meeting, expected)
         now = utcnow()
         timer = timer_view(meeting, now)
-        fields = _timer_action(meeting, timer, action, now)
+        fields = _timer_action(meeting, timer, action, now, topic)
         Meeting.update(fields).where(Meeting.id == meeting.id).execute()
     return Change(changes.TIMER_CHANGED, meeting.id, meeting.version, actor_id=user.id)
 
 
-def _timer_action(meeting: Meeting, timer, action: str, now) -> dict:
+def _timer_action(meeting: Meeting, timer, action: str, now, topic: Topic) -> dict:
     """The timer columns after one facilitator action, or Conflict when it makes no sense now."""
     if action == "start":
         if timer.state != TIMER_IDLE:
             raise Conflict("The timer is already started.")
-        seconds = timebox_seconds(meeting.timebox_pattern, max(1, timer.round))
+        # A stopped timebox starts again as the same round; a topic's first one follows its earlier rounds.
+        round_number = timer.round or next_round(topic.id)
+        seconds = timebox_seconds(meeting.timebox_pattern, round_number)
         return {Meeting.timer_state: TIMER_RUNNING, Meeting.timer_ends_at: ends_after(now, seconds),
-                Meeting.timer_remaining: None, Meeting.timer_round: max(1, timer.round)}
+                Meeting.timer_remaining: None, Meeting.timer_round: round_number}
     if action == "pause":
         if timer.state != TIMER_RUNNING or timer.expired:
             raise Conflict("Only a running timer can be paused.")
@@ -185,26 +218,36 @@ def thumbs_counts(topic_id: int, round_number: int) -> dict[str, int]:
     return counts
 
 
-def decide_round(user: User, code, outcome) -> Change:
-    """Facilitator, when time is up: continue (the next, shorter timebox) or move on; the round is recorded."""
+def decide_round(user: User, code, outcome, *, expected=None) -> Change:
+    """Facilitator, when time is up: continue (the next, shorter timebox) or move on; the round is recorded once."""
     if outcome not in (CONTINUE, MOVE_ON):
         raise Invalid("Choose continue or move on.")
-    with meeting_write(code, user, facilitator=True) as meeting:
-        topic = _discussed_topic(meeting)
-        now = utcnow()
-        if not timer_view(meeting, now).expired:
-            raise Conflict("Wait for the timebox to run out (or extend or stop it).")
-        counts = thumbs_counts(topic.id, meeting.timer_round)
-        ThumbsRound.create(
-            meeting=meeting.id, topic=topic.id, round=meeting.timer_round, outcome=outcome,
-            timebox_seconds=timebox_seconds(meeting.timebox_pattern, meeting.timer_round), **counts,
-        )
-        columns = ()
-        if outcome == CONTINUE:
-            _start_timebox(meeting, meeting.timer_round + 1, now)
-        else:
-            columns = place_topic(meeting, topic, DISCUSSED, now)
+    try:
+        with meeting_write(code, user, facilitator=True) as meeting:
+            topic = _discussed_topic(meeting, expected)
+            now = utcnow()
+            if not timer_view(meeting, now).expired:
+                raise Conflict("Wait for the timebox to run out (or extend or stop it).")
+            columns = _record_round(meeting, topic, outcome, now)
+    except IntegrityError:
+        # The unique (topic, round) index is the last word: a round is decided once.
+        raise Conflict("This round has already been decided: check the board and try again.") from None
     return Change(changes.TIMER_CHANGED, meeting.id, meeting.version, actor_id=user.id, topic_id=topic.id, columns=columns)
+
+
+def _record_round(meeting: Meeting, topic: Topic, outcome: str, now) -> tuple[str, ...]:
+    """Store the decided round, then start the next timebox or retire the topic; the columns that changed."""
+    round_number = meeting.timer_round
+    if ThumbsRound.select().where((ThumbsRound.topic == topic.id) & (ThumbsRound.round == round_number)).exists():
+        raise Conflict(f"Timebox {round_number} of “{topic.title}” has already been decided: check the board and try again.")
+    ThumbsRound.create(
+        meeting=meeting.id, topic=topic.id, round=round_number, outcome=outcome,
+        timebox_seconds=timebox_seconds(meeting.timebox_pattern, round_number), **thumbs_counts(topic.id, round_number),
+    )
+    if outcome == CONTINUE:
+        _start_timebox(meeting, round_number + 1, now)
+        return ()
+    return place_topic(meeting, topic, DISCUSSED, now)
 
 
 def merge_topics(user: User, code, source_id, target_id) -> Change:
@@ -222,6 +265,8 @@ def merge_topics(user: User, code, source_id, target_id) -> Change:
         moved = tuple(v.user_id for v in Vote.select(Vote.user).where(Vote.topic == source.id))
         Vote.update(topic=target.id).where(Vote.topic == source.id).execute()
         Note.update(topic=target.id).where(Note.topic == source.id).execute()
+        if source.status == DISCUSSING:
+            end_discussion(meeting, DISCUSSED, utcnow())  # its timer goes with it, not on to another topic
         source.delete_instance()
     return Change(
         changes.TOPICS_MERGED, meeting.id, meeting.version, actor_id=user.id, topic_id=source.id,

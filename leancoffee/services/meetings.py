@@ -7,6 +7,7 @@ from leancoffee.models import (
     COLLECTING,
     COMPLETED,
     DEFAULT_TIMEBOX,
+    DISCUSSED,
     DISCUSSING_PHASE,
     DONE,
     FACILITATOR,
@@ -16,6 +17,7 @@ from leancoffee.models import (
     NAME_MAX,
     PARTICIPANT,
     PLANNED,
+    TO_DISCUSS,
     VOTES_MAX,
     VOTES_MIN,
     Meeting,
@@ -24,10 +26,11 @@ from leancoffee.models import (
     utcnow,
 )
 from leancoffee.services import changes
-from leancoffee.services.access import begin_change, meeting_write, membership, require_member
+from leancoffee.services.access import begin_change, meeting_write, membership, require_member, require_open
 from leancoffee.services.changes import Change
-from leancoffee.services.errors import Invalid
+from leancoffee.services.errors import Conflict, Invalid
 from leancoffee.services.timebox import format_pattern, parse_pattern
+from leancoffee.services.topics import end_discussion, expected_state, require_expected
 from leancoffee.services.validation import clean_int, clean_text
 
 STATUS_LABELS = {"planned": "Planned", "in_progress": "In progress", "completed": "Completed"}
@@ -72,11 +75,19 @@ def create_meeting(
     return meeting
 
 
+def require_joinable(meeting: Meeting, user: User | None) -> None:
+    """Refuse joining or rejoining a completed meeting: its attendees are final."""
+    if meeting.status == COMPLETED:
+        again = membership(meeting, user) is not None
+        raise Conflict(f"This meeting has ended, so it can no longer be {'rejoined' if again else 'joined'}.")
+
+
 def join_meeting(user: User, code, name) -> Change:
     """Add the user to the meeting, or reactivate them if they had left (seed: JoinSession)."""
     name = clean_text(name, "Your name", NAME_MAX)
     with db.atomic():
         meeting = begin_change(code)
+        require_joinable(meeting, user)
         participant = membership(meeting, user)
         if participant is None:
             role = FACILITATOR if meeting.facilitator_id == user.id else PARTICIPANT
@@ -92,6 +103,8 @@ def leave_meeting(user: User, code) -> Change:
     with db.atomic():
         meeting = begin_change(code)
         participant = require_member(meeting, user)
+        if meeting.status == COMPLETED:
+            raise Conflict("This meeting has ended: its list of attendees is final, so you cannot leave it now.")
         Participant.update(is_active=False, left_at=utcnow()).where(Participant.id == participant.id).execute()
     return Change(changes.PARTICIPANT_LEFT, meeting.id, meeting.version, actor_id=user.id)
 
@@ -106,12 +119,17 @@ def status_fields(meeting: Meeting, status: str, now) -> dict:
     return fields
 
 
-def change_meeting_status(user: User, code, status) -> Change:
-    """Facilitator moves the meeting between statuses (seed: ChangeSessionStatus); the phase follows."""
+def change_meeting_status(user: User, code, status, *, expected=None) -> Change:
+    """Facilitator moves the meeting between statuses (seed: ChangeSessionStatus); `expected` is the status left."""
     if status not in MEETING_STATUSES:
         raise Invalid("Unknown meeting status.")
+    # Not open_only: moving a completed meeting back is how it reopens (and all it may do).
     with meeting_write(code, user, facilitator=True, open_only=False) as meeting:
-        fields = status_fields(meeting, status, utcnow())
+        require_expected(expected, expected_state("status", meeting), f"it is {STATUS_LABELS[meeting.status].lower()} now")
+        if status == COMPLETED:
+            require_open(meeting)
+        now = utcnow()
+        fields = status_fields(meeting, status, now)
         # Planned is collecting, completed is done, reopening a finished meeting resumes discussing.
         if status == PLANNED:
             fields[Meeting.phase] = COLLECTING
@@ -119,5 +137,10 @@ def change_meeting_status(user: User, code, status) -> Change:
             fields[Meeting.phase] = DONE
         elif meeting.phase == DONE:
             fields[Meeting.phase] = DISCUSSING_PHASE
+        # The same as the phase steps: Done closes the discussion (its time kept), going back undoes it.
+        if status == COMPLETED:
+            end_discussion(meeting, DISCUSSED, now)
+        elif status == PLANNED and meeting.phase == DISCUSSING_PHASE:
+            end_discussion(meeting, TO_DISCUSS, now)
         Meeting.update(fields).where(Meeting.id == meeting.id).execute()
     return Change(changes.SESSION_STATUS_CHANGED, meeting.id, meeting.version, actor_id=user.id)

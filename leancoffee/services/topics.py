@@ -1,4 +1,4 @@
-"""Topics: add, edit, delete (author or facilitator) and move between columns (facilitator)."""
+"""Topics: add, edit, delete (author or facilitator), move between columns (facilitator); the state a form names."""
 
 from peewee import fn
 
@@ -22,8 +22,36 @@ from leancoffee.services.access import (
     meeting_write,
 )
 from leancoffee.services.changes import Change
-from leancoffee.services.errors import Forbidden, Invalid
+from leancoffee.services.errors import Conflict, Forbidden, Invalid
 from leancoffee.services.validation import clean_text
+
+COLUMN_LABELS = {TO_DISCUSS: "To Discuss", DISCUSSING: "Discussing", DISCUSSED: "Discussed"}
+
+
+def expected_state(action: str, meeting: Meeting, discussed=None, topic=None) -> str:
+    """What a facilitator's form names as the state it acts on (its hidden `expected` field).
+
+    Rendered from the board, computed again from the database inside the write: "status", "phase",
+    "discussion" (the topic discussed, or none), "round" (that topic and its timebox), "column" (where `topic` is).
+    """
+    if action == "column":
+        return topic.status
+    if action in ("discussion", "round"):
+        suffix = f"-round-{meeting.timer_round}" if action == "round" else ""
+        return f"topic-{discussed.id}{suffix}" if discussed is not None else "none"
+    return meeting.status if action == "status" else meeting.phase
+
+
+def require_expected(expected: str | None, actual: str, now: str) -> None:
+    """Refuse a form that names a state the meeting has left since the page was loaded (None: nothing to compare)."""
+    if expected is not None and expected != actual:
+        raise Conflict(f"The meeting has moved on since your page was loaded: {now}. Nothing was changed: check the board "
+                       "and try again.")
+
+
+def discussed_topic(meeting: Meeting) -> Topic | None:
+    """The topic in Discussing (at most one), or None."""
+    return Topic.get_or_none((Topic.meeting == meeting.id) & (Topic.status == DISCUSSING))
 
 
 def _clean_topic_text(title, description) -> tuple[str, str]:
@@ -63,6 +91,8 @@ def delete_topic(user: User, code, topic_id) -> Change:
         topic = find_topic(meeting, topic_id)
         _require_editor(meeting, user, topic)
         voters = tuple(v.user_id for v in Vote.select(Vote.user).where(Vote.topic == topic.id))
+        if topic.status == DISCUSSING:
+            _put_timer_away(meeting)  # the timer was this topic's: no other topic may inherit it
         Vote.delete().where(Vote.topic == topic.id).execute()
         topic.delete_instance()
     return Change(
@@ -79,6 +109,7 @@ def delete_topic(user: User, code, topic_id) -> Change:
 def place_topic(meeting: Meeting, topic: Topic, status: str, now) -> tuple[str, ...]:
     """Move a topic to a column inside a write: one topic at a time is discussed, its time is kept.
 
+    A topic entering Discussing finds the timer put away (idle, round 0): its timeboxes are its own.
     Returns the columns that changed, destination first: its list pulls the card over
     (hx-preserve) before the source list drops it.
     """
@@ -86,16 +117,27 @@ def place_topic(meeting: Meeting, topic: Topic, status: str, now) -> tuple[str, 
     if topic.status == DISCUSSING and status != DISCUSSING:
         _stop_discussing(meeting, topic, now)
     if status == DISCUSSING and topic.status != DISCUSSING:
-        current = Topic.get_or_none((Topic.meeting == meeting.id) & (Topic.status == DISCUSSING))
+        current = discussed_topic(meeting)
         if current is not None:
             _stop_discussing(meeting, current, now)
             Topic.update(status=DISCUSSED, moved_at=now).where(Topic.id == current.id).execute()
             changed.append(DISCUSSED)
+        else:
+            _put_timer_away(meeting)  # whatever timer is left (a deleted topic's) is not this topic's
         Topic.update(
             discussion_started_at=now, first_discussed_at=fn.COALESCE(Topic.first_discussed_at, now)
         ).where(Topic.id == topic.id).execute()
     Topic.update(status=status, moved_at=now).where(Topic.id == topic.id).execute()
     return tuple(dict.fromkeys(changed))
+
+
+def end_discussion(meeting: Meeting, status: str, now) -> tuple[str, ...]:
+    """The topic being discussed (if any) leaves Discussing for `status`, its time kept; the timer stops either way."""
+    current = discussed_topic(meeting)
+    if current is None:
+        _put_timer_away(meeting)
+        return ()
+    return place_topic(meeting, current, status, now)
 
 
 def _stop_discussing(meeting: Meeting, topic: Topic, now) -> None:
@@ -105,16 +147,25 @@ def _stop_discussing(meeting: Meeting, topic: Topic, now) -> None:
         Topic.update(discussed_seconds=Topic.discussed_seconds + max(0, spent), discussion_started_at=None).where(
             Topic.id == topic.id
         ).execute()
+    _put_timer_away(meeting)
+
+
+def _put_timer_away(meeting: Meeting) -> None:
     Meeting.update(timer_state=TIMER_IDLE, timer_ends_at=None, timer_remaining=None, timer_round=0).where(
         Meeting.id == meeting.id
     ).execute()
 
 
-def move_topic(user: User, code, topic_id, status) -> Change:
-    """The facilitator moves a topic to another column."""
+def move_topic(user: User, code, topic_id, status, *, expected=None) -> Change:
+    """The facilitator moves a topic to another column; `expected` is the column their page showed it in."""
     if status not in TOPIC_STATUSES:
         raise Invalid("Unknown column: choose To Discuss, Discussing or Discussed.")
     with meeting_write(code, user, facilitator=True) as meeting:
         topic = find_topic(meeting, topic_id)
+        require_expected(expected, expected_state("column", meeting, topic=topic),
+                         f"“{topic.title}” is in {COLUMN_LABELS[topic.status]} now")
+        retired = discussed_topic(meeting) if status == DISCUSSING and topic.status != DISCUSSING else None
         columns = place_topic(meeting, topic, status, utcnow())
-    return Change(changes.TOPIC_STATUS_CHANGED, meeting.id, meeting.version, actor_id=user.id, topic_id=topic.id, columns=columns)
+    # A topic this move retired to Discussed moved too: its card's Move form names its column.
+    return Change(changes.TOPIC_STATUS_CHANGED, meeting.id, meeting.version, actor_id=user.id, topic_id=topic.id, columns=columns,
+                  other_topic_id=retired.id if retired else None)

@@ -1,5 +1,7 @@
 """Every POST: parse the form, call one service, answer with fragments or a redirect."""
 
+from functools import partial
+
 from flask import Blueprint, flash, redirect, request, session
 from flask_login import login_user, logout_user
 
@@ -52,11 +54,12 @@ def create_meeting():
     return redirect(board_url(meeting.code), code=303)
 
 
-@bp.post("/m/<code>/join")
+@bp.post("/m/<meeting_code:code>/join")
 def join(code):
     """Join (or rejoin) a meeting with a display name."""
     try:
-        find_meeting(code)
+        # Refused before a new identity is made for it: a completed meeting is not joined.
+        meetings.require_joinable(find_meeting(code), acting_user())
         user = _user_or_new(request.form.get("name"))
         change = meetings.join_meeting(user, code, request.form.get("name"))
     except ActionRefused as error:
@@ -64,26 +67,31 @@ def join(code):
     return done(code, change, user)
 
 
-@bp.post("/m/<code>/leave")
+@bp.post("/m/<meeting_code:code>/leave")
 def leave(code):
     """Leave a meeting (rejoin later as the same participant)."""
     return _perform(code, meetings.leave_meeting)
 
 
-@bp.post("/m/<code>/status")
+@bp.post("/m/<meeting_code:code>/status")
 def change_status(code):
     """Facilitator: Planned, In progress, Completed."""
-    return _perform(code, meetings.change_meeting_status, request.form.get("status"))
+    return _perform(code, partial(meetings.change_meeting_status, expected=_expected()), request.form.get("status"))
 
 
-@bp.post("/m/<code>/topics")
+def _expected() -> str:
+    """The state a facilitator's form names; missing, it matches nothing (a page always sends it)."""
+    return request.form.get("expected", "")
+
+
+@bp.post("/m/<meeting_code:code>/topics")
 def add_topic(code):
     """Propose a topic."""
     form = request.form
     return _perform(code, topics.add_topic, form.get("title"), form.get("description"), anchor=lambda c: f"topic-{c.topic_id}")
 
 
-@bp.post("/m/<code>/topics/<int:topic_id>/edit")
+@bp.post("/m/<meeting_code:code>/topics/<int:topic_id>/edit")
 def edit_topic(code, topic_id):
     """Author or facilitator: change a topic's text."""
     form = request.form
@@ -91,75 +99,76 @@ def edit_topic(code, topic_id):
     return _perform(code, topics.edit_topic, topic_id, title, description, anchor=lambda c: f"topic-{topic_id}")
 
 
-@bp.post("/m/<code>/topics/<int:topic_id>/delete")
+@bp.post("/m/<meeting_code:code>/topics/<int:topic_id>/delete")
 def delete_topic(code, topic_id):
     """Author or facilitator: delete a topic."""
     return _perform(code, topics.delete_topic, topic_id)
 
 
-@bp.post("/m/<code>/topics/<int:topic_id>/move")
+@bp.post("/m/<meeting_code:code>/topics/<int:topic_id>/move")
 def move_topic(code, topic_id):
     """Facilitator: move a topic to another column."""
-    return _perform(code, topics.move_topic, topic_id, request.form.get("status"), anchor=lambda c: f"topic-{topic_id}")
+    move = partial(topics.move_topic, expected=_expected())
+    return _perform(code, move, topic_id, request.form.get("status"), anchor=lambda c: f"topic-{topic_id}")
 
 
-@bp.post("/m/<code>/topics/<int:topic_id>/vote")
+@bp.post("/m/<meeting_code:code>/topics/<int:topic_id>/vote")
 def vote(code, topic_id):
     """Spend a dot on a topic."""
     return _perform(code, votes.cast_vote, topic_id, anchor=lambda c: f"topic-{topic_id}")
 
 
-@bp.post("/m/<code>/topics/<int:topic_id>/unvote")
+@bp.post("/m/<meeting_code:code>/topics/<int:topic_id>/unvote")
 def unvote(code, topic_id):
     """Take a dot back."""
     return _perform(code, votes.remove_vote, topic_id, anchor=lambda c: f"topic-{topic_id}")
 
 
-@bp.post("/m/<code>/phase")
+@bp.post("/m/<meeting_code:code>/phase")
 def change_phase(code):
     """Facilitator: one phase forward or back."""
-    return _perform(code, facilitation.change_phase, request.form.get("phase"))
+    return _perform(code, partial(facilitation.change_phase, expected=_expected()), request.form.get("phase"))
 
 
-@bp.post("/m/<code>/settings")
+@bp.post("/m/<meeting_code:code>/settings")
 def update_settings(code):
     """Facilitator: hidden voting and the timebox pattern."""
     form = request.form
     return _perform(code, facilitation.update_settings, form.get("hidden_voting") == "1", form.get("timebox_pattern"))
 
 
-@bp.post("/m/<code>/discuss-next")
+@bp.post("/m/<meeting_code:code>/discuss-next")
 def discuss_next(code):
     """Facilitator: the top-voted topic is discussed next, under a fresh timebox."""
-    return _perform(code, facilitation.discuss_next)
+    return _perform(code, partial(facilitation.discuss_next, expected=_expected()))
 
 
-@bp.post("/m/<code>/timer")
+@bp.post("/m/<meeting_code:code>/timer")
 def control_timer(code):
     """Facilitator: start, pause, resume, extend or stop the timer."""
-    return _perform(code, facilitation.control_timer, request.form.get("action"))
+    return _perform(code, partial(facilitation.control_timer, expected=_expected()), request.form.get("action"))
 
 
-@bp.post("/m/<code>/thumbs")
+@bp.post("/m/<meeting_code:code>/thumbs")
 def cast_thumb(code):
     """Thumbs up, neutral or down when time is up."""
     return _perform(code, facilitation.cast_thumb, request.form.get("choice"))
 
 
-@bp.post("/m/<code>/decide")
+@bp.post("/m/<meeting_code:code>/decide")
 def decide_round(code):
     """Facilitator: continue or move on."""
-    return _perform(code, facilitation.decide_round, request.form.get("outcome"))
+    return _perform(code, partial(facilitation.decide_round, expected=_expected()), request.form.get("outcome"))
 
 
-@bp.post("/m/<code>/merge")
+@bp.post("/m/<meeting_code:code>/merge")
 def merge_topics(code):
     """Facilitator: merge a duplicate topic into another."""
     form = request.form
     return _perform(code, facilitation.merge_topics, form.get("source"), form.get("target"))
 
 
-@bp.post("/m/<code>/topics/<int:topic_id>/notes")
+@bp.post("/m/<meeting_code:code>/topics/<int:topic_id>/notes")
 def add_note(code, topic_id):
     """Add a takeaway or an action item to a topic."""
     form = request.form
