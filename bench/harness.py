@@ -109,6 +109,13 @@ async def _logged_in(port: int) -> tuple[Http, str]:
     return http, CSRF_RE.search(body.decode()).group(1)
 
 
+async def _signed_in(http: Http) -> str:
+    """The session's CSRF token after a sign-in, which gives the browser a new one (the light home page shows it)."""
+    status, _, body = await http.request("GET", "/")
+    assert status == 200, status
+    return CSRF_RE.search(body.decode()).group(1)
+
+
 async def app_meeting(port: int, size: int, index: int = 0) -> tuple[Room, list[tuple[Http, str]]]:
     """A meeting with a topic and `size` joined participants (the facilitator votes); no sockets yet."""
     fac, token = await _logged_in(port)
@@ -116,6 +123,7 @@ async def app_meeting(port: int, size: int, index: int = 0) -> tuple[Room, list[
         "POST", "/meetings", {"title": f"Bench {index}", "name": "Fay", "votes_per_person": 3, "csrf_token": token})
     assert status == 303, status
     code = headers["location"].rsplit("/", 1)[-1]
+    token = await _signed_in(fac)
     htmx = {"HX-Request": "true", "X-CSRFToken": token}
     status, _, body = await fac.request("POST", f"/m/{code}/topics", {"title": "Fan-out"}, htmx)
     assert status == 200, status
@@ -127,6 +135,7 @@ async def app_meeting(port: int, size: int, index: int = 0) -> tuple[Room, list[
         http, tok = await _logged_in(port)
         status, _, _ = await http.request("POST", f"/m/{code}/join", {"name": f"P{i}", "csrf_token": tok})
         assert status == 303, status
+        tok = await _signed_in(http)
         http.close()
         people.append((http, tok))
 

@@ -206,3 +206,18 @@ def test_user_text_is_escaped_everywhere(meeting):
     for html in (response.text, page):
         assert "<img src=x" not in html and "<div hx-get=/x" not in html
         assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+@pytest.mark.parametrize("form", [
+    {"title": "", "name": "Newcomer"},
+    {"title": "Coffee", "name": "Newcomer", "votes_per_person": "99"},
+    {"title": "Coffee", "name": "Newcomer", "timebox_pattern": "forever"},
+    {"title": "Coffee", "name": ""},
+])
+def test_a_refused_start_leaves_no_identity_and_no_cookie_behind(person, form):
+    newcomer = person()
+    users_before = User.select().count()
+    response = newcomer.post("/meetings", form, htmx=False)
+    assert response.status_code == 422 and "Set-Cookie" not in response.headers
+    assert User.select().count() == users_before and Meeting.select().count() == 0
+    assert "Signed in on this browser" not in newcomer.get("/").text

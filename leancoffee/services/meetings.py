@@ -57,16 +57,18 @@ def create_user(name) -> User:
 
 
 def create_meeting(
-    user: User, title, votes_per_person, facilitator_name=None, hidden_voting=False, timebox_pattern=None
+    user: User | None, title, votes_per_person, facilitator_name=None, hidden_voting=False, timebox_pattern=None
 ) -> Meeting:
-    """Open a meeting with the user as its facilitator (and first participant)."""
+    """Open a meeting with the user (a new one, made in the same transaction, when None) as its facilitator."""
     title = clean_text(title, "Meeting title", MEETING_TITLE_MAX)
     pattern = format_pattern(parse_pattern(timebox_pattern)) if timebox_pattern else DEFAULT_TIMEBOX
     votes = clean_int(votes_per_person if votes_per_person not in (None, "") else 3, "Votes per person", VOTES_MIN, VOTES_MAX)
-    name = clean_text(facilitator_name, "Your name", NAME_MAX) if facilitator_name else user.name
+    name = clean_text(facilitator_name, "Your name", NAME_MAX) if facilitator_name or user is None else user.name
     with db.atomic():
+        if user is None:
+            user = User.create(name=name)
         meeting = Meeting.create(
-            code=new_meeting_code(), title=title, votes_per_person=votes, facilitator=user.id,
+            code=new_meeting_code(), title=title, votes_per_person=votes, facilitator=user,
             hidden_voting=bool(hidden_voting), timebox_pattern=pattern,
         )
         Participant.create(meeting=meeting, user=user.id, name=name, role=FACILITATOR)

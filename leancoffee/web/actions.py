@@ -17,13 +17,18 @@ from leancoffee.web.security import rotate_csrf_token
 bp = Blueprint("actions", __name__)
 
 
+def _sign_in(user) -> None:
+    """Sign a new identity in on this browser with a long-lived cookie, under a new CSRF token."""
+    login_user(user, remember=True)
+    rotate_csrf_token()
+
+
 def _user_or_new(name):
-    """The logged-in user, or a new one (logged in with a long-lived cookie) named `name`."""
+    """The logged-in user, or a new one (signed in on this browser) named `name`."""
     user = acting_user()
     if user is None:
         user = meetings.create_user(name)
-        login_user(user, remember=True)
-        rotate_csrf_token()
+        _sign_in(user)
     return user
 
 
@@ -43,14 +48,17 @@ def _perform(code, action, *args, anchor=None):
 def create_meeting():
     """Start a meeting; its creator facilitates it and lands on its board."""
     form = request.form
+    user = acting_user()
     try:
-        user = _user_or_new(form.get("name"))
+        # A newcomer's identity is made with the meeting, so a refused start leaves neither behind.
         meeting = meetings.create_meeting(
             user, form.get("title"), form.get("votes_per_person"), form.get("name"),
             hidden_voting=form.get("hidden_voting") == "1", timebox_pattern=form.get("timebox_pattern"),
         )
     except ActionRefused as error:
         return refused(None, error)
+    if user is None:
+        _sign_in(meeting.facilitator)
     return redirect(board_url(meeting.code), code=303)
 
 
