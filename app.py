@@ -12,7 +12,7 @@ import socket  # noqa: E402
 import gevent  # noqa: E402
 from gevent.pywsgi import LoggingLogAdapter, WSGIServer  # noqa: E402
 
-from leancoffee import create_app, tune_garbage_collector  # noqa: E402
+from leancoffee.factory import create_app, tune_garbage_collector  # noqa: E402
 from leancoffee.live import live  # noqa: E402
 from leancoffee.web.routing import RedactCodes  # noqa: E402
 

@@ -144,7 +144,7 @@ def main(argv=None) -> dict:
     if (os.cpu_count() or 1) > 1:
         os.sched_setaffinity(0, {HARNESS_CORE})
     # The harness holds thousands of clients too: its own full collections would pause every
-    # measurement (as the app does for its server, see leancoffee.tune_garbage_collector).
+    # measurement (as the app does for its server, see leancoffee.factory.tune_garbage_collector).
     gc.freeze()
     gc.set_threshold(100_000, 10, 10)
     result = {"how": how_run(), "quick": args.quick}

@@ -6,8 +6,6 @@ import secrets
 import time
 from pathlib import Path
 
-from leancoffee.live.connection import HandshakeOnly
-
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 
 
@@ -91,8 +89,6 @@ def load_config() -> dict:
         # A client whose outgoing queue holds this many frames is too slow: it is closed
         # (1013) and resyncs when it reconnects, so it never slows anyone else down.
         "SEND_QUEUE_LIMIT": int(env.get("SEND_QUEUE_LIMIT", "256")),
-        # simple-websocket does the handshake; each Connection then reads its own socket (HandshakeOnly).
-        "SOCK_SERVER_OPTIONS": {"thread_class": HandshakeOnly},
         # Every socket is pinged this often; one that has not answered by the next ping is closed.
         "SOCKET_PING_SECONDS": float(env.get("SOCKET_PING_SECONDS", "25")),
         # The page never needs to send more; a bigger message closes its socket (1009).

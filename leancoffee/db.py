@@ -1,4 +1,4 @@
-"""The database handle, chosen at runtime from DATABASE_URL, and schema creation."""
+"""The database handle, chosen at runtime from DATABASE_URL."""
 
 import logging
 import sys
@@ -66,17 +66,3 @@ def open_database(url: str, pool_size: int = 20, busy_timeout_ms: int = 5000):
             prefer_psycopg3=True,
         )
     raise ValueError(f"Unsupported DATABASE_URL scheme: {parsed.scheme!r}")
-
-
-def init_db(url: str, pool_size: int = 20, busy_timeout_ms: int = 5000) -> None:
-    """Point the proxy at the database named by url and bring its schema up to date (migrations)."""
-    from leancoffee.migrations import upgrade
-
-    if url.startswith("sqlite:///"):
-        from pathlib import Path
-
-        path = url[len("sqlite:///"):]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-    db.initialize(open_database(url, pool_size, busy_timeout_ms))
-    upgrade()

@@ -6,6 +6,7 @@ today, so a database of any earlier version can be brought up to date.
 """
 
 import sys
+from pathlib import Path
 
 from peewee import (
     SQL,
@@ -23,7 +24,7 @@ from peewee import (
 )
 from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
 
-from leancoffee.db import SCHEMA_LOCK_KEY, db
+from leancoffee.db import SCHEMA_LOCK_KEY, db, open_database
 from leancoffee.models import utcnow
 
 
@@ -196,10 +197,19 @@ def _upgrade_locked(target: int) -> list[int]:
     return applied
 
 
+def init_db(url: str, pool_size: int = 20, busy_timeout_ms: int = 5000) -> None:
+    """Point the proxy at the database named by url and bring its schema up to date."""
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///"):]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    db.initialize(open_database(url, pool_size, busy_timeout_ms))
+    upgrade()
+
+
 def main() -> None:
     """Apply pending migrations to the database named by DATABASE_URL and say what was done."""
     from leancoffee.config import load_config
-    from leancoffee.db import open_database
 
     url = load_config()["DATABASE_URL"]
     db.initialize(open_database(url))

@@ -2,7 +2,7 @@
 
 import pytest
 
-from leancoffee import create_app
+from leancoffee.factory import create_app
 from leancoffee.models import Meeting
 from tests.helpers import CHROMIUM, CHROMIUM_ARGS, AppServer, need, page_token
 

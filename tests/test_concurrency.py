@@ -7,7 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from leancoffee.db import db, init_db
+from leancoffee.db import db
+from leancoffee.migrations import init_db
 from leancoffee.models import Topic, Vote
 from leancoffee.services import meetings, topics, votes
 from leancoffee.services.errors import ActionRefused, Conflict

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 import pytest
 import websocket
 
-from leancoffee import create_app
+from leancoffee.factory import create_app
 from leancoffee.models import Vote
 from tests.helpers import AppServer, HttpPerson, close_code, receive_until
 from tests.test_live import presence_of

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from leancoffee import create_app
 from leancoffee.db import db
+from leancoffee.factory import create_app
 from leancoffee.live.fanout import build_push
 from leancoffee.models import DISCUSSED, DISCUSSING, TO_DISCUSS, Meeting, ThumbsRound, Topic, utcnow
 from leancoffee.services import changes, facilitation, meetings, notes, topics, votes

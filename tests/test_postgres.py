@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from peewee import IntegrityError
 
-from leancoffee import create_app
 from leancoffee.db import db
+from leancoffee.factory import create_app
 from leancoffee.models import Vote
 from leancoffee.services import meetings, topics, votes
 from tests.backends import fresh_postgres_database, need_postgres, pg_rows

@@ -6,8 +6,8 @@ import time
 import pytest
 import websocket
 
-from leancoffee import create_app
 from leancoffee.config import InsecureConfiguration, check_production
+from leancoffee.factory import create_app
 from leancoffee.models import Meeting, Note, Participant, Topic, Vote
 from leancoffee.services.summary import md_text
 from tests.helpers import HttpPerson, close_code, receive_until
@@ -183,7 +183,7 @@ def test_production_app_does_not_start_without_a_real_key(monkeypatch, tmp_path)
 
 
 def test_a_fresh_install_generates_and_keeps_its_own_secret_key(monkeypatch, tmp_path):
-    from leancoffee import config
+    import leancoffee.config as config
 
     monkeypatch.setattr(config, "INSTANCE_DIR", tmp_path / "instance")
     monkeypatch.delenv("SECRET_KEY", raising=False)

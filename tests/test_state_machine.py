@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from leancoffee import create_app
+from leancoffee.factory import create_app
 from leancoffee.live.fanout import full_board
 from leancoffee.models import DISCUSSING, PHASES, TOPIC_STATUSES, Meeting, Participant, Topic, Vote
 from leancoffee.services import facilitation, meetings, topics, votes

@@ -2,7 +2,6 @@
 
 import logging
 import socket
-import threading
 from collections import deque
 
 import gevent
@@ -13,6 +12,7 @@ from wsproto.events import CloseConnection, Message, Ping, Pong
 from wsproto.utilities import LocalProtocolError
 
 from leancoffee import metrics
+from leancoffee.live.wire import PING, SerialSocket
 from leancoffee.services.board import Viewer
 
 log = logging.getLogger(__name__)
@@ -27,78 +27,13 @@ BATCH_BYTES = 64 * 1024
 # What offer() did with a frame: written to the kernel now (the caller counts it), left to the
 # sender (or dropped: the socket is closing), or refused because the client is too far behind.
 SENT, LEFT_TO_SENDER, BEHIND = "sent", "left to sender", "behind"
-# A whole WebSocket ping frame, server to client, without payload.
-PING = b"\x89\x00"
 
 
-class HandshakeOnly:
-    """simple-websocket's `thread_class`: it does the handshake and starts no reader of its own.
-
-    The Connection reads the socket itself, in a greenlet of its own, so the request that opened
-    the socket can end instead of waiting, parked, for as long as the page stays open.
-    """
-
-    name = "not started"
-
-    def __init__(self, target):
-        pass
-
-    def start(self) -> None:
-        pass
-
-
-class SerialSocket:
-    """A socket whose writes never interleave: pings, close frames and the board's frames share it.
-
-    A plain `socket.send` may write only part of a frame; `sendall` under one lock writes each
-    frame whole.
-    """
-
-    __slots__ = ("_sock", "_lock", "_os_sock")
-
-    def __init__(self, sock):
-        self._sock = sock
-        self._lock = threading.Lock()
-        # gevent's socket wraps a non-blocking OS socket: writing to that never waits.
-        self._os_sock = getattr(sock, "_sock", None)
-
-    def send(self, data) -> int:
-        with self._lock:
-            # One plain send nearly always takes the whole frame; sendall only for the rest
-            # (gevent's sendall asks the kernel for the buffer size on every call).
-            sent = self._sock.send(data)
-            if sent < len(data):
-                self._sock.sendall(memoryview(data)[sent:])
-        return len(data)
-
-    def send_now(self, data) -> int:
-        """Write what the kernel takes right now, without waiting; 0 when the socket is busy or full.
-
-        A frame written only in part keeps the socket reserved: finish() must write the rest before
-        anything else (a ping) may go out.
-        """
-        # Every greenlet of a worker runs on one OS thread and nothing here waits, so the lock found
-        # free is still free below: it is taken only for a frame written in part (this runs once per
-        # socket per change, and taking and releasing a gevent lock costs more than the check).
-        if self._os_sock is None or self._lock.locked():
-            return 0
-        try:
-            sent = self._os_sock.send(data)
-        except BlockingIOError:
-            return 0
-        if 0 < sent < len(data):
-            self._lock.acquire()
-        return sent
-
-    def finish(self, rest) -> None:
-        """Write the rest of a frame that send_now began, then let other writers in."""
-        try:
-            self._sock.sendall(rest)
-        finally:
-            self._lock.release()
-
-    def __getattr__(self, name):
-        return getattr(self._sock, name)
+def count_sent(frames: int, size: int) -> None:
+    """Count frames written to browsers (by the fan-out straight to the kernel, or by a socket's sender)."""
+    if frames:
+        metrics.MESSAGES_PUSHED.inc(frames)
+        metrics.BYTES_PUSHED.inc(size)
 
 
 class SendTracker:
@@ -251,8 +186,7 @@ class Connection:
         for tracker in trackers:
             if tracker is not None:
                 tracker.done()
-        metrics.MESSAGES_PUSHED.inc(frames)
-        metrics.BYTES_PUSHED.inc(size)
+        count_sent(frames, size)
 
     def _drain(self) -> None:
         # Writes the backlog in order, up to BATCH_BYTES per write, and ends when it is empty (the next

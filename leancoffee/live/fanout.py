@@ -181,50 +181,91 @@ def whole_board_push(state: BoardState, present: set[int]) -> Push:
     return push
 
 
-def build_push(change: Change, state: BoardState, present: set[int]) -> Push:
-    """Fragments for a change, rendered from a fresh read of the board (so they are never stale)."""
-    kind = change.kind
-    if kind in WHOLE_BOARD:
-        return whole_board_push(state, present)
-    if kind in VOTE_KINDS and state.counts_hidden:
-        return _hidden_vote(change, state)
-    push = _with_room_board(state)
-    topic = state.topics.get(change.topic_id) if change.topic_id else None
-    if kind in PEOPLE_KINDS:
-        _people(push, change, state, present)
-    elif kind == changes.TOPIC_ADDED:
-        _column_lists(push, state, (TO_DISCUSS,), new_topic_id=change.topic_id)
-    elif kind == changes.TOPIC_EDITED and topic is not None:
+def _topic_added(push: Push, change: Change, state: BoardState, present: set[int]) -> None:
+    _column_lists(push, state, (TO_DISCUSS,), new_topic_id=change.topic_id)
+
+
+def _topic_edited(push: Push, change: Change, state: BoardState, present: set[int]) -> None:
+    topic = state.topics.get(change.topic_id)
+    if topic is not None:
         push.add((EVERYONE, oob("_topic_body.html", state, topic=topic)))
         _topic_tools(push, state, topic.id)
-    elif kind in (changes.TOPIC_DELETED, changes.TOPICS_MERGED):
-        push.add((EVERYONE, f'<div id="topic-{int(change.topic_id)}" hx-swap-oob="delete"></div>'))
-        target = state.topics.get(change.other_topic_id) if change.other_topic_id else None
-        if target is not None:
-            push.add((EVERYONE, oob("_notes.html", state, topic=target)))
+
+
+def _topic_removed(push: Push, change: Change, state: BoardState, present: set[int]) -> None:
+    """Deleted, or merged into another (whose notes and votes it took along)."""
+    push.add((EVERYONE, f'<div id="topic-{int(change.topic_id)}" hx-swap-oob="delete"></div>'))
+    target = state.topics.get(change.other_topic_id) if change.other_topic_id else None
+    if target is not None:
+        push.add((EVERYONE, oob("_notes.html", state, topic=target)))
+    _vote_counts(push, state)
+    _column_lists(push, state, [c for c in change.columns if c != TO_DISCUSS or state.counts_hidden])
+    _own_votes(push, state, change.affected_user_ids, (change.other_topic_id,) if target else ())
+    if DISCUSSING in change.columns:
+        _timer_regions(push, state)  # the topic under discussion is gone, and its timer with it
+
+
+def _topic_moved(push: Push, change: Change, state: BoardState, present: set[int]) -> None:
+    _column_lists(push, state, change.columns)
+    _timer_regions(push, state)
+    _moved_cards(push, state, change)
+
+
+def _vote(push: Push, change: Change, state: BoardState, present: set[int]) -> None:
+    """A vote everyone may see (hidden votes never get here: see build_push)."""
+    if change.topic_id in state.topics:
         _vote_counts(push, state)
-        _column_lists(push, state, [c for c in change.columns if c != TO_DISCUSS or state.counts_hidden])
-        _own_votes(push, state, change.affected_user_ids, (change.other_topic_id,) if target else ())
-        if DISCUSSING in change.columns:
-            _timer_regions(push, state)  # the topic under discussion is gone, and its timer with it
-    elif kind == changes.TOPIC_STATUS_CHANGED:
-        _column_lists(push, state, change.columns)
-        _timer_regions(push, state)
+        _own_votes(push, state, (change.actor_id,), (change.topic_id,))
+
+
+def _timer(push: Push, change: Change, state: BoardState, present: set[int]) -> None:
+    _column_lists(push, state, change.columns)
+    _timer_regions(push, state)
+    if change.columns:
         _moved_cards(push, state, change)
-    elif kind in (changes.VOTE_CAST, changes.VOTE_REMOVED) and topic is not None:
-        _vote_counts(push, state)
-        _own_votes(push, state, (change.actor_id,), (topic.id,))
-    elif kind in TIMER_KINDS:
-        _column_lists(push, state, change.columns)
-        _timer_regions(push, state)
-        if change.columns:
-            _moved_cards(push, state, change)
-    elif kind == changes.THUMB_CAST:
-        push.add((EVERYONE, oob("_thumbs_counts.html", state)))
-        actor = member_view(state, change.actor_id)
-        push.add((user_audience(change.actor_id), oob("_thumbs.html", state, actor)))
-    elif kind == changes.NOTE_ADDED and topic is not None:
+
+
+def _thumb(push: Push, change: Change, state: BoardState, present: set[int]) -> None:
+    """Everyone sees the counts; only the voter's own tabs see which thumb is pressed."""
+    push.add((EVERYONE, oob("_thumbs_counts.html", state)))
+    push.add((user_audience(change.actor_id), oob("_thumbs.html", state, member_view(state, change.actor_id))))
+
+
+def _note(push: Push, change: Change, state: BoardState, present: set[int]) -> None:
+    topic = state.topics.get(change.topic_id)
+    if topic is not None:
         push.add((EVERYONE, oob("_notes.html", state, topic=topic)))
-    if kind in TOPIC_LIST:
+
+
+# Who sees what, by kind of change (besides the room screen's whole board, which every change but a
+# hidden vote re-sends to ROOM). EVERYONE is every member's board, FACILITATOR the facilitator's,
+# user_audience(id) one person's tabs. Changes in WHOLE_BOARD re-send each viewer's whole board instead.
+FRAGMENTS = {
+    changes.PARTICIPANT_JOINED: _people,      # EVERYONE: the new row; the person's tabs: their whole board
+    changes.PARTICIPANT_LEFT: _people,        # EVERYONE: the row removed (the leaver's tabs are closed)
+    changes.PRESENCE_CHANGED: _people,        # EVERYONE: the rows of who came or went
+    changes.TOPIC_ADDED: _topic_added,        # the column; the new card with the author's and facilitator's tools
+    changes.TOPIC_EDITED: _topic_edited,      # EVERYONE: the text; author and FACILITATOR: their tools
+    changes.TOPIC_DELETED: _topic_removed,    # EVERYONE: card gone, counts (unless hidden); voters: their dots
+    changes.TOPICS_MERGED: _topic_removed,
+    changes.TOPIC_STATUS_CHANGED: _topic_moved,  # columns, timer regions, the moved cards' tools
+    changes.VOTE_CAST: _vote,                 # EVERYONE: counts and order; the voter: their dots and button
+    changes.VOTE_REMOVED: _vote,
+    changes.TIMER_CHANGED: _timer,            # timer regions (FACILITATOR: the controls), moved cards
+    changes.TIME_UP: _timer,
+    changes.THUMB_CAST: _thumb,               # EVERYONE: counts; the voter: their pressed thumb
+    changes.NOTE_ADDED: _note,                # EVERYONE: the topic's notes
+}
+
+
+def build_push(change: Change, state: BoardState, present: set[int]) -> Push:
+    """Fragments for a change, rendered from a fresh read of the board (so they are never stale)."""
+    if change.kind in WHOLE_BOARD:
+        return whole_board_push(state, present)
+    if change.kind in VOTE_KINDS and state.counts_hidden:
+        return _hidden_vote(change, state)
+    push = _with_room_board(state)
+    FRAGMENTS[change.kind](push, change, state, present)
+    if change.kind in TOPIC_LIST:
         push.add((FACILITATOR, oob("_merge.html", state, facilitator_view(state))))
     return push

@@ -17,9 +17,10 @@ from leancoffee.live.connection import (
     Connection,
     Heartbeat,
     SendTracker,
+    count_sent,
 )
 from leancoffee.live.fanout import PEOPLE_KINDS, VOTE_KINDS, build_push, full_board, needs_whole_board, whole_board_push
-from leancoffee.live.presence import LocalPresence
+from leancoffee.live.presence import ArrivalBatches, LocalPresence
 from leancoffee.live.push import Frame, Push
 from leancoffee.live.timers import TimeUpAlarms
 from leancoffee.logs import event
@@ -29,8 +30,7 @@ from leancoffee.services.changes import Change
 
 log = logging.getLogger(__name__)
 
-# Arrivals and departures within this window reach screens as one presence change, so a crowd
-# opening the board at once costs one fragment per batch rather than one per person per screen.
+# Arrivals and departures within this window reach screens as one presence change (ArrivalBatches).
 PRESENCE_BATCH_SECONDS = 0.05
 # A page opening reuses the whole board read for the previous one while the meeting's version is
 # unchanged and the read is this young (its clock-derived parts, like spent time, stay current).
@@ -38,10 +38,11 @@ BOARD_REUSE_SECONDS = 1.0
 
 
 class Hub:
-    """Sockets of this worker by meeting; renders each change once per audience and queues it."""
+    """Sockets of this worker by meeting; renders each change once per audience and queues it.
 
-    # `presence` (LocalPresence or RedisPresence) says who is here; `backplane` (LocalBackplane or
-    # RedisBackplane) carries changes to and from the other workers. Live.init_app picks them.
+    `presence` (Local or RedisPresence) says who is here, `backplane` (Local or RedisBackplane) carries
+    changes to and from the other workers; Live.init_app picks them.
+    """
 
     def __init__(self, app):
         self.app = app
@@ -60,9 +61,7 @@ class Hub:
         self.room_screens: dict[int, int] = defaultdict(int)
         # The last whole board read per meeting, with when it was read (see BOARD_REUSE_SECONDS).
         self._boards: dict[int, tuple[BoardState, float]] = {}
-        # Users whose presence changed and whose screens have not been told yet, by meeting.
-        self._presence_batches: dict[int, set[int]] = {}
-        self._batch_lock = threading.Lock()
+        self.arrivals = ArrivalBatches(PRESENCE_BATCH_SECONDS, self._announce_presence)
         self.heartbeat = Heartbeat(self.all_connections, app.config["SOCKET_PING_SECONDS"])
         # Open sockets on this worker (a socket is not a request: no server pool counts it).
         self.socket_count = 0
@@ -83,13 +82,13 @@ class Hub:
             self._note_version(conn.meeting_id, state.version)
             board = Frame(full_board(state, conn.viewer, self.presence.present_users(conn.meeting_id)))
             if conn.offer(board.wire) is SENT:
-                self._count_sent(1, len(board.wire))
+                count_sent(1, len(board.wire))
             self.alarms.watch(state)
         self.socket_count += 1
         metrics.OPEN_SOCKETS.inc()
         metrics.LIVE_MEETINGS.set(len(self.rooms))
         if arrived:
-            self.presence_moved(conn.meeting_id, conn.viewer.user_id)
+            self.arrivals.add(conn.meeting_id, conn.viewer.user_id)
 
     def detach(self, conn: Connection) -> None:
         """Forget a socket that closed."""
@@ -237,14 +236,7 @@ class Hub:
                 written_bytes += len(data)
             elif outcome is BEHIND:
                 self._behind(conn, push.meeting_id)
-        self._count_sent(written, written_bytes)
-
-    @staticmethod
-    def _count_sent(frames: int, size: int) -> None:
-        """Count frames written straight to the kernel (the sender counts what it writes itself)."""
-        if frames:
-            metrics.MESSAGES_PUSHED.inc(frames)
-            metrics.BYTES_PUSHED.inc(size)
+        count_sent(written, written_bytes)
 
     @staticmethod
     def _behind(conn: Connection, meeting_id: int) -> None:
@@ -277,24 +269,10 @@ class Hub:
                     return kept[0]
         return self._read_whole(meeting_id)
 
-    def presence_moved(self, meeting_id: int, user_id: int) -> None:
-        """Someone arrived or went away: tell every screen, batched with whoever else did within the window."""
-        with self._batch_lock:
-            batch = self._presence_batches.get(meeting_id)
-            if batch is not None:
-                batch.add(user_id)
-                return
-            self._presence_batches[meeting_id] = {user_id}
-        timer = threading.Timer(PRESENCE_BATCH_SECONDS, self._send_presence_batch, (meeting_id,))
-        timer.daemon = True
-        timer.start()
-
-    def _send_presence_batch(self, meeting_id: int) -> None:
-        with self._batch_lock:
-            users = self._presence_batches.pop(meeting_id, set())
-        if users:
-            with self.app.app_context():
-                self.announce(Change(changes.PRESENCE_CHANGED, meeting_id, None, affected_user_ids=tuple(sorted(users))))
+    def _announce_presence(self, meeting_id: int, users: set[int]) -> None:
+        """Tell every screen of a meeting, here and on the other workers, who came or went."""
+        with self.app.app_context():
+            self.announce(Change(changes.PRESENCE_CHANGED, meeting_id, None, affected_user_ids=tuple(sorted(users))))
 
     def _note_version(self, meeting_id: int, version: int | None) -> None:
         if version is not None and version > self.versions.get(meeting_id, 0):
@@ -303,7 +281,7 @@ class Hub:
     def _presence_changed(self, meeting_id: int, everywhere: bool = True, user_id: int | None = None) -> None:
         """Who is here changed (a grace ran out, a worker died): tell the meeting's screens."""
         if user_id is not None and everywhere:
-            self.presence_moved(meeting_id, user_id)
+            self.arrivals.add(meeting_id, user_id)
             return
         with self.app.app_context():
             change = Change(changes.PRESENCE_CHANGED, meeting_id, None)

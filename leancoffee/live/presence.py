@@ -53,3 +53,34 @@ class LocalPresence:
         """Someone who left the meeting stops counting as present at once."""
         with self._lock:
             self._present.get(meeting_id, set()).discard(user_id)
+
+
+class ArrivalBatches:
+    """Arrivals and departures within `window` seconds reach screens as one presence change, per meeting.
+
+    So a crowd opening the board at once costs one fragment per batch rather than one per person per screen.
+    """
+
+    def __init__(self, window: float, send: Callable[[int, set[int]], None]):
+        self.window = window
+        self.send = send  # (meeting_id, user ids) once the window closes
+        self._batches: dict[int, set[int]] = {}
+        self._lock = threading.Lock()
+
+    def add(self, meeting_id: int, user_id: int) -> None:
+        """Someone arrived or went away: into the meeting's open batch, or a new one sent after the window."""
+        with self._lock:
+            batch = self._batches.get(meeting_id)
+            if batch is not None:
+                batch.add(user_id)
+                return
+            self._batches[meeting_id] = {user_id}
+        timer = threading.Timer(self.window, self._send, (meeting_id,))
+        timer.daemon = True
+        timer.start()
+
+    def _send(self, meeting_id: int) -> None:
+        with self._lock:
+            users = self._batches.pop(meeting_id, set())
+        if users:
+            self.send(meeting_id, users)

@@ -1,11 +1,11 @@
 """A rendered change: groups of fragments, each group giving every viewer at most one variant."""
 
 import re
-import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from leancoffee.live.wire import text_frame
 from leancoffee.services.board import Viewer
 
 EVERYONE = "*"
@@ -16,19 +16,6 @@ ROOM = "room"
 PLAIN = "plain"
 
 _ROOT_TAG_END = re.compile(r"^\s*<[a-zA-Z][^>]*?(?=/?>)")
-
-
-def text_frame(text: str) -> bytes:
-    """A whole, unmasked WebSocket text frame (server to client, no extensions) carrying text."""
-    payload = text.encode("utf-8")
-    n = len(payload)
-    if n < 126:
-        head = struct.pack("!BB", 0x81, n)
-    elif n < 65536:
-        head = struct.pack("!BBH", 0x81, 126, n)
-    else:
-        head = struct.pack("!BBQ", 0x81, 127, n)
-    return head + payload
 
 
 class Frame(str):

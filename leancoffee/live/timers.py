@@ -42,9 +42,3 @@ class TimeUpAlarms:
         with self._lock:
             self._alarms.pop(meeting_id, None)
         self.on_time_up(meeting_id)
-
-    def cancel_all(self) -> None:
-        with self._lock:
-            for _, alarm in self._alarms.values():
-                alarm.cancel()
-            self._alarms.clear()

@@ -25,7 +25,7 @@ from leancoffee.models import (
 )
 from leancoffee.prepared import Prepared
 from leancoffee.services.meetings import STATUS_LABELS
-from leancoffee.services.timebox import TimerView, parse_pattern, timebox_seconds, timer_view
+from leancoffee.services.timebox import TimerView, timebox_seconds, timer_view
 from leancoffee.services.topics import COLUMN_LABELS, expected_state
 from leancoffee.services.votes import VOTED_TOPICS
 
@@ -130,10 +130,6 @@ class BoardState:
     def next_timebox(self) -> int:
         """Seconds of the timebox a "continue" would start."""
         return timebox_seconds(self.meeting.timebox_pattern, self.meeting.timer_round + 1)
-
-    @property
-    def pattern_steps(self) -> list[int]:
-        return parse_pattern(self.meeting.timebox_pattern)
 
     def thumbs_counts(self) -> dict[str, int]:
         counts = {"up": 0, "neutral": 0, "down": 0}

@@ -1,4 +1,4 @@
-"""Every POST: parse the form, call one service, answer with fragments or a redirect."""
+"""Every POST: parse the form, call one service, publish the change it returns, answer (fragments or a redirect)."""
 
 from functools import partial
 
@@ -11,7 +11,7 @@ from leancoffee.services.access import find_meeting
 from leancoffee.services.changes import Change
 from leancoffee.services.errors import ActionRefused, Forbidden
 from leancoffee.web.pages import acting_user
-from leancoffee.web.responses import board_url, done, refused
+from leancoffee.web.responses import answer, board_url, refused
 from leancoffee.web.security import rotate_csrf_token
 
 bp = Blueprint("actions", __name__)
@@ -33,7 +33,10 @@ def _user_or_new(name):
 
 
 def _perform(code, action, *args, anchor=None):
-    """Run a service as the logged-in user and answer; refusals change nothing."""
+    """Every action's one path: the form parsed by its view → the service (one transaction) → publish → answer.
+
+    A refusal changes nothing and publishes nothing.
+    """
     user = acting_user()
     try:
         if user is None:
@@ -41,7 +44,8 @@ def _perform(code, action, *args, anchor=None):
         change = action(user, code, *args)
     except ActionRefused as error:
         return refused(code, error)
-    return done(code, change, user, anchor=anchor(change) if anchor else None)
+    push = live.publish(change)
+    return answer(code, push, user, anchor=anchor(change) if anchor else None)
 
 
 @bp.post("/meetings")
@@ -72,7 +76,7 @@ def join(code):
         change = meetings.join_meeting(user, code, request.form.get("name"))
     except ActionRefused as error:
         return refused(code, error)
-    return done(code, change, user)
+    return answer(code, live.publish(change), user)
 
 
 @bp.post("/m/<meeting_code:code>/leave")

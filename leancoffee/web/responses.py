@@ -5,11 +5,10 @@ from functools import cache
 from flask import redirect, render_template, request
 
 from leancoffee.live import live
-from leancoffee.live.push import mark_oob
+from leancoffee.live.push import Push, mark_oob
 from leancoffee.models import Meeting
 from leancoffee.services.access import membership
 from leancoffee.services.board import viewer_for
-from leancoffee.services.changes import Change
 from leancoffee.services.errors import ActionRefused
 from leancoffee.web.security import keep_session_unchanged
 
@@ -50,9 +49,8 @@ def refused(code: str | None, error: ActionRefused):
     return render_template("not_found.html", message=error.message, heading="Not saved", back=back), error.status, headers
 
 
-def done(code: str, change: Change, user, anchor: str | None = None):
-    """Publish a committed change and answer the actor."""
-    push = live.publish(change)
+def answer(code: str, push: Push, user, anchor: str | None = None):
+    """Answer the actor of a change already published: a redirect (plain form) or the flash cleared (htmx)."""
     if not is_htmx():
         return redirect(board_url(code, anchor), code=303)
     body = flash_fragment()
@@ -60,6 +58,6 @@ def done(code: str, change: Change, user, anchor: str | None = None):
     # else's; one without (reconnecting) gets it in this response instead, and so does every page
     # while the change cannot reach the other workers (Redis away: the page may be on another one).
     if request.headers.get("X-Live-Socket") != "1" or not live.relayed():
-        meeting = Meeting.get_by_id(change.meeting_id)
+        meeting = Meeting.get_by_id(push.meeting_id)
         body += push.frame_for(viewer_for(meeting, membership(meeting, user)))
     return body

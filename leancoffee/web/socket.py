@@ -1,7 +1,6 @@
 """The board's WebSocket: one per page, guarded before the upgrade, fed by the hub."""
 
 import base64
-import io
 import logging
 
 import gevent
@@ -12,6 +11,7 @@ from leancoffee.db import db
 from leancoffee.extensions import sock
 from leancoffee.live import live
 from leancoffee.live.connection import INTERNAL_ERROR, Connection
+from leancoffee.live.wire import end_http_reading, take_over
 from leancoffee.services.access import find_meeting, membership
 from leancoffee.services.board import viewer_for
 from leancoffee.services.errors import NotFound
@@ -81,8 +81,8 @@ def board_socket(ws, code):
     contexts), only its Connection and that shallow greenlet: 17.5 KiB where it held 48
     (docs/performance.md).
     """
-    _end_http_reading()
-    conn = Connection(_taken_over(ws), g.socket_meeting_id, g.socket_viewer, current_app.config["SEND_QUEUE_LIMIT"])
+    end_http_reading()
+    conn = Connection(take_over(ws), g.socket_meeting_id, g.socket_viewer, current_app.config["SEND_QUEUE_LIMIT"])
     gevent.spawn(_serve, current_app._get_current_object(), conn, gevent.getcurrent())
 
 
@@ -104,25 +104,3 @@ def _serve(app, conn: Connection, opened_by) -> None:
             live.hub.detach(closed)
 
     conn.read(app.config["SOCKET_MAX_MESSAGE_BYTES"], detach)
-
-
-def _taken_over(ws):
-    """The socket under simple-websocket's `ws`, which flask-sock then finds closed and leaves alone."""
-    sock = ws.sock
-    if ws.mode != "gevent":  # only in gevent's server is it a duplicate that outlives the request's own
-        sock = sock.dup()
-    ws.connected = False  # flask-sock's ws.close() after this view writes nothing
-    return sock
-
-
-def _end_http_reading() -> None:
-    """Close the HTTP server's reader of this connection: the socket is the Connection's now.
-
-    gevent's pywsgi, once this request ends, then stops serving the connection (only its own file
-    descriptor closes), where it would otherwise read the browser's WebSocket frames as the next request.
-    """
-    if not request.environ.get("SERVER_SOFTWARE", "").startswith("gevent"):
-        return
-    reader = request.environ.get("wsgi.input")  # for an Upgrade request, pywsgi's own buffered reader
-    if isinstance(reader, io.BufferedReader):
-        reader.close()
