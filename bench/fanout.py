@@ -1,7 +1,8 @@
 """The fan-out benchmark: `python bench/fanout.py [--quick] [--json PATH] [--hold SECONDS]`.
 
 Runs the app, a raw `websockets` baseline and a Flask-SocketIO peer, each on core 1, against the
-same asyncio client harness on core 0; prints a table and writes every figure as JSON.
+same asyncio client harness on core 0; also the app's CPU per vote with no socket open against a
+minimal "floor" app (bench/floor_server.py); prints a table and writes every figure as JSON.
 """
 
 import argparse
@@ -19,17 +20,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import scenarios  # noqa: E402
+from bench import scenarios, vote_cpu  # noqa: E402
 from bench.report import print_table, ratios  # noqa: E402
 
 HARNESS_CORE = 0
 FULL = {
     "latency": [("1x25", [25], 200), ("1x200", [200], 200), ("1x1000", [1000], 200), ("200x25", [25] * 200, 200)],
-    "slow": (200, 600), "sustained": (10, 25, 8, 60.0), "hold": 300.0, "workers": (200, 200),
+    "slow": (200, 600), "sustained": (10, 25, 8, 60.0), "hold": 300.0, "workers": (200, 200), "vote_cpu": (6, 1000),
 }
 QUICK = {
     "latency": [("1x25", [25], 20), ("4x25", [25] * 4, 20)],
-    "slow": (25, 20), "sustained": (2, 10, 3, 3.0), "hold": 2.0, "workers": (25, 20),
+    "slow": (25, 20), "sustained": (2, 10, 3, 3.0), "hold": 2.0, "workers": (25, 20), "vote_cpu": (3, 50),
 }
 
 
@@ -51,7 +52,7 @@ def how_run() -> dict:
 async def run(plan: dict, only: set[str] | None) -> dict:
     """Every scenario of the plan; each latency row runs the app, the baseline and the peer in alternating blocks."""
     frame_file = os.path.join(tempfile.mkdtemp(prefix="bench-frame-"), "frame.bin")
-    result = {"rows": [], "slow_reader": None, "sustained": None, "two_workers": None}
+    result = {"rows": [], "vote_cpu": None, "slow_reader": None, "sustained": None, "two_workers": None}
     for name, sizes, votes in plan["latency"]:
         if only and name not in only:
             continue
@@ -66,6 +67,13 @@ async def run(plan: dict, only: set[str] | None) -> dict:
             row["scenario"] = name
         ratios(group)
         result["rows"] += list(group.values())
+    if not only or "vote-cpu" in only:
+        print("  vote-cpu: app and floor, no socket open ...", file=sys.stderr, flush=True)
+        try:
+            result["vote_cpu"] = await vote_cpu.vote_cpu_row(*plan["vote_cpu"])
+        except Exception as error:
+            result["vote_cpu"] = {"error": repr(error)[:600]}
+            print(f"    failed: {result['vote_cpu']['error']}", file=sys.stderr, flush=True)
     if not only or "slow" in only:
         print("  slow reader ...", file=sys.stderr, flush=True)
         result["slow_reader"] = await scenarios.slow_reader_row(*plan["slow"])
@@ -133,7 +141,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--quick", action="store_true", help="small sizes and few votes (a smoke run)")
     parser.add_argument("--json", help="where to write the figures (default bench/results/fanout-<time>.json)")
     parser.add_argument("--hold", type=float, help="seconds to hold the many-meetings sockets idle")
-    parser.add_argument("--only", help="comma-separated scenarios (e.g. 1x25,slow,sustained)")
+    parser.add_argument("--only", help="comma-separated scenarios (e.g. 1x25,vote-cpu,slow,sustained)")
     args = parser.parse_args(argv)
     plan = dict(QUICK if args.quick else FULL)
     if args.hold is not None:

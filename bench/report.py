@@ -56,6 +56,7 @@ def table_lines(result: dict) -> list[str]:
     frame = next((r["frame_bytes"] for r in result["rows"] if r.get("frame_bytes")), None)
     if frame:
         lines.append(f"vote update captured from the app and broadcast by baseline and peer: {frame} bytes")
+    lines += _vote_cpu_lines(result.get("vote_cpu"))
     slow = result.get("slow_reader")
     if slow:
         lines.append(f"slow reader ({slow['sockets']} sockets, {slow['votes']} votes each way, {slow['blocks']} blocks"
@@ -73,6 +74,22 @@ def table_lines(result: dict) -> list[str]:
         lines.append(f"2 workers: {two}")
     elif two:
         lines += _worker_lines(two)
+    return lines
+
+
+def _vote_cpu_lines(row: dict | None) -> list[str]:
+    """The app's CPU per vote with no socket open, against the floor's."""
+    if not row:
+        return []
+    if "error" in row:
+        return [f"vote-cpu: FAILED {row['error']}"]
+    app, floor = row["app"], row["floor"]
+    lines = [f"vote CPU, no socket open ({row['blocks']} blocks × {row['votes_per_block']} votes each, alternating):"
+             f" app {app['cpu_us_per_vote']} µs/vote, floor {floor['cpu_us_per_vote']} µs/vote,"
+             f" app/floor {row['cpu_vs_floor']} ×"]
+    for side in (app, floor):
+        lines.append(f"  {side['server']}: {side['votes_per_s']} votes/s, refused {side['refused']}, lost {side['lost']},"
+                     f" double-counted {side['double_counted']}; µs/vote by block {side['blocks_cpu_us_per_vote']}")
     return lines
 
 

@@ -44,7 +44,7 @@ class Server:
     """One server process (or gunicorn and its workers) on a free port; CPU seconds and RSS come from /proc.
 
     kind: "app" (`python app.py`, SQLite), "gunicorn" (`gunicorn -c gunicorn.conf.py -w <workers>`, on the
-    DATABASE_URL and REDIS_URL given in env), "baseline" or "peer".
+    DATABASE_URL and REDIS_URL given in env), "floor" (bench/floor_server.py on its own SQLite file), "baseline" or "peer".
     """
 
     def __init__(self, kind: str, frame_file: str | None = None, core: str | None = SERVER_CORE, env: dict | None = None,
@@ -60,6 +60,8 @@ class Server:
             cmd = [py, str(ROOT / "app.py"), "--port", str(self.port)]
         elif kind == "gunicorn":
             cmd = [py, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "-b", f"127.0.0.1:{self.port}", "-w", str(workers)]
+        elif kind == "floor":
+            cmd = [py, str(ROOT / "bench" / "floor_server.py"), str(self.port), f"sqlite:///{self.db_path}"]
         else:
             cmd = [py, str(ROOT / "bench" / f"{kind}_server.py"), str(self.port), frame_file]
         self.env = {

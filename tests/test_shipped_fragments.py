@@ -4,6 +4,7 @@ import pytest
 
 from leancoffee.live import live
 from leancoffee.live.fanout import build_push
+from leancoffee.live.meeting import LiveMeeting
 from leancoffee.live.push import EVERYONE, ROOM, Push, user_audience
 from leancoffee.services import changes, topics, votes
 from leancoffee.services.board import Viewer, load_votes
@@ -14,6 +15,14 @@ def hub(app):
     return live.hub
 
 
+@pytest.fixture
+def here():
+    """What a worker holds for meeting 1, whose screens were last sent version 4."""
+    meeting = LiveMeeting(1)
+    meeting.version = 4
+    return meeting
+
+
 def fragments(version, groups=None):
     return {"version": version, "groups": groups or [[[EVERYONE, "<b id='x'>1</b>"]]]}
 
@@ -22,29 +31,28 @@ def vote(version, meeting_id=1):
     return changes.Change(changes.VOTE_CAST, meeting_id, version, actor_id=7, topic_id=3)
 
 
-def test_the_next_version_is_written_as_the_sender_rendered_it(hub):
-    hub.versions[1] = 4
-    push = hub.shipped(vote(5), fragments(5, [[[EVERYONE, "<b>all</b>"]], [[user_audience(7), "<i>mine</i>"]]]))
+def test_the_next_version_is_written_as_the_sender_rendered_it(hub, here):
+    push = hub.shipped(vote(5), fragments(5, [[[EVERYONE, "<b>all</b>"]], [[user_audience(7), "<i>mine</i>"]]]), here)
     assert push is not None and push.version == 5 and not push.rendered_here
     assert push.frame_for(Viewer(7, False, True)) == "<b>all</b><i>mine</i>"
     assert push.frame_for(Viewer(8, False, True)) == "<b>all</b>"
 
 
 @pytest.mark.parametrize("case", ["gap", "late", "older board", "room screen", "nothing sent"])
-def test_anything_else_is_read_and_rendered_here(hub, case):
-    hub.versions[1] = 4
+def test_anything_else_is_read_and_rendered_here(hub, here, case):
     change, sent = vote(5), fragments(5)
     if case == "gap":
         change = vote(7)  # 5 and 6 are still on their way
     elif case == "late":
-        hub.versions[1] = 6  # these screens already show a newer board
+        here.version = 6  # these screens already show a newer board
     elif case == "older board":
         sent = fragments(4)
     elif case == "room screen":
-        hub.room_screens[1] = 1  # its variant is rendered only where a room screen is
+        here.room_screens = 1  # its variant is rendered only where a room screen is
     else:
         sent = None
-    assert hub.shipped(change, sent) is None
+    assert hub.shipped(change, sent, here) is None
+    assert hub.shipped(vote(5), fragments(5), None) is None  # no screen here at all
 
 
 def test_a_rendered_vote_travels_without_the_unrendered_room_variant(trio):

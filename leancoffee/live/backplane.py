@@ -1,7 +1,8 @@
 """How changes cross workers: nowhere (one process), or Redis pub/sub with one channel per meeting.
 
-Only the Change travels (plus who sent it, when, and the request id): every worker renders it from
-its own fresh read of the database, so fragments stay idempotent whatever order they arrive in.
+A message carries the Change (plus who sent it, when, and the request id) and, for a vote, the
+fragments its worker rendered; a receiver writes those as they are only when the vote is its very
+next version (Hub.shipped), and otherwise renders the change from its own fresh read.
 """
 
 import json
@@ -58,12 +59,10 @@ class RedisBackplane:
         self.up = False
         self.on_reconnect = None  # set by Live: re-register presence when Redis comes back
         self._ever_up = False
-        self._wanted: set[int] = set()
-        self._confirmed: set[int] = set()
+        # Meetings whose subscription to change (the hub's LiveMeetings say which are wanted), and
+        # meetings whose changes could not be published; per-meeting state lives on each LiveMeeting.
         self._requests: deque = deque()
         self._unsent: set[int] = set()
-        self._high: dict[int, int] = {}
-        self._missing: dict[int, dict[int, float]] = {}
         self._lock = threading.Lock()
         self._pubsub = None
         self._running = True
@@ -81,16 +80,13 @@ class RedisBackplane:
         return f"{self.prefix}{{m{meeting_id}}}:changes"
 
     def room_opened(self, meeting_id: int) -> None:
+        """The hub made the meeting's LiveMeeting: subscribe to its channel."""
         with self._lock:
-            self._wanted.add(meeting_id)
             self._requests.append(meeting_id)
 
     def room_closed(self, meeting_id: int) -> None:
+        """The hub dropped the meeting's LiveMeeting (and what was noted on it): unsubscribe."""
         with self._lock:
-            self._wanted.discard(meeting_id)
-            self._confirmed.discard(meeting_id)
-            self._high.pop(meeting_id, None)
-            self._missing.pop(meeting_id, None)
             self._requests.append(meeting_id)
 
     def publish(self, change: Change, committed_at: float | None = None, rendered: Push | None = None) -> bool:
@@ -153,7 +149,7 @@ class RedisBackplane:
         pubsub = self.redis.pubsub()
         with self._lock:
             self._requests.clear()
-            wanted = list(self._wanted)
+        wanted = self.hub.meeting_ids()
         # A channel of our own keeps the connection subscribed (and health-checked) when we have no rooms.
         pubsub.subscribe(f"{self.prefix}worker:{self.worker_id}", *(self.channel(m) for m in wanted))
         self._pubsub = pubsub
@@ -187,7 +183,7 @@ class RedisBackplane:
                 if not self._requests:
                     return
                 meeting_id = self._requests.popleft()
-                wanted = meeting_id in self._wanted
+            wanted = meeting_id in self.hub.meetings
             name = self.channel(meeting_id)
             subscribed = name.encode() in self._pubsub.channels or name in self._pubsub.channels
             if wanted and not subscribed:
@@ -212,9 +208,10 @@ class RedisBackplane:
 
     def _subscribed(self, meeting_id: int) -> None:
         """A subscription took effect: repair anything published before it (or while disconnected)."""
-        with self._lock:
-            again = meeting_id in self._confirmed
-            self._confirmed.add(meeting_id)
+        live = self.hub.meetings.get(meeting_id)
+        if live is None:
+            return  # its last socket closed meanwhile (the unsubscribe is queued)
+        again, live.subscribed = live.subscribed, True
         with self.app.app_context():
             if again:
                 self.hub.resync(meeting_id, "redis_reconnected")
@@ -243,13 +240,11 @@ class RedisBackplane:
 
     def _note(self, meeting_id: int, version: int | None) -> None:
         """Track the versions seen for a meeting; a skipped one is awaited briefly, then resynced."""
-        if version is None:
+        live = self.hub.meetings.get(meeting_id)
+        if version is None or live is None:
             return
         with self._lock:
-            if meeting_id not in self._wanted:
-                return
-            high = self._high.get(meeting_id)
-            missing = self._missing.setdefault(meeting_id, {})
+            high, missing = live.highest_seen, live.awaited
             missing.pop(version, None)
             if high is not None and version > high + 1:
                 deadline = time.monotonic() + self.gap_seconds
@@ -257,18 +252,18 @@ class RedisBackplane:
                 for skipped in range(max(high + 1, version - 1000), version):
                     missing.setdefault(skipped, deadline)
             if high is None or version > high:
-                self._high[meeting_id] = version
+                live.highest_seen = version
 
     def _check_gaps(self) -> None:
         now = time.monotonic()
         with self._lock:
-            lost = [m for m, missing in self._missing.items() if any(d <= now for d in missing.values())]
-            for meeting_id in lost:
-                self._missing[meeting_id] = {}
-        for meeting_id in lost:
-            event(log, "version_gap", logging.WARNING, meeting=meeting_id, action="resync")
+            lost = [live for live in list(self.hub.meetings.values()) if any(d <= now for d in live.awaited.values())]
+            for live in lost:
+                live.awaited = {}
+        for live in lost:
+            event(log, "version_gap", logging.WARNING, meeting=live.id, action="resync")
             with self.app.app_context():
-                self.hub.resync(meeting_id, "version_gap")
+                self.hub.resync(live.id, "version_gap")
 
     def _flush_unsent(self) -> None:
         """Changes this worker could not publish: ask the other workers to resync those meetings."""

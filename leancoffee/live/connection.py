@@ -13,6 +13,7 @@ from wsproto.utilities import LocalProtocolError
 
 from leancoffee import metrics
 from leancoffee.live.wire import PING, SerialSocket
+from leancoffee.logs import event
 from leancoffee.services.board import Viewer
 
 log = logging.getLogger(__name__)
@@ -255,3 +256,24 @@ class Connection:
     def stop(self) -> None:
         """The page went away: stop sending."""
         self.closed = True
+
+
+def fan_out(push, conns: list[Connection], tracker: SendTracker | None = None) -> None:
+    """Write (or leave to its sender) each socket's frame of a change (a Push), and count what the kernel took now."""
+    # Runs once per socket per change: kept to a lookup, one call and a send.
+    written = written_bytes = 0
+    for conn in conns:
+        frame = push.frame_for(conn.viewer)
+        if not frame:
+            continue  # nothing of this change is for this screen: not even an empty message
+        data = frame.wire
+        outcome = conn.offer(data, tracker)
+        if outcome is SENT:
+            written += 1
+            written_bytes += len(data)
+        elif outcome is BEHIND:
+            # A client too far behind is closed; it reconnects and gets the whole board.
+            metrics.SEND_QUEUE_DROPS.inc()
+            event(log, "client_behind", logging.WARNING, meeting=push.meeting_id, action="close 1013 to resync")
+            conn.close(TRY_AGAIN_LATER)
+    count_sent(written, written_bytes)
