@@ -1,5 +1,6 @@
 """HTTP actions through the Flask test client: status, redirects, fragments and database state."""
 
+import logging
 import re
 
 import pytest
@@ -221,3 +222,26 @@ def test_a_refused_start_leaves_no_identity_and_no_cookie_behind(person, form):
     assert response.status_code == 422 and "Set-Cookie" not in response.headers
     assert User.select().count() == users_before and Meeting.select().count() == 0
     assert "Signed in on this browser" not in newcomer.get("/").text
+
+
+def statements_of(caplog, request) -> list[str]:
+    """The SQL statements a request ran (peewee logs each one), transaction control left out."""
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="peewee"):
+        request()
+    sql = [r.msg[0] for r in caplog.records if r.name == "peewee" and isinstance(r.msg, tuple)]
+    return [s for s in sql if not s.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"))]
+
+
+def test_a_vote_reads_only_what_its_transaction_did_not(meeting, caplog):
+    m, fay, ann, _ = meeting
+    tid = int(re.search(r'topic-(\d+)', fay.post(f"/m/{m.code}/topics", {"title": "Counted"}).text)[1])
+    live = statements_of(caplog, lambda: ann.post(f"/m/{m.code}/topics/{tid}/vote", live=True))
+    # The user, the version bump (which returns the meeting), membership, the topic, the voter's dots,
+    # the vote, and every topic's count for the fragments: the meeting and the dots are not read again.
+    assert len(live) == 7, live
+    assert sum("FROM \"meeting\"" in s for s in live) == 0 and sum("FROM \"vote\" AS" in s for s in live) == 1
+    ann.post(f"/m/{m.code}/topics/{tid}/unvote", live=True)
+    answered = statements_of(caplog, lambda: ann.post(f"/m/{m.code}/topics/{tid}/vote", live=False))
+    assert len(answered) == 8, answered  # a page without a live socket: its membership, for its own fragments
+    assert Vote.select().where(Vote.topic == tid).count() == 1

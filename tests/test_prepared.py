@@ -61,3 +61,17 @@ def test_a_value_the_query_does_not_use_is_refused(trio):
     ignores_its_value = Prepared(lambda code: Meeting.select().limit(1))
     with pytest.raises(ValueError, match="every value"):
         ignores_its_value.first("abc")
+
+
+def test_what_prepared_relies_on_in_peewee_is_there(trio):
+    from leancoffee.db import db
+    from leancoffee.prepared import _PER_CURSOR
+
+    m, *_ = trio
+    query = Meeting.select().where(Meeting.id == m.id)
+    sql, params = query.sql()
+    assert m.id in params and ("?" in sql or "%s" in sql)  # the SQL and its values, in order
+    wrapper = query._get_cursor_wrapper(db.execute_sql(sql, params))
+    assert [row.id for row in wrapper] == [m.id] and wrapper.initialized
+    assert _PER_CURSOR <= set(vars(wrapper))  # what belongs to one cursor is where Prepared expects it
+    assert set(vars(wrapper)) - _PER_CURSOR  # and the rest is what it keeps per query shape

@@ -15,6 +15,8 @@ TOPIC_LIST = {changes.TOPIC_ADDED, changes.TOPIC_EDITED, changes.TOPIC_DELETED, 
 TIMER_KINDS = {changes.TIMER_CHANGED, changes.TIME_UP}
 PEOPLE_KINDS = {changes.PARTICIPANT_JOINED, changes.PARTICIPANT_LEFT, changes.PRESENCE_CHANGED}
 VOTE_KINDS = {changes.VOTE_CAST, changes.VOTE_REMOVED}
+# Changes whose fragments show who is here: the only ones for which presence is read.
+SHOWS_PRESENCE = PEOPLE_KINDS | WHOLE_BOARD
 
 
 def needs_whole_board(change: Change) -> bool:

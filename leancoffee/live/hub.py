@@ -17,7 +17,15 @@ from leancoffee.live.connection import (
     count_sent,
     fan_out,
 )
-from leancoffee.live.fanout import PEOPLE_KINDS, VOTE_KINDS, build_push, full_board, needs_whole_board, whole_board_push
+from leancoffee.live.fanout import (
+    PEOPLE_KINDS,
+    SHOWS_PRESENCE,
+    VOTE_KINDS,
+    build_push,
+    full_board,
+    needs_whole_board,
+    whole_board_push,
+)
 from leancoffee.live.meeting import LiveMeeting
 from leancoffee.live.presence import ArrivalBatches, LocalPresence
 from leancoffee.live.push import Frame, Push
@@ -147,7 +155,7 @@ class Hub:
         push = self.shipped(change, fragments, live)
         if push is None:
             state = self._read_for(change, live)
-            present = self.presence.present_users(change.meeting_id)
+            present = self.presence.present_users(change.meeting_id) if change.kind in SHOWS_PRESENCE else set()
             push = build_push(change, state, present)
             self.alarms.watch(state)
             if live is not None and change.kind in PEOPLE_KINDS:
@@ -240,8 +248,14 @@ class Hub:
         whole = needs_whole_board(change) or (live is not None and live.room_screens > 0)
         if whole and live is not None:
             return self._read_whole(live)
+        # What the write's transaction read is reused only while no newer board reached these screens.
+        known = change.version is not None and (live is None or change.version > live.version)
         with db.connection_context():
-            return load_board(change.meeting_id) if whole else load_votes(change.meeting_id, change.actor_id)
+            if whole:
+                return load_board(change.meeting_id)
+            if known:
+                return load_votes(change.meeting_id, change.actor_id, change.meeting, change.actor_dots)
+            return load_votes(change.meeting_id, change.actor_id)
 
     @staticmethod
     def _read_whole(live: LiveMeeting) -> BoardState:

@@ -255,21 +255,24 @@ def load_board(meeting_id: int) -> BoardState:
     )
 
 
-def load_votes(meeting_id: int, voter_id: int | None) -> BoardState:
-    """Just what a vote changes, in three queries: the meeting, every topic's count, one voter's dots.
+def load_votes(meeting_id: int, voter_id: int | None, meeting: Meeting | None = None,
+               voter_dots: frozenset[int] | None = None) -> BoardState:
+    """Just what a vote changes: every topic's count, plus the meeting and one voter's dots unless given.
 
     People, notes and thumbs are left empty and authors unnamed: render only vote regions from it.
     """
-    meeting = MEETING_BY_ID.first(meeting_id)
     if meeting is None:
-        raise Meeting.DoesNotExist(f"meeting {meeting_id}")
-    mine = VOTED_TOPICS.rows(meeting_id, voter_id)
+        meeting = MEETING_BY_ID.first(meeting_id)
+        if meeting is None:
+            raise Meeting.DoesNotExist(f"meeting {meeting_id}")
+    if voter_dots is None:
+        voter_dots = {topic_id for (topic_id,) in VOTED_TOPICS.rows(meeting_id, voter_id)}
     return BoardState(
         meeting=meeting,
         participants=[],
         names={},
         topics=_topic_views(meeting_id, {}),
-        votes_by_user={voter_id: {topic_id for (topic_id,) in mine}},
+        votes_by_user={voter_id: set(voter_dots)},
     )
 
 

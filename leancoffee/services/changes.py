@@ -1,6 +1,7 @@
 """What a committed write changed: the one thing the live layer turns into fragments."""
 
 from dataclasses import dataclass, field
+from typing import Any
 
 PARTICIPANT_JOINED = "ParticipantJoined"
 PARTICIPANT_LEFT = "ParticipantLeft"
@@ -39,6 +40,10 @@ class Change:
     columns: tuple[str, ...] = field(default=())
     # A second topic involved: the target of a merge, or the topic a move or "Discuss next" retired to Discussed.
     other_topic_id: int | None = None
+    # What the write's own transaction already read, so that rendering it here need not read it again:
+    # the meeting row as the write left it, and the actor's dots after it (a vote). Never sent to other workers.
+    meeting: Any = field(default=None, compare=False, repr=False)
+    actor_dots: frozenset[int] | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict:
         """Plain data, for the wire between workers."""

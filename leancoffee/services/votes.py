@@ -54,7 +54,7 @@ def cast_vote(user: User, code, topic_id) -> Change:
     except IntegrityError:
         raise Conflict("You have already voted for this topic.") from None
     return Change(changes.VOTE_CAST, meeting.id, _version_shown(meeting), actor_id=user.id, topic_id=topic.id,
-                  columns=(TO_DISCUSS,))
+                  columns=(TO_DISCUSS,), meeting=meeting, actor_dots=frozenset(mine | {topic.id}))
 
 
 def remove_vote(user: User, code, topic_id) -> Change:
@@ -68,4 +68,4 @@ def remove_vote(user: User, code, topic_id) -> Change:
         if not removed:
             raise Conflict("You have not voted for this topic.")
     return Change(changes.VOTE_REMOVED, meeting.id, _version_shown(meeting), actor_id=user.id, topic_id=topic.id,
-                  columns=(TO_DISCUSS,))
+                  columns=(TO_DISCUSS,), meeting=meeting)

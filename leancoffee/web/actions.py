@@ -45,7 +45,7 @@ def _perform(code, action, *args, anchor=None):
     except ActionRefused as error:
         return refused(code, error)
     push = live.publish(change)
-    return answer(code, push, user, anchor=anchor(change) if anchor else None)
+    return answer(code, push, user, anchor=anchor(change) if anchor else None, meeting=change.meeting)
 
 
 @bp.post("/meetings")

@@ -49,7 +49,7 @@ def refused(code: str | None, error: ActionRefused):
     return render_template("not_found.html", message=error.message, heading="Not saved", back=back), error.status, headers
 
 
-def answer(code: str, push: Push, user, anchor: str | None = None):
+def answer(code: str, push: Push, user, anchor: str | None = None, meeting: Meeting | None = None):
     """Answer the actor of a change already published: a redirect (plain form) or the flash cleared (htmx)."""
     if not is_htmx():
         return redirect(board_url(code, anchor), code=303)
@@ -58,6 +58,6 @@ def answer(code: str, push: Push, user, anchor: str | None = None):
     # else's; one without (reconnecting) gets it in this response instead, and so does every page
     # while the change cannot reach the other workers (Redis away: the page may be on another one).
     if request.headers.get("X-Live-Socket") != "1" or not live.relayed():
-        meeting = Meeting.get_by_id(push.meeting_id)
+        meeting = meeting or Meeting.get_by_id(push.meeting_id)  # the write's own read, where it kept it
         body += push.frame_for(viewer_for(meeting, membership(meeting, user)))
     return body
