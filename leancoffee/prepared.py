@@ -35,7 +35,9 @@ class Prepared:
 
     def _compile(self, values: tuple):
         types = tuple(type(v) for v in values)
-        key = (id(db.obj), types)
+        # The database object itself, not its id(): a later database (tests open many) may reuse a
+        # collected one's id, and a query compiled for SQLite's placeholders fails on PostgreSQL.
+        key = (db.obj, types)
         compiled = self._compiled.get(key)
         if compiled is None:
             stand_ins = [_STAND_INS[t](i) for i, t in enumerate(types)]

@@ -213,6 +213,7 @@ def test_user_text_is_escaped_everywhere(meeting):
     {"title": "", "name": "Newcomer"},
     {"title": "Coffee", "name": "Newcomer", "votes_per_person": "99"},
     {"title": "Coffee", "name": "Newcomer", "timebox_pattern": "forever"},
+    {"title": "Coffee", "name": "Newcomer", "timebox_pattern": "9" * 400},
     {"title": "Coffee", "name": ""},
 ])
 def test_a_refused_start_leaves_no_identity_and_no_cookie_behind(person, form):

@@ -126,9 +126,11 @@ def key_of(size):
     ([KEY, key_of(16), VERSION], 400), ([KEY], 400), ([KEY, "Sec-WebSocket-Version: 8"], 426),
     ([KEY, "Sec-WebSocket-Version: 13, 8"], 426), ([KEY, VERSION, "Sec-WebSocket-Version: 8"], 426),
     ([KEY, VERSION, "Sec-WebSocket-Protocol: é"], 400), ([KEY, VERSION, "Connection: keep-alive, Upgrade, é"], 400),
+    ([KEY, VERSION, "Content-Length: 5"], 400), ([KEY, VERSION, "Transfer-Encoding: chunked"], 400),
     ([KEY, VERSION], 101),
 ], ids=["no key", "short key", "15 bytes", "17 bytes", "not base64", "non-ASCII key", "two keys", "no version",
-        "version 8", "13 and 8", "13 then 8", "non-ASCII protocol", "non-ASCII connection", "valid"])
+        "version 8", "13 and 8", "13 then 8", "non-ASCII protocol", "non-ASCII connection", "a body", "a chunked body",
+        "valid"])
 def test_malformed_websocket_handshakes_get_400_or_426_not_500(backend, lines, status):
     fay, code = started(backend)
     got, head = handshake(backend, code, lines, fay.cookie_header())
@@ -138,6 +140,13 @@ def test_malformed_websocket_handshakes_get_400_or_426_not_500(backend, lines, s
     if status != 101:  # checked right after the Origin, before who is asking: a stranger gets the same answer
         assert handshake(backend, code, lines)[0] == status
         assert handshake(backend, code, lines, fay.cookie_header(), origin="http://evil.example")[0] == 403
+
+
+@pytest.mark.parametrize("origin", ["http://[::1", "http://[zz]", "http://]", "http://[", "://", "http://%"])
+def test_a_malformed_origin_is_refused_like_a_foreign_one(backend, origin):
+    fay, code = started(backend)
+    assert handshake(backend, code, [KEY, VERSION], fay.cookie_header(), origin=origin)[0] == 403
+    assert handshake(backend, code, [KEY, VERSION], origin=origin)[0] == 403
 
 
 def test_a_host_that_is_not_a_host_name_is_a_400(backend):

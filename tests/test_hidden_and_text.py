@@ -101,7 +101,9 @@ def test_hidden_counts_stay_hidden_while_collecting_topics(meeting):
 
 FLAG_ENGLAND = "🏴\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f"
 BIDI = ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"]
-INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u3164", "\u115f", "\u1160", "\uffa0", "\u2800", "\u180e"]
+INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u3164", "\u115f", "\u1160", "\uffa0", "\u2800", "\u180e",
+             # marks with nothing visible to sit on: variation selectors and combining accents
+             "\ufe0f", "\U000e0100", "\u180b", "\u0301", "\u2800\ufe0f", "\u3164\u0301"]
 
 
 @pytest.mark.parametrize("control", BIDI)
@@ -254,3 +256,8 @@ def _markdown_it():
     except ImportError:
         return None
     return MarkdownIt("commonmark").enable(["table", "strikethrough"])
+
+
+@pytest.mark.parametrize("text", ["e\u0301", "Zoe\u0308", "\u2764\ufe0f", "\u2764\ufe0f\u200d\U0001f525", "\u0915\u094d\u0937"])
+def test_marks_on_a_visible_character_are_kept_even_at_the_end(text):
+    assert clean_text(f" {text} ", "Title", 120) == text

@@ -107,8 +107,11 @@ def test_signing_out_makes_every_earlier_cookie_worthless_on_every_process(tmp_p
         remember_only = [c for c in captured if c.name == "remember_token"]
         assert "Add topic" in replay(first.base, captured).get(f"{first.base}/m/{code}").text  # the capture works...
 
-        signed_out = ann.http.post(f"{first.base}/logout", data={"csrf_token": ann.token})
-        assert "signed out on all your devices" in signed_out.text
+        signed_out = ann.http.post(f"{first.base}/logout", data={"csrf_token": ann.token}, allow_redirects=False)
+        assert signed_out.status_code == 303
+        assert re.search(r"remember_token=;[^,]*Expires=Thu, 01 Jan 1970", signed_out.headers["Set-Cookie"])
+        assert "remember_token" not in {c.name for c in ann.http.cookies}  # this browser forgets it too
+        assert "signed out on all your devices" in ann.http.get(f"{first.base}/").text
 
         for server in (first, second):  # ...and after sign-out no copy works, on either process
             for cookies in (captured, remember_only):

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from leancoffee.models import TIMER_IDLE, TIMER_PAUSED, TIMER_RUNNING
 from leancoffee.services.errors import Invalid
 
-_TOKEN = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|sec|m|min)?$")
+# At most 5 digits before the point and 3 after: any longer number is no timebox (and 400 nines overflow a float).
+_TOKEN = re.compile(r"^(\d{1,5}(?:\.\d{1,3})?)\s*(s|sec|m|min)?$", re.ASCII)
 MAX_STEPS = 10
 MIN_SECONDS, MAX_SECONDS = 1, 120 * 60
 EXTEND_SECONDS = 60

@@ -15,12 +15,23 @@ TAG_FIRST, TAG_CANCEL = 0xE0020, 0xE007F
 
 
 def is_visible(ch: str) -> bool:
-    """Whether a character shows something: not whitespace, not a format character, not a blank-looking glyph."""
-    return not ch.isspace() and unicodedata.category(ch) != "Cf" and ch not in BLANK_GLYPHS
+    """Whether a character shows something by itself: not whitespace, a format character, a blank-looking
+    glyph, nor a mark (an accent or variation selector shows only on the character before it)."""
+    category = unicodedata.category(ch)
+    return not ch.isspace() and category != "Cf" and category[0] != "M" and ch not in BLANK_GLYPHS
+
+
+def _is_mark(ch: str) -> bool:
+    return unicodedata.category(ch)[0] == "M"
 
 
 def _is_tag(ch: str) -> bool:
     return TAG_FIRST <= ord(ch) <= TAG_CANCEL
+
+
+def _shows(ch: str) -> bool:
+    """A visible character, or a mark on one (a joiner may follow ❤️'s variation selector)."""
+    return is_visible(ch) or _is_mark(ch)
 
 
 def _tag_run_end(text: str, start: int) -> int:
@@ -32,11 +43,15 @@ def _tag_run_end(text: str, start: int) -> int:
 
 
 def _strip_invisible(text: str) -> str:
-    """Drop whitespace and invisible characters from both ends, keeping the tags that finish a trailing flag."""
+    """Drop whitespace and invisible characters from both ends, keeping the marks of the last visible
+    character (é as e + U+0301, ❤️ as U+2764 + U+FE0F) and the tags that finish a trailing flag."""
     visible = [i for i, ch in enumerate(text) if is_visible(ch)]
     if not visible:
         return ""
-    return text[visible[0]:_tag_run_end(text, visible[-1] + 1)]
+    end = visible[-1] + 1
+    while end < len(text) and _is_mark(text[end]):
+        end += 1
+    return text[visible[0]:_tag_run_end(text, end)]
 
 
 def _format_characters_allowed(text: str) -> bool:
@@ -52,7 +67,7 @@ def _format_characters_allowed(text: str) -> bool:
             i = end
             continue
         if unicodedata.category(ch) == "Cf" and not (
-            ch in JOINERS and 0 < i < len(text) - 1 and is_visible(text[i - 1]) and is_visible(text[i + 1])
+            ch in JOINERS and 0 < i < len(text) - 1 and _shows(text[i - 1]) and _shows(text[i + 1])
         ):
             return False
         i += 1

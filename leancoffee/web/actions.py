@@ -192,8 +192,8 @@ def add_note(code, topic_id):
 def logout():
     """Sign this person out on every device: every earlier cookie stops working and their open boards close."""
     user = acting_user()
-    logout_user()
     session.clear()
+    logout_user()  # after clear(): it leaves the word that deletes the remember cookie in the session
     rotate_csrf_token()
     if user is not None:
         for meeting_id in accounts.sign_out_everywhere(user):

@@ -96,7 +96,7 @@ def summary_export(meeting, participant, fmt):
     """The summary as a Markdown or CSV download."""
     result = build_summary(meeting.id)
     body, mimetype = (to_markdown(result), "text/markdown") if fmt == "md" else (to_csv(result), "text/csv")
-    filename = f"lean-coffee-{meeting.code}.{fmt}"
+    filename = f"lean-coffee-{meeting.created_at:%Y-%m-%d}-{meeting.id}.{fmt}"  # not the code: it is the meeting's key
     return Response(body, content_type=f"{mimetype}; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 

@@ -63,7 +63,10 @@ def same_origin(origin: str | None, host_url: str) -> bool:
     """Whether a handshake's Origin is exactly this app's scheme, host and port."""
     if not origin:
         return False
-    sent, ours = urlparse(origin), urlparse(host_url)
+    try:
+        sent, ours = urlparse(origin), urlparse(host_url)
+    except ValueError:  # "http://[::1" and the like: no origin at all
+        return False
     return (sent.scheme, sent.netloc) == (ours.scheme, ours.netloc)
 
 

@@ -62,6 +62,9 @@ def _malformed_handshake() -> Response | None:
     as_ascii = [value for name in ("Connection", "Upgrade", "Sec-WebSocket-Protocol") for value in request.headers.getlist(name)]
     if not request.headers.get("Host") or not all(value.isascii() for value in as_ascii):
         return Response("Malformed WebSocket handshake.\n", 400, mimetype="text/plain")
+    # A handshake is a GET without a body: with one, the server and the socket would disagree on its bytes.
+    if "Content-Length" in request.headers or "Transfer-Encoding" in request.headers:
+        return Response("A WebSocket handshake has no body.\n", 400, mimetype="text/plain")
     return None
 
 
