@@ -1,9 +1,14 @@
-"""Live updates: the hub of this worker's sockets and the publishing of committed changes."""
+"""Live updates: the hub of this worker's sockets and the publishing of committed changes.
+
+Concurrency, said once: a server process is patched by gevent before anything else (app.py, and
+gunicorn's gevent worker), and the live layer uses gevent's own primitives (greenlets, gevent.lock,
+gevent.spawn_later) rather than threading that would only work through that patching.
+"""
 
 import logging
-import threading
 import time
 
+import gevent
 from flask import g, has_request_context
 
 from leancoffee.live.fanout import VOTE_KINDS
@@ -51,11 +56,11 @@ class Live:
                     presence.heartbeat()
                 except Exception as error:
                     event(log, "presence_redis_error", logging.WARNING, op="heartbeat", error=error)
-                time.sleep(presence.heartbeat_seconds * 1.5)
+                gevent.sleep(presence.heartbeat_seconds * 1.5)
                 for meeting_id in hub.meeting_ids():
                     hub._presence_changed(meeting_id, everywhere=False)
 
-            threading.Thread(target=settle, daemon=True).start()
+            gevent.spawn(settle)
 
         backplane.on_reconnect = after_reconnect
         backplane.start()

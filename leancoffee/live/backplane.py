@@ -7,9 +7,11 @@ next version (Hub.shipped), and otherwise renders the change from its own fresh 
 
 import json
 import logging
-import threading
 import time
 from collections import deque
+
+import gevent
+from gevent.lock import Semaphore
 
 from leancoffee import metrics
 from leancoffee.live.push import Push
@@ -63,13 +65,13 @@ class RedisBackplane:
         # meetings whose changes could not be published; per-meeting state lives on each LiveMeeting.
         self._requests: deque = deque()
         self._unsent: set[int] = set()
-        self._lock = threading.Lock()
+        self._lock = Semaphore()
         self._pubsub = None
         self._running = True
-        self._thread = threading.Thread(target=self._listen, name="redis-backplane", daemon=True)
+        self._greenlet: gevent.Greenlet | None = None
 
     def start(self) -> "RedisBackplane":
-        self._thread.start()
+        self._greenlet = gevent.spawn(self._listen)
         return self
 
     def stop(self) -> None:
@@ -142,7 +144,7 @@ class RedisBackplane:
                 self._check_gaps()
             except Exception as error:
                 self._disconnected(error)
-                time.sleep(backoff)
+                gevent.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
 
     def _connect(self) -> None:

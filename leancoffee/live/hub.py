@@ -1,8 +1,9 @@
 """This worker's open sockets, grouped by meeting, and the fan-out of changes to them."""
 
 import logging
-import threading
 import time
+
+from gevent.lock import Semaphore
 
 from leancoffee import metrics
 from leancoffee.db import db
@@ -52,7 +53,7 @@ class Hub:
         self.app = app
         # One LiveMeeting per meeting with a socket here, made in attach and dropped in detach only.
         self.meetings: dict[int, LiveMeeting] = {}
-        self._registry = threading.Lock()
+        self._registry = Semaphore()
         self.presence = LocalPresence(app.config["PRESENCE_GRACE_SECONDS"], self._presence_changed)
         self.backplane = LocalBackplane()
         self.alarms = TimeUpAlarms(self._time_up)

@@ -1,8 +1,9 @@
 """What one worker holds for one meeting it serves: one object, made with the meeting's first socket here
 and dropped with its last (Hub.attach and Hub.detach are the only places that do either)."""
 
-import threading
 import time
+
+from gevent.lock import RLock
 
 from leancoffee.live.connection import Connection
 from leancoffee.services.board import BoardState
@@ -23,7 +24,7 @@ class LiveMeeting:
         self.sockets: set[Connection] = set()
         # Rendering and queueing happen one change at a time, each from a fresh read, so every socket
         # sees the board only move forward.
-        self.lock = threading.RLock()
+        self.lock = RLock()
         # The newest meeting version these sockets were sent (the backplane spots gaps with it).
         self.version = 0
         # Who these sockets were last shown as here (presence has no version to compare).

@@ -1,8 +1,10 @@
 """Who is connected to which meeting right now, with a grace period so a reload does not flicker."""
 
-import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable
+
+import gevent
+from gevent.lock import Semaphore
 
 
 class LocalPresence:
@@ -13,7 +15,7 @@ class LocalPresence:
         self.on_change = on_change
         self._sockets: Counter = Counter()
         self._present: dict[int, set[int]] = defaultdict(set)
-        self._lock = threading.Lock()
+        self._lock = Semaphore()
 
     def connected(self, meeting_id: int, user_id: int) -> bool:
         """Count a new socket; True when the user was away until now."""
@@ -29,9 +31,7 @@ class LocalPresence:
             self._sockets[(meeting_id, user_id)] -= 1
             if self._sockets[(meeting_id, user_id)] > 0:
                 return
-        timer = threading.Timer(self.grace_seconds, self._expire, (meeting_id, user_id))
-        timer.daemon = True
-        timer.start()
+        gevent.spawn_later(self.grace_seconds, self._expire, meeting_id, user_id)
 
     def _expire(self, meeting_id: int, user_id: int) -> None:
         """End of grace: mark the user away if they have not come back."""
@@ -65,7 +65,7 @@ class ArrivalBatches:
         self.window = window
         self.send = send  # (meeting_id, user ids) once the window closes
         self._batches: dict[int, set[int]] = {}
-        self._lock = threading.Lock()
+        self._lock = Semaphore()
 
     def add(self, meeting_id: int, user_id: int) -> None:
         """Someone arrived or went away: into the meeting's open batch, or a new one sent after the window."""
@@ -75,9 +75,7 @@ class ArrivalBatches:
                 batch.add(user_id)
                 return
             self._batches[meeting_id] = {user_id}
-        timer = threading.Timer(self.window, self._send, (meeting_id,))
-        timer.daemon = True
-        timer.start()
+        gevent.spawn_later(self.window, self._send, meeting_id)
 
     def _send(self, meeting_id: int) -> None:
         with self._lock:

@@ -8,10 +8,12 @@ Keys (PREFIX is REDIS_PREFIX; braces keep a meeting's keys on one Redis Cluster 
 """
 
 import logging
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+
+import gevent
+from gevent.lock import Semaphore
 
 from leancoffee import metrics
 from leancoffee.logs import event
@@ -38,7 +40,7 @@ class RedisPresence:
         self.ttl_ms = int(ttl_seconds * 1000)
         self.on_change = on_change
         self._counts: Counter = Counter()
-        self._lock = threading.Lock()
+        self._lock = Semaphore()
         self._registered = False
         self._running = True
         self._expire = client.register_script(_EXPIRE_SCRIPT)
@@ -93,9 +95,7 @@ class RedisPresence:
         except Exception as error:
             self._redis_failed("disconnected", error)
         if count == 0:
-            timer = threading.Timer(self.grace_seconds, self._grace_over, (meeting_id, user_id))
-            timer.daemon = True
-            timer.start()
+            gevent.spawn_later(self.grace_seconds, self._grace_over, meeting_id, user_id)
 
     def _grace_over(self, meeting_id: int, user_id: int) -> None:
         with self._lock:
@@ -133,8 +133,7 @@ class RedisPresence:
     # --- heartbeat and reaping ----------------------------------------------------------------
 
     def start(self) -> "RedisPresence":
-        thread = threading.Thread(target=self._beat_forever, name="presence-heartbeat", daemon=True)
-        thread.start()
+        gevent.spawn(self._beat_forever)
         return self
 
     def stop(self) -> None:
@@ -152,7 +151,7 @@ class RedisPresence:
                 self.heartbeat()
             except Exception as error:
                 self._redis_failed("heartbeat", error)
-            time.sleep(self.heartbeat_seconds)
+            gevent.sleep(self.heartbeat_seconds)
 
     def heartbeat(self) -> None:
         """Renew this worker's liveness; re-register after a Redis restart; reap workers that went silent."""

@@ -5,8 +5,10 @@ at the end time and re-renders the timer for its own sockets (several workers ma
 once without harm).
 """
 
-import threading
 from collections.abc import Callable
+
+import gevent
+from gevent.lock import Semaphore
 
 from leancoffee.services.board import BoardState
 
@@ -16,8 +18,8 @@ class TimeUpAlarms:
 
     def __init__(self, on_time_up: Callable[[int], None]):
         self.on_time_up = on_time_up
-        self._alarms: dict[int, tuple[object, threading.Timer]] = {}
-        self._lock = threading.Lock()
+        self._alarms: dict[int, tuple[object, gevent.Greenlet]] = {}
+        self._lock = Semaphore()
 
     def watch(self, state: BoardState) -> None:
         """(Re)arm the alarm for a meeting from its current timer."""
@@ -29,14 +31,11 @@ class TimeUpAlarms:
             if previous is not None and previous[0] == due:
                 return  # most changes (votes, notes) leave the timer alone
             if previous is not None:
-                previous[1].cancel()
+                previous[1].kill(block=False)
                 del self._alarms[meeting_id]
             if due is not None:
                 # A little after the end, so the fresh read that follows sees the time as up.
-                alarm = threading.Timer(timer.remaining + 0.05, self._fire, (meeting_id,))
-                alarm.daemon = True
-                self._alarms[meeting_id] = (due, alarm)
-                alarm.start()
+                self._alarms[meeting_id] = (due, gevent.spawn_later(timer.remaining + 0.05, self._fire, meeting_id))
 
     def _fire(self, meeting_id: int) -> None:
         with self._lock:

@@ -19,9 +19,9 @@ at the pinned versions, each checked by tests/test_wire_contract.py:
 
 import io
 import struct
-import threading
 
 from flask import request
+from gevent.lock import Semaphore
 
 # A whole WebSocket ping frame, server to client, without payload.
 PING = b"\x89\x00"
@@ -67,7 +67,7 @@ class SerialSocket:
 
     def __init__(self, sock):
         self._sock = sock
-        self._lock = threading.Lock()
+        self._lock = Semaphore()
         # gevent's socket wraps a non-blocking OS socket: writing to that never waits.
         self._os_sock = getattr(sock, "_sock", None)
 
