@@ -152,12 +152,17 @@ def test_every_write_to_a_completed_meeting_is_refused_and_changes_nothing(lc):
 
 # --- 6. Rounds are numbered per topic and continue when a topic is discussed again ---
 
-def test_a_topic_discussed_again_gets_a_fresh_thumbs_round(meeting):
-    m, fay, ann, bob = meeting
+def hiring_discussed_until_time_is_up(m, fay, ann) -> None:
+    """Ann proposes "Hiring", Fay opens voting and discusses it, and its timebox runs out."""
     ann.post(f"/m/{m.code}/topics", {"title": "Hiring"})
     press(fay, m, "phase", {"phase": "voting"})
     press(fay, m, "discuss-next")
     expire(m)
+
+
+def test_a_topic_discussed_again_gets_a_fresh_thumbs_round(meeting):
+    m, fay, ann, bob = meeting
+    hiring_discussed_until_time_is_up(m, fay, ann)
     ann.post(f"/m/{m.code}/thumbs", {"choice": "down"})
     assert press(fay, m, "decide", {"outcome": "move_on"}).status_code == 200
     press(fay, m, "phase", {"phase": "voting"})
@@ -197,10 +202,7 @@ def test_a_topic_moved_back_into_discussing_starts_after_its_last_thumbs(lc):
 
 def test_deciding_a_decided_round_is_refused_not_a_crash(meeting):
     m, fay, ann, _ = meeting
-    ann.post(f"/m/{m.code}/topics", {"title": "Hiring"})
-    press(fay, m, "phase", {"phase": "voting"})
-    press(fay, m, "discuss-next")
-    expire(m)
+    hiring_discussed_until_time_is_up(m, fay, ann)
     press(fay, m, "decide", {"outcome": "continue"})
     # A round number that went back (as before this fix) must meet a refusal, not the unique index.
     Meeting.update(timer_round=1).where(Meeting.id == m.id).execute()
