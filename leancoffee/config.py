@@ -61,8 +61,11 @@ def parse_networks(text: str) -> list:
 def load_config() -> dict:
     """Build the Flask config from environment variables."""
     env = os.environ
+    env_name = env.get("LEANCOFFEE_ENV", "development")
+    # Before anything is written: a production start without a strong key leaves no instance/secret_key behind.
+    check_production({"ENV_NAME": env_name}, env.get("SECRET_KEY"))
     config = {
-        "ENV_NAME": env.get("LEANCOFFEE_ENV", "development"),
+        "ENV_NAME": env_name,
         "SECRET_KEY": env.get("SECRET_KEY") or _instance_secret_key(),
         "DATABASE_URL": env.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'leancoffee.db'}",
         # Connections each worker may hold to PostgreSQL (ignored for SQLite).
@@ -113,5 +116,4 @@ def load_config() -> dict:
         "METRICS_ALLOW": parse_networks(env.get("METRICS_ALLOW", "127.0.0.0/8,::1")),
         "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
     }
-    check_production(config, env.get("SECRET_KEY"))
     return config

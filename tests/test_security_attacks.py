@@ -175,11 +175,15 @@ def test_production_refuses_a_default_or_weak_secret_key(key):
     check_production({"ENV_NAME": "development"}, None)  # development generates its own
 
 
-def test_production_app_does_not_start_without_a_real_key(monkeypatch, tmp_path):
+def test_production_app_does_not_start_without_a_real_key_and_writes_nothing(monkeypatch, tmp_path):
+    import leancoffee.config as config
+
+    monkeypatch.setattr(config, "INSTANCE_DIR", tmp_path / "instance")  # never the checkout's own instance/
     monkeypatch.setenv("LEANCOFFEE_ENV", "production")
     monkeypatch.delenv("SECRET_KEY", raising=False)
     with pytest.raises(InsecureConfiguration):
         create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}"})
+    assert not (tmp_path / "instance").exists() and not (tmp_path / "p.db").exists()
 
 
 def test_a_fresh_install_generates_and_keeps_its_own_secret_key(monkeypatch, tmp_path):
