@@ -14,7 +14,7 @@ from gevent.pywsgi import LoggingLogAdapter, WSGIServer  # noqa: E402
 
 from leancoffee.factory import create_app, tune_garbage_collector  # noqa: E402
 from leancoffee.live import live  # noqa: E402
-from leancoffee.web.routing import RedactCodes  # noqa: E402
+from leancoffee.redaction import RedactCodes  # noqa: E402
 
 log = logging.getLogger("leancoffee")
 

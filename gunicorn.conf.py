@@ -7,9 +7,10 @@ line (`-w 8 -b 0.0.0.0:8000`) or with GUNICORN_CMD_ARGS.
 
 import logging
 import os
-import re
 import shutil
 import tempfile
+
+from leancoffee.redaction import RedactCodes
 
 wsgi_app = "wsgi:application"
 bind = os.environ.get("BIND", "127.0.0.1:8000")
@@ -30,23 +31,7 @@ accesslog = None  # the app logs one structured line per request itself (by rout
 access_log_format = '%(h)s %(t)s "%(m)s" %(s)s %(b)s %(M)sms "%(a)s"'
 
 
-class RedactCodes(logging.Filter):
-    """gunicorn's own lines (`Error handling request GET /m/<code>/...`, a bad request line) without the meeting's code.
-
-    The same rule as leancoffee.web.routing's: importing the app here, in the master, would import it
-    before the workers' gevent patching.
-    """
-
-    CODE_IN_TEXT = re.compile(r"/m/[^/\s?#'\"]+")
-
-    def filter(self, record):
-        message = record.getMessage()
-        redacted = self.CODE_IN_TEXT.sub("/m/<code>", message)
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        return True
-
-
+# gunicorn's own lines (`Error handling request GET /m/<code>/...`, a bad request line) without the code.
 logging.getLogger("gunicorn.error").addFilter(RedactCodes())
 
 # /metrics adds up every worker's figures through prometheus_client's multiprocess mode.

@@ -17,7 +17,7 @@ import requests
 
 from leancoffee.config import parse_networks
 from leancoffee.models import Topic
-from leancoffee.web.routing import RedactCodes
+from leancoffee.redaction import RedactCodes
 from tests.backends import PG_ADMIN_URL, fresh_postgres_database, need_postgres
 from tests.helpers import ROOT, AppServer, HttpPerson, free_port, receive_until
 

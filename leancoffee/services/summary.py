@@ -46,7 +46,6 @@ class Summary:
     attendees: list[str]
     discussed: list[TopicSummary]
     not_discussed: list[TopicSummary]
-    counts_hidden: bool = False
 
     @property
     def topics(self) -> list[TopicSummary]:
@@ -70,7 +69,7 @@ def build_summary(meeting_id: int) -> Summary:
     else:
         waiting.sort(key=lambda t: (-t.votes, t.created_at, t.id))
     return Summary(
-        meeting=state.meeting, attendees=[p.name for p in people], counts_hidden=state.counts_hidden,
+        meeting=state.meeting, attendees=[p.name for p in people],
         discussed=[_topic_summary(state, t, rounds) for t in discussed],
         not_discussed=[_topic_summary(state, t, rounds) for t in waiting],
     )

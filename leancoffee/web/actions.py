@@ -2,7 +2,7 @@
 
 from functools import partial
 
-from flask import Blueprint, flash, redirect, request, session
+from flask import Blueprint, flash, g, redirect, request, session
 from flask_login import login_user, logout_user
 
 from leancoffee.live import live
@@ -44,6 +44,7 @@ def _perform(code, action, *args, anchor=None):
         change = action(user, code, *args)
     except ActionRefused as error:
         return refused(code, error)
+    g.meeting_id = change.meeting_id  # for the request's log line
     push = live.publish(change)
     return answer(code, push, user, anchor=anchor(change) if anchor else None, meeting=change.meeting)
 
@@ -76,6 +77,7 @@ def join(code):
         change = meetings.join_meeting(user, code, request.form.get("name"))
     except ActionRefused as error:
         return refused(code, error)
+    g.meeting_id = change.meeting_id  # for the request's log line
     return answer(code, live.publish(change), user)
 
 

@@ -4,18 +4,15 @@ import hmac
 import ipaddress
 import logging
 import time
-from functools import lru_cache
 
 from flask import Blueprint, Response, current_app, g, request
-from peewee import PeeweeException
 
 from leancoffee import metrics
 from leancoffee.db import db
 from leancoffee.live import live
 from leancoffee.logs import event, new_request_id, request_id
-from leancoffee.services.access import find_meeting
-from leancoffee.services.errors import NotFound
-from leancoffee.web.routing import RedactCodes, redact_codes, route_of_request
+from leancoffee.redaction import RedactCodes, redact_codes
+from leancoffee.web.routing import route_of_request
 
 bp = Blueprint("ops", __name__)
 log = logging.getLogger("leancoffee.request")
@@ -77,23 +74,6 @@ def _for_operators() -> bool:
     return any(address in network for network in current_app.config["METRICS_ALLOW"])
 
 
-@lru_cache(maxsize=4096)
-def _meeting_id(code: str) -> int:
-    """The meeting id behind a code, for logs; a code never changes meeting, so each worker asks once per meeting."""
-    return find_meeting(code).id  # NotFound is raised, so not cached: a meeting made later is still found
-
-
-def _logged_meeting(status: int) -> int | None:
-    """The id of the meeting the request named, if any; never the reason a response fails."""
-    code = (request.view_args or {}).get("code")
-    if code is None or status >= 500:
-        return None  # no meeting, or the database may be what failed
-    try:
-        return _meeting_id(code)
-    except (NotFound, PeeweeException):
-        return None
-
-
 def init_app(app) -> None:
     """Give every request an id (X-Request-ID in and out), time it by endpoint, and keep meeting codes out of logs."""
     if not any(isinstance(f, RedactCodes) for f in app.logger.filters):  # one per logger, however many apps
@@ -118,7 +98,7 @@ def init_app(app) -> None:
             metrics.ERRORS.labels("http_5xx").inc()
         if endpoint not in NO_DB_ENDPOINTS and endpoint != "static":
             # The route's rule and the meeting's id, never the path: it holds the meeting's code, its secret.
-            where = {"route": route_of_request(), "meeting": _logged_meeting(response.status_code)}
+            where = {"route": route_of_request(), "meeting": g.get("meeting_id")}  # set by the view that found it
             event(log, "request", method=request.method, **{k: v for k, v in where.items() if v is not None},
                   endpoint=endpoint, status=response.status_code, ms=round(elapsed * 1000, 1))
         return response

@@ -3,7 +3,7 @@
 from functools import wraps
 
 import segno
-from flask import Blueprint, Response, get_flashed_messages, redirect, render_template, request
+from flask import Blueprint, Response, g, get_flashed_messages, redirect, render_template, request
 from flask_login import current_user
 
 from leancoffee.live import live
@@ -51,6 +51,7 @@ def for_members(view):
             meeting = find_meeting(code)
         except NotFound as error:
             return page("not_found.html", 404, message=error.message)
+        g.meeting_id = meeting.id  # for the request's log line
         participant = membership(meeting, acting_user())
         if participant is None or not participant.is_active:
             return page("join.html", meeting=meeting, participant=participant, user=acting_user())

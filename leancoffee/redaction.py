@@ -1,0 +1,27 @@
+"""Meeting codes out of log lines: a code is the meeting's secret, and paths carry it.
+
+Imports nothing but the standard library, so gunicorn.conf.py can use it in the master before the
+workers patch with gevent.
+"""
+
+import logging
+import re
+
+# A meeting's path as it may appear in a server's or a library's message: /m/ and whatever follows up to a delimiter.
+_CODE_IN_TEXT = re.compile(r"/m/[^/\s?#'\"]+")
+
+
+def redact_codes(text: str) -> str:
+    """The text with every meeting path's code replaced by `<code>`."""
+    return _CODE_IN_TEXT.sub("/m/<code>", text)
+
+
+class RedactCodes(logging.Filter):
+    """A logging filter for messages we do not write ourselves (Flask's `Exception on <path>`, servers' errors)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact_codes(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
