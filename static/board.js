@@ -107,12 +107,24 @@
     const status = document.getElementById("meeting-status");
     return {
       seen: new Set(document.querySelectorAll(WATCHED)),
+      texts: cardTexts(),
       topics: new Set(Array.from(document.querySelectorAll(CARD), function (li) { return li.id; })),
       phase: status ? status.dataset.phase : null,
       thumbsOpen: isOpen("thumbs"),
       active: active,
       focusIds: ids,
     };
+  }
+
+  // What each card says: a card re-rendered with the same words (a whole-board resend at a phase
+  // change, say) has not changed, and must not flash.
+  function cardTexts() {
+    const texts = new Map();
+    document.querySelectorAll(CARD).forEach(function (card) {
+      const parts = card.querySelectorAll(".card-body, .votes, .notes-list");
+      texts.set(card.id, Array.from(parts, function (el) { return el.textContent; }).join("\u0000"));
+    });
+    return texts;
   }
 
   function isOpen(id) {
@@ -159,6 +171,7 @@
     before = null;
     if (!prev) return;
     restoreFocus(prev);
+    followMeeting(prev);
     if (resync && !live && document.getElementById("meeting")) {
       // A full resync re-renders everything: announce nothing but phase changes.
       announcePhase(prev);
@@ -166,12 +179,13 @@
     }
     const changed = new Set();
     const added = [];
+    const texts = cardTexts();
     document.querySelectorAll(WATCHED).forEach(function (el) {
       if (prev.seen.has(el)) return;
       const card = el.closest(CARD);
       if (!card) return;
-      changed.add(card);
       if (el === card && !prev.topics.has(card.id)) added.push(card);
+      if (!prev.topics.has(card.id) || prev.texts.get(card.id) !== texts.get(card.id)) changed.add(card);
     });
     changed.forEach(highlight);
     const messages = added.map(function (card) {
@@ -207,6 +221,131 @@
     return (said ? "" : "Time is up. ") + "Thumbs vote: continue, neutral or move on?";
   }
 
+  // ---- Following the meeting: the phase, time up, the card just tapped ----
+  function currentPhase() {
+    const status = document.getElementById("meeting-status");
+    return status ? status.dataset.phase : null;
+  }
+
+  function followMeeting(prev) {
+    const phase = currentPhase();
+    if (prev.phase && phase !== prev.phase) {
+      clearMessages(); // a refusal from the last phase ("all your votes used") no longer holds
+      foldProposeForm(phase);
+    }
+    const open = isOpen("thumbs");
+    if (open && !prev.thumbsOpen) timeIsUp();
+    showTimeUpInTitle(open);
+    showChime();
+    keepTappedCardInView();
+  }
+
+  // Collecting: the propose form is open; after that it folds to one line (never over words being typed).
+  function foldProposeForm(phase) {
+    const propose = document.getElementById("propose");
+    const title = document.getElementById("topic-title");
+    if (!propose || (title && title.value.trim())) return;
+    propose.open = phase === "collecting";
+  }
+
+  const pageTitle = document.title;
+  function showTimeUpInTitle(open) {
+    const name = document.querySelector(".meeting-title");
+    const wanted = open && name ? "Time is up · " + name.textContent.trim() : pageTitle;
+    if (document.title !== wanted) document.title = wanted;
+  }
+
+  // Time is up: the prompt is on screen (a sheet on a phone, a banner on a laptop); also buzz, and
+  // chime for those who switched it on.
+  function timeIsUp() {
+    if (navigator.vibrate) navigator.vibrate([200, 100, 200]);
+    if (chimeOn()) chime();
+  }
+
+  // The chime: off until a person switches it on (the press is the gesture browsers need for sound).
+  const CHIME_KEY = "lc-chime";
+  let audio = null;
+  function chimeOn() {
+    try { return localStorage.getItem(CHIME_KEY) === "on"; } catch (e) { return false; }
+  }
+  function showChime() {
+    document.querySelectorAll("[data-chime]").forEach(function (button) {
+      button.setAttribute("aria-pressed", String(chimeOn()));
+    });
+  }
+  function chime() {
+    const Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) return;
+    audio = audio || new Context();
+    if (audio.resume) audio.resume();
+    [0, 0.25].forEach(function (delay, i) {
+      const tone = audio.createOscillator();
+      const volume = audio.createGain();
+      tone.frequency.value = i ? 660 : 880;
+      volume.gain.setValueAtTime(0.2, audio.currentTime + delay);
+      volume.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + delay + 0.6);
+      tone.connect(volume).connect(audio.destination);
+      tone.start(audio.currentTime + delay);
+      tone.stop(audio.currentTime + delay + 0.6);
+    });
+  }
+  function toggleChime() {
+    const on = !chimeOn();
+    try { localStorage.setItem(CHIME_KEY, on ? "on" : "off"); } catch (e) { /* private mode: this page only */ }
+    showChime();
+    if (on) chime(); // a sample, and it unlocks sound for this page
+    announce(on ? "Chime on: you will hear when time is up." : "Chime off.");
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    showChime();
+    showTimeUpInTitle(isOpen("thumbs"));
+  });
+
+  // Refusals ("You have used all 3 of your votes") can be dismissed, and go on the next success.
+  function clearMessages() {
+    const area = document.getElementById("flash");
+    if (area) area.replaceChildren();
+  }
+
+  // Live re-sorting while voting: the card a person just tapped stays where it was on their screen
+  // until their next tap, or for 10 seconds.
+  let tapped = null;
+  document.addEventListener("pointerdown", function (event) {
+    const card = event.target.closest && event.target.closest(CARD);
+    tapped = card ? { id: card.id, top: card.getBoundingClientRect().top, until: Date.now() + 10000 } : null;
+  }, true);
+  document.addEventListener("wheel", function () { tapped = null; }, { passive: true });
+  function keepTappedCardInView() {
+    if (!tapped || Date.now() > tapped.until) { tapped = null; return; }
+    const card = document.getElementById(tapped.id);
+    if (!card) return;
+    const shift = card.getBoundingClientRect().top - tapped.top;
+    if (Math.abs(shift) > 1) window.scrollBy({ top: shift, behavior: "instant" });
+  }
+
+  // An action whose request never reached the server is not sent again by itself (it might add a
+  // topic twice): the person is told, beside the button, and taps again when they choose.
+  function markNotSent(form) {
+    let note = form.querySelector(".not-sent");
+    if (!note) {
+      note = document.createElement("span");
+      note.className = "not-sent";
+      note.setAttribute("role", "alert");
+      form.appendChild(note);
+    }
+    note.textContent = "Not sent — tap again";
+  }
+  document.addEventListener("htmx:error", function (event) {
+    const ctx = event.detail && event.detail.ctx;
+    const form = event.target && event.target.closest && event.target.closest("form");
+    if (ctx && !ctx.response && form) markNotSent(form);
+  });
+  document.addEventListener("htmx:before:request", function (event) {
+    const form = event.target && event.target.closest && event.target.closest("form");
+    const note = form && form.querySelector(".not-sent");
+    if (note) note.remove();
+  });
+
   // ---- Forms ----
   document.addEventListener("htmx:after:request", function (event) {
     const form = event.target;
@@ -216,10 +355,15 @@
       const first = form.querySelector("input:not([type=hidden]), textarea");
       if (first) first.focus();
     }
-    if (form.closest && status < 400) {
-      const details = form.closest("details");
+    if (status < 400 && event.detail.ctx.response) clearMessages();
+    if (form.closest && status < 400 && !form.matches("[data-keep-open]")) {
+      // Close every fold around the form (an edit form inside a card's menu closes the menu too).
+      let details = null;
+      for (let fold = form.closest("details"); fold; fold = fold.parentElement.closest("details")) {
+        fold.open = false;
+        details = fold;
+      }
       if (details) {
-        details.open = false;
         // The form the focus was in has just closed: give focus back to its summary.
         const summary = details.querySelector("summary");
         if (summary && (!document.activeElement || document.activeElement === document.body || !visible(document.activeElement))) {
@@ -241,13 +385,24 @@
       setTimeout(function () { copy.textContent = "Copy link"; }, 1500);
       return;
     }
-    // "Propose a topic" in the phone's bottom bar: scroll to the field and put the cursor in it.
+    const dismiss = event.target.closest && event.target.closest("[data-dismiss]");
+    if (dismiss) {
+      dismiss.closest(".flash").remove();
+      return;
+    }
+    if (event.target.closest && event.target.closest("[data-chime]")) {
+      toggleChime();
+      return;
+    }
+    // The bar's shortcuts ("Propose a topic", "Add a takeaway"): open what folds the field, scroll to it, focus it.
     const jump = event.target.closest && event.target.closest("[data-focus]");
     if (jump) {
       const field = document.querySelector(jump.dataset.focus);
       if (!field) return;
       event.preventDefault();
-      field.scrollIntoView({ block: "center" });
+      for (let fold = field.closest("details"); fold; fold = fold.parentElement.closest("details")) fold.open = true;
+      if (field.matches(CARD)) field.tabIndex = -1;
+      field.scrollIntoView({ block: field.matches(CARD) ? "start" : "center" });
       field.focus({ preventScroll: true });
     }
   });
@@ -262,7 +417,9 @@
       const whole = Math.max(0, Math.ceil(remaining));
       const text = Math.floor(whole / 60) + ":" + String(whole % 60).padStart(2, "0");
       if (clock && clock.textContent !== text) clock.textContent = text;
-      timer.classList.toggle("timer-low", whole <= 30);
+      timer.classList.toggle("timer-low", whole <= 60 && whole > 0);
+      const bar = timer.querySelector(".timebox-progress");
+      if (bar) bar.value = Math.max(0, Number(bar.max) - Math.max(0, remaining));
       timer.classList.toggle("timer-expired", whole === 0);
       // Announce only the moments that matter: one minute left, and time up (once per timebox).
       const key = timer.dataset.endsAt;

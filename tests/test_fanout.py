@@ -122,13 +122,15 @@ def test_someone_arriving_updates_only_their_own_row(board):
 def test_a_newcomer_is_appended_and_a_leaver_removed(board):
     m, fay, ann, bob = board
     eve = meetings.create_user("Eve")
-    joined = build_push(meetings.join_meeting(eve, m.code, "Eve"), load_board(m.id), set()).frame_for(Viewer(bob.id, False, True))
+    here = {fay.id, bob.id}
+    joined = build_push(meetings.join_meeting(eve, m.code, "Eve"), load_board(m.id), here).frame_for(Viewer(bob.id, False, True))
     assert f'<div id="person-{eve.id}" hx-swap-oob="delete"></div><ul hx-swap-oob="beforeend:#participants-list">' in joined
-    assert '<span id="participants-count" class="count" hx-swap-oob="true">4</span>' in joined
+    # The count says how many are away, not only how many joined.
+    assert '<span class="count">4</span> <span class="here-count">2 here, 2 away</span>' in joined
     assert 'id="participants"' not in joined
-    left = build_push(meetings.leave_meeting(ann, m.code), load_board(m.id), set()).frame_for(Viewer(bob.id, False, True))
+    left = build_push(meetings.leave_meeting(ann, m.code), load_board(m.id), here).frame_for(Viewer(bob.id, False, True))
     assert left.startswith(f'<div id="person-{ann.id}" hx-swap-oob="delete"></div>') and "Ann" not in left
-    assert '<span id="participants-count" class="count" hx-swap-oob="true">3</span>' in left
+    assert '<span class="count">3</span> <span class="here-count">2 here, 1 away</span>' in left
 
 
 def test_someone_rejoining_gets_the_whole_list_in_join_order(board):
@@ -151,6 +153,6 @@ def test_presence_change_without_names_sends_the_participant_list(board):
 def test_full_board_has_every_live_region_marked_oob(board):
     m, fay, ann, bob = board
     html = full_board(load_board(m.id), Viewer(ann.id, False, True), {ann.id})
-    regions = ("meeting-status", "timer", "thumbs", "my-dots", "columns", "merge", "settings", "participants")
+    regions = ("meeting-status", "timer", "thumbs", "action-bar", "columns", "merge", "settings", "participants")
     marked = re.findall(r'<[a-z]+ id="([^"]+)"[^>]*hx-swap-oob="true"', html)
     assert marked == list(regions)

@@ -48,7 +48,7 @@ def facilitator_view(state: BoardState) -> Viewer:
     return member_view(state, state.meeting.facilitator_id)
 
 
-BOARD_REGIONS = ("_meeting_status.html", "_timer.html", "_thumbs.html", "_my_dots.html", "_columns.html",
+BOARD_REGIONS = ("_meeting_status.html", "_timer.html", "_thumbs.html", "_action_bar.html", "_columns.html",
                  "_merge.html", "_settings.html")
 
 
@@ -144,16 +144,17 @@ def _people(push: Push, change: Change, state: BoardState, present: set[int]) ->
         # Someone arrived or went away: replace just their rows.
         moved = set(change.affected_user_ids)
         people = [p for p in state.participants if p.user_id in moved]
-        push.add((EVERYONE, "".join(oob("_person.html", state, person=p, present=present) for p in people)))
+        push.add((EVERYONE, "".join(oob("_person.html", state, person=p, present=present) for p in people)
+                  + oob("_participants_count.html", state, present=present)))
         return
     newest = state.participants[-1] if state.participants else None
     if kind == changes.PARTICIPANT_LEFT:
-        push.add((EVERYONE, gone + oob("_participants_count.html", state)))
+        push.add((EVERYONE, gone + oob("_participants_count.html", state, present=present)))
     elif kind == changes.PARTICIPANT_JOINED and newest is not None and newest.user_id == actor_id:
         # The newest arrival is last in the list: (re)place their row at its end.
         row = render_part("_person.html", state, person=newest, present=present)
         push.add((EVERYONE, f'{gone}<ul hx-swap-oob="beforeend:#participants-list">{row}</ul>'
-                            + oob("_participants_count.html", state)))
+                            + oob("_participants_count.html", state, present=present)))
     else:
         push.add((EVERYONE, oob("_participants.html", state, present=present)))
     if kind == changes.PARTICIPANT_JOINED and actor_id is not None:

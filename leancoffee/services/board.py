@@ -127,6 +127,13 @@ class BoardState:
         extra = (self.now - topic.discussion_started_at).total_seconds() if topic.discussion_started_at else 0
         return topic.discussed_seconds + max(0, int(extra))
 
+    def timebox_length(self) -> int:
+        """Seconds of the current timebox (more if it was extended): what its progress bar measures."""
+        timer = self.timer
+        if not timer.round:
+            return 0
+        return int(max(timebox_seconds(self.meeting.timebox_pattern, timer.round), timer.remaining))
+
     def next_timebox(self) -> int:
         """Seconds of the timebox a "continue" would start."""
         return timebox_seconds(self.meeting.timebox_pattern, self.meeting.timer_round + 1)
