@@ -1,5 +1,6 @@
 """A board people enjoy, checked in Debian's Chromium: sizes, screenshots, keyboard only, axe-core, page weight, reconnect."""
 
+import itertools
 import re
 import shutil
 import signal
@@ -112,7 +113,12 @@ def pages(s: Scene):
         ("board-thumbs-facilitator", s.fay, f"/m/{s.thumbs}"),
         ("summary", s.fay, f"/m/{s.busy}/summary"),
         ("room", s.fay, f"/m/{s.busy}/room"),
+        ("board-facilitator-menu-open", s.fay, f"/m/{s.busy}"),
     ]
+
+
+# States a page reaches by a person's own hand, set before it is checked.
+PREPARE = {"board-facilitator-menu-open": "() => { document.querySelector('.card-menu').open = true; }"}
 
 
 def open_page(context, url, viewport=None, dark=False):
@@ -214,22 +220,23 @@ def test_every_page_passes_axe_core_in_light_and_dark(scene, axe_source):
         nodes: v.nodes.slice(0, 4).map(n =>
             n.target.join(' ') + ' :: ' + (n.failureSummary || '').split('\\n').slice(1).join(' '))})))"""
     counts = {"critical": 0, "serious": 0, "moderate": 0, "minor": 0}
-    grave = []
+    findings = []
     checked = 0
     for name, context, path in pages(scene):
-        for viewport, dark in ((LAPTOP, False), (PHONE, True)):
+        for (size, viewport), dark in itertools.product((("laptop", LAPTOP), ("phone", PHONE)), (False, True)):
             page = open_page(context, scene.base + path, viewport, dark)
+            if name in PREPARE:
+                page.evaluate(PREPARE[name])
             page.evaluate(axe_source)  # evaluate runs outside the page's CSP, unlike a <script> tag
             for v in page.evaluate(run_axe):
                 counts[v["impact"]] = counts.get(v["impact"], 0) + 1
-                label = f"{name} ({'dark, phone' if dark else 'light, laptop'}): [{v['impact']}] {v['id']}: {v['help']}"
+                label = f"{name} ({'dark' if dark else 'light'}, {size}): [{v['impact']}] {v['id']}: {v['help']}"
                 print("\n  " + label + "".join("\n      " + n for n in v["nodes"]))
-                if v["impact"] in ("serious", "critical"):
-                    grave.append(label)
+                findings.append(label)
             checked += 1
             page.close()
     print(f"\naxe-core {AXE_VERSION}: {checked} page checks, violations by impact: {counts}")
-    assert grave == []
+    assert findings == []  # of any impact, minor included
 
 
 TOPICS_IN_A_TYPICAL_MEETING = 10
