@@ -34,7 +34,8 @@ CHANGES_RENDERED = Counter(
     ["rendered"],
 )
 BACKPLANE_MESSAGES = Counter(
-    "leancoffee_backplane_messages_total", "Redis backplane messages by direction (published, received, unsent)",
+    "leancoffee_backplane_messages_total",
+    "Redis backplane messages by direction (published, received, unsent, forged: a bad signature, dropped)",
     ["direction"],
 )
 RESYNCS = Counter("leancoffee_resyncs_total", "Meetings whose sockets were sent the whole board again, by reason", ["reason"])

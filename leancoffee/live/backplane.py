@@ -3,9 +3,11 @@
 A message carries the Change (plus who sent it, when, and the request id) and, for a vote, the
 fragments its worker rendered; a receiver writes those as they are only when the vote is its very
 next version (Hub.shipped), and otherwise renders the change from its own fresh read.
+
+Every message is signed (leancoffee.live.sealed): whatever anyone else publishes on our channels is
+dropped and counted, never written to a board.
 """
 
-import json
 import logging
 import time
 from collections import deque
@@ -15,6 +17,7 @@ from gevent.lock import Semaphore
 
 from leancoffee import metrics
 from leancoffee.live.push import Push
+from leancoffee.live.sealed import seal, signing_key, unseal
 from leancoffee.logs import event, request_id, worker_id
 from leancoffee.services.changes import Change
 
@@ -57,6 +60,7 @@ class RedisBackplane:
         self.redis = client
         self.prefix = app.config["REDIS_PREFIX"]
         self.gap_seconds = app.config["BACKPLANE_GAP_SECONDS"]
+        self._key = signing_key(app.config["SECRET_KEY"])
         self.worker_id = worker_id()
         self.up = False
         self.on_reconnect = None  # set by Live: re-register presence when Redis comes back
@@ -106,7 +110,8 @@ class RedisBackplane:
             self._mark_unsent(change.meeting_id)
             return False
         try:
-            self.redis.publish(self.channel(change.meeting_id), json.dumps(message))
+            channel = self.channel(change.meeting_id)
+            self.redis.publish(channel, seal(self._key, channel, message))
             metrics.BACKPLANE_MESSAGES.labels("published").inc()
             return True
         except Exception as error:  # Redis went away mid-request: the action stands, its broadcast waits
@@ -206,7 +211,12 @@ class RedisBackplane:
         if message["type"] == "subscribe":
             self._subscribed(meeting_id)
         elif message["type"] == "message":
-            self._received(meeting_id, json.loads(message["data"]))
+            data = unseal(self._key, message["channel"], message["data"])
+            if data is None:
+                metrics.BACKPLANE_MESSAGES.labels("forged").inc()
+                event(log, "backplane_message_dropped", logging.WARNING, meeting=meeting_id, reason="bad signature")
+                return
+            self._received(meeting_id, data)
 
     def _subscribed(self, meeting_id: int) -> None:
         """A subscription took effect: repair anything published before it (or while disconnected)."""
@@ -277,7 +287,8 @@ class RedisBackplane:
         try:
             while pending:
                 message = {"w": self.worker_id, "t": time.time(), "rid": None, "resync": True}
-                self.redis.publish(self.channel(pending[-1]), json.dumps(message))
+                channel = self.channel(pending[-1])
+                self.redis.publish(channel, seal(self._key, channel, message))
                 pending.pop()
         finally:
             with self._lock:
