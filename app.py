@@ -10,11 +10,12 @@ import signal  # noqa: E402
 import socket  # noqa: E402
 
 import gevent  # noqa: E402
-from gevent.pywsgi import LoggingLogAdapter, WSGIServer  # noqa: E402
+from gevent.pywsgi import LoggingLogAdapter  # noqa: E402
 
 from leancoffee.factory import create_app, tune_garbage_collector  # noqa: E402
 from leancoffee.live import live  # noqa: E402
 from leancoffee.redaction import RedactCodes  # noqa: E402
+from leancoffee.serving import StrictServer  # noqa: E402
 
 log = logging.getLogger("leancoffee")
 
@@ -45,7 +46,8 @@ def main() -> None:
     # server's own errors (a malformed request line, say) go through our log format with the code taken out.
     server_log = logging.getLogger("gevent.pywsgi")
     server_log.addFilter(RedactCodes())
-    server = WSGIServer(listen(args.host, args.port), app, log=None, error_log=LoggingLogAdapter(server_log, logging.WARNING))
+    server = StrictServer(listen(args.host, args.port), app, log=None, error_log=LoggingLogAdapter(server_log, logging.WARNING),
+                          header_timeout=app.config["HEADER_TIMEOUT_SECONDS"])
 
     def shut_down():
         # 1012 (service restart) tells every browser to come back by itself.

@@ -25,7 +25,9 @@ preload_app = False
 timeout = 30
 # SIGTERM: sockets get 1012 at once (below) and browsers reconnect to the other workers.
 graceful_timeout = 10
-keepalive = 5
+# gunicorn's gevent worker reads every request's line and headers within `keepalive` seconds (and
+# its parser refuses ambiguous framing itself): the same header timeout as `python app.py`'s.
+keepalive = int(float(os.environ.get("HEADER_TIMEOUT_SECONDS", "10")))
 accesslog = None  # the app logs one structured line per request itself (by route: a path holds a meeting's code)
 # Should an access log be turned on anyway (--access-logfile), it names no path, query or Referer.
 access_log_format = '%(h)s %(t)s "%(m)s" %(s)s %(b)s %(M)sms "%(a)s"'

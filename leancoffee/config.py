@@ -106,6 +106,9 @@ def load_config() -> dict:
         # The session cookie is re-signed and re-sent only when it changes, not on every action.
         "SESSION_REFRESH_EACH_REQUEST": False,
         "MAX_CONTENT_LENGTH": 64 * 1024,
+        # A connection gets this long for its request line and headers (python app.py; under gunicorn
+        # its `keepalive` does the same): trickling them in cannot hold connections open.
+        "HEADER_TIMEOUT_SECONDS": float(env.get("HEADER_TIMEOUT_SECONDS", "10")),
         # Writes per user: a burst of RATE_LIMIT_BURST, refilled at RATE_LIMIT_PER_SECOND.
         "RATE_LIMIT_BURST": int(env.get("RATE_LIMIT_BURST", "40")),
         "RATE_LIMIT_PER_SECOND": float(env.get("RATE_LIMIT_PER_SECOND", "4")),
