@@ -98,6 +98,8 @@ def load_config() -> dict:
         "SOCKET_MAX_MESSAGE_BYTES": 4096,
         # Open sockets per worker beyond which a handshake is refused (503), so memory stays bounded.
         "MAX_LIVE_SOCKETS": int(env.get("MAX_LIVE_SOCKETS", "10000")),
+        # Open sockets one person may hold on a worker (tabs and devices), so one person cannot fill it.
+        "MAX_SOCKETS_PER_PERSON": int(env.get("MAX_SOCKETS_PER_PERSON", "20")),
         "REMEMBER_COOKIE_DURATION": 60 * 60 * 24 * 365,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",

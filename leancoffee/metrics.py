@@ -14,6 +14,9 @@ LIVE_MEETINGS = Gauge(
 )
 MESSAGES_PUSHED = Counter("leancoffee_messages_pushed_total", "WebSocket messages written to browsers")
 BYTES_PUSHED = Counter("leancoffee_bytes_pushed_total", "Bytes of WebSocket messages written to browsers")
+SOCKETS_FLOODING = Counter(
+    "leancoffee_sockets_flooding_total", "Sockets closed (1008) for sending more frames or bytes than a page ever does"
+)
 SEND_QUEUE_DROPS = Counter(
     "leancoffee_send_queue_drops_total", "Sockets closed (1013) because their send queue was full"
 )

@@ -37,8 +37,13 @@ def check_framing(headers) -> None:
             raise AmbiguousFraming(f"header name {name!r} is not a token")
         if "\n" in value or "\r" in value:
             raise AmbiguousFraming(f"header {name} is folded over several lines")
-    lengths = headers.get_all("Content-Length") or []
-    codings = headers.get_all("Transfer-Encoding") or []
+    if len(headers.get_all("Host") or []) > 1:
+        raise AmbiguousFraming("more than one Host")
+    _check_body_length(headers.get_all("Content-Length") or [], headers.get_all("Transfer-Encoding") or [])
+
+
+def _check_body_length(lengths: list[str], codings: list[str]) -> None:
+    """One Content-Length of digits, or one Transfer-Encoding that is "chunked", or neither."""
     if len(lengths) > 1:
         raise AmbiguousFraming("more than one Content-Length")
     if lengths and not DIGITS.fullmatch(lengths[0]):
@@ -47,8 +52,6 @@ def check_framing(headers) -> None:
         raise AmbiguousFraming(f"Transfer-Encoding {', '.join(codings)!r}: only chunked is understood")
     if codings and lengths:
         raise AmbiguousFraming("both Transfer-Encoding and Content-Length")
-    if len(headers.get_all("Host") or []) > 1:
-        raise AmbiguousFraming("more than one Host")
 
 
 class StrictHandler(WSGIHandler):

@@ -2,6 +2,7 @@
 
 import logging
 import socket
+import time
 from collections import deque
 
 import gevent
@@ -23,6 +24,11 @@ MESSAGE_TOO_BIG = 1009
 INTERNAL_ERROR = 1011
 SERVICE_RESTART = 1012
 TRY_AGAIN_LATER = 1013
+# What one page may send in a window: a browser sends a pong per heartbeat and nothing else, so a socket
+# sending more (a flood of pings, or of messages) is closed with 1008 before it costs the others anything.
+READ_WINDOW_SECONDS = 10
+MAX_FRAMES_PER_WINDOW = 50
+MAX_BYTES_PER_WINDOW = 64 * 1024
 # A sender that finds several frames waiting writes them in one go, up to about this many bytes.
 BATCH_BYTES = 64 * 1024
 # What offer() did with a frame: written to the kernel now (the caller counts it), left to the
@@ -57,36 +63,23 @@ class SendTracker:
             self.on_last()
 
 
-class Heartbeat:
-    """Pings every socket once per interval, a slice of them each second, and closes those that never answered.
+class ReadBudget:
+    """What one socket has sent in the current window, and the size of the message it is sending."""
 
-    One greenlet and one timer for all sockets: an idle socket then waits on nothing but its own
-    reads, and the pings of a second go out together.
-    """
+    __slots__ = ("started", "frames", "bytes", "message_size")
 
-    def __init__(self, connections, interval: float):
-        self.connections = connections  # () -> the open Connections
-        self.interval = interval
-        self._greenlet = None
+    def __init__(self):
+        self.started = time.monotonic()
+        self.frames = self.bytes = self.message_size = 0
 
-    def start(self) -> None:
-        """Start beating, unless already started."""
-        if self._greenlet is None:
-            self._greenlet = gevent.spawn(self._beat)
-
-    def _beat(self) -> None:
-        tick = min(1.0, self.interval)
-        slices = max(1, round(self.interval / tick))
-        beat = 0
-        while True:
-            gevent.sleep(tick)
-            beat = (beat + 1) % slices
-            for conn in self.connections():
-                try:
-                    if hash(conn) % slices == beat and not conn.ping():
-                        conn.close(TRY_AGAIN_LATER)  # gone without a word: a live page comes back and resyncs
-                except Exception:  # one broken socket must not stop the pings of all the others
-                    log.exception("ping failed on meeting %s", conn.meeting_id)
+    def spend(self, frames: int, size: int) -> bool:
+        """Count frames and bytes just read; True when the window's budget is exceeded."""
+        now = time.monotonic()
+        if now - self.started > READ_WINDOW_SECONDS:
+            self.started, self.frames, self.bytes = now, 0, 0
+        self.frames += frames
+        self.bytes += size
+        return self.frames > MAX_FRAMES_PER_WINDOW or self.bytes > MAX_BYTES_PER_WINDOW
 
 
 class Connection:
@@ -116,36 +109,53 @@ class Connection:
         """Read the browser's side until the socket closes, then call on_end(self).
 
         Answers the browser's pings and close, notes its pongs (the Heartbeat pings), and closes the
-        socket on a message bigger than max_message_size bytes. Messages are otherwise ignored: the
-        page talks to us over HTTP.
+        socket on a message bigger than max_message_size bytes (1009) or on more frames or bytes in a
+        window than a page ever sends (1008). Messages are otherwise ignored: the page talks to us
+        over HTTP. One read per turn: a socket with a full buffer never keeps the worker from the others.
         """
-        message_size = 0
+        budget = ReadBudget()
         try:
             while data := self.sock.recv(4096):
                 self.protocol.receive_data(data)
-                for event in self.protocol.events():
-                    if isinstance(event, Pong):
-                        self.pong_due = False
-                    elif isinstance(event, Ping):
-                        self.sock.send(self.protocol.send(event.response()))
-                    elif isinstance(event, CloseConnection):
-                        if self.protocol.state is ConnectionState.REMOTE_CLOSING:
-                            self.sock.send(self.protocol.send(event.response()))
-                        return
-                    elif isinstance(event, Message):
-                        message_size += len(event.data.encode() if isinstance(event.data, str) else event.data)
-                        if message_size > max_message_size:
-                            self._send_close(MESSAGE_TOO_BIG)
-                            self._linger()
-                            return
-                        if event.message_finished:
-                            message_size = 0
+                code = self._handle_events(max_message_size, budget, len(data))
+                if code == 0:
+                    return
+                if code is not None:
+                    self._send_close(code)
+                    self._linger()
+                    return
+                gevent.sleep(0)
         except (OSError, LocalProtocolError):
             return  # the peer vanished or spoke nonsense: the socket just closes
         finally:
             self.closed = True
             self.sock.close()
             on_end(self)
+
+    def _handle_events(self, max_message_size: int, budget: "ReadBudget", size: int) -> int | None:
+        """Act on what the browser sent; a close code to end with, 0 when it closed, None to read on."""
+        frames = 0
+        for received in self.protocol.events():
+            frames += 1
+            if isinstance(received, Pong):
+                self.pong_due = False
+            elif isinstance(received, Ping):
+                self.sock.send(self.protocol.send(received.response()))
+            elif isinstance(received, CloseConnection):
+                if self.protocol.state is ConnectionState.REMOTE_CLOSING:
+                    self.sock.send(self.protocol.send(received.response()))
+                return 0
+            elif isinstance(received, Message):
+                budget.message_size += len(received.data.encode() if isinstance(received.data, str) else received.data)
+                if budget.message_size > max_message_size:
+                    return MESSAGE_TOO_BIG
+                if received.message_finished:
+                    budget.message_size = 0
+        if budget.spend(frames, size):
+            metrics.SOCKETS_FLOODING.inc()
+            event(log, "socket_flooding", logging.WARNING, meeting=self.meeting_id, action="close 1008")
+            return POLICY_VIOLATION
+        return None
 
     def ping(self) -> bool:
         """Ping the browser; False (and no ping) if it has not answered the last one."""
@@ -248,8 +258,8 @@ class Connection:
         try:
             self.sock.shutdown(socket.SHUT_WR)
             with gevent.Timeout(1, False):
-                while self.sock.recv(4096):
-                    pass
+                while self.sock.recv(65536):
+                    gevent.sleep(0)  # a flood still arriving is read a turn at a time
         except OSError:
             pass
 

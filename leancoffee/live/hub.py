@@ -2,22 +2,14 @@
 
 import logging
 import time
+from collections import Counter
 
 from gevent.lock import Semaphore
 
 from leancoffee import metrics
 from leancoffee.db import db
 from leancoffee.live.backplane import LocalBackplane
-from leancoffee.live.connection import (
-    POLICY_VIOLATION,
-    SENT,
-    SERVICE_RESTART,
-    Connection,
-    Heartbeat,
-    SendTracker,
-    count_sent,
-    fan_out,
-)
+from leancoffee.live.connection import POLICY_VIOLATION, SENT, SERVICE_RESTART, Connection, SendTracker, count_sent, fan_out
 from leancoffee.live.fanout import (
     PEOPLE_KINDS,
     SHOWS_PRESENCE,
@@ -27,6 +19,7 @@ from leancoffee.live.fanout import (
     needs_whole_board,
     whole_board_push,
 )
+from leancoffee.live.heartbeat import Heartbeat
 from leancoffee.live.meeting import LiveMeeting
 from leancoffee.live.presence import ArrivalBatches, LocalPresence
 from leancoffee.live.push import Frame, Push
@@ -59,8 +52,9 @@ class Hub:
         self.alarms = TimeUpAlarms(self._time_up)
         self.arrivals = ArrivalBatches(PRESENCE_BATCH_SECONDS, self._announce_presence)
         self.heartbeat = Heartbeat(self.all_connections, app.config["SOCKET_PING_SECONDS"])
-        # Open sockets on this worker (a socket is not a request: no server pool counts it).
+        # Open sockets on this worker, in all and by person (a socket is not a request: no server pool counts it).
         self.socket_count = 0
+        self.sockets_by_user: Counter = Counter()
 
     def _joined(self, conn: Connection) -> LiveMeeting:
         """The meeting's LiveMeeting, made if this is its first socket here, with the socket in it; locked."""
@@ -96,6 +90,7 @@ class Hub:
         finally:
             live.lock.release()
         self.socket_count += 1
+        self.sockets_by_user[conn.viewer.user_id] += 1
         metrics.OPEN_SOCKETS.inc()
         metrics.LIVE_MEETINGS.set(len(self.meetings))
         if arrived:
@@ -113,6 +108,9 @@ class Hub:
             live.sockets.discard(conn)
             live.room_screens -= conn.viewer.screen == "room"
             self.socket_count -= 1
+            self.sockets_by_user[conn.viewer.user_id] -= 1
+            if not self.sockets_by_user[conn.viewer.user_id]:
+                del self.sockets_by_user[conn.viewer.user_id]  # so the Counter holds only people with sockets
             metrics.OPEN_SOCKETS.dec()
             if not live.sockets:
                 with self._registry:

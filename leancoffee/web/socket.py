@@ -46,6 +46,8 @@ def guard_handshake():
         g.socket_viewer = viewer_for(meeting, participant, screen)
     if live.hub.socket_count >= current_app.config["MAX_LIVE_SOCKETS"]:
         abort(503)  # this worker is full; hx-ws tries again later (or reaches another worker)
+    if live.hub.sockets_by_user[current_user.id] >= current_app.config["MAX_SOCKETS_PER_PERSON"]:
+        abort(429)  # counted by open sockets, so a restart's reconnects (the old ones gone) always fit
     return None
 
 
