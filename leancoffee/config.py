@@ -108,6 +108,10 @@ def load_config() -> dict:
         # The session cookie is re-signed and re-sent only when it changes, not on every action.
         "SESSION_REFRESH_EACH_REQUEST": False,
         "MAX_CONTENT_LENGTH": 64 * 1024,
+        # What one meeting may hold (leancoffee.services.quotas): a write past a limit is refused (409).
+        "MAX_TOPICS_PER_MEETING": int(env.get("MAX_TOPICS_PER_MEETING", "200")),
+        "MAX_NOTES_PER_TOPIC": int(env.get("MAX_NOTES_PER_TOPIC", "100")),
+        "MAX_PARTICIPANTS_PER_MEETING": int(env.get("MAX_PARTICIPANTS_PER_MEETING", "2000")),
         # A connection gets this long for its request line and headers (python app.py; under gunicorn
         # its `keepalive` does the same): trickling them in cannot hold connections open.
         "HEADER_TIMEOUT_SECONDS": float(env.get("HEADER_TIMEOUT_SECONDS", "10")),

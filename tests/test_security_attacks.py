@@ -128,7 +128,7 @@ def test_injected_markup_is_only_ever_text(server, payload):
     tid = int(re.search(r'<li id="topic-(\d+)" class="card"',
                         ann.act(f"/m/{code}/topics", {"title": payload[:120], "description": payload}, live=False).text)[1])
     ann.act(f"/m/{code}/topics/{tid}/notes", {"kind": "action", "text": payload, "owner": payload[:40]})
-    pushed = receive_until(watcher, lambda f: f'id="notes-{tid}"' in f)
+    pushed = receive_until(watcher, lambda f: f'beforeend:#notes-{tid}"' in f)
     outputs = {
         "page": fay.http.get(f"{server.base}/m/{code}").text,
         "pushed": pushed,

@@ -112,7 +112,8 @@ def test_notes_validation_and_rights(meeting, person):
     assert ann.post(f"/m/{m.code}/topics/{tid}/notes", {"kind": "takeaway", "text": "x" * 501}).status_code == 422
     assert person().post(f"/m/{m.code}/topics/{tid}/notes", {"kind": "takeaway", "text": "spam"}).status_code == 403
     response = ann.post(f"/m/{m.code}/topics/{tid}/notes", {"kind": "takeaway", "text": "<b>kept</b>"})
-    assert response.status_code == 200 and f'id="notes-{tid}"' in response.text and "&lt;b&gt;kept&lt;/b&gt;" in response.text
+    assert response.status_code == 200 and f'beforeend:#notes-{tid}"' in response.text
+    assert "&lt;b&gt;kept&lt;/b&gt;" in response.text
     assert [n.text for n in Note.select()] == ["<b>kept</b>"]
 
 

@@ -235,9 +235,12 @@ def _thumb(push: Push, change: Change, state: BoardState, present: set[int]) -> 
 
 
 def _note(push: Push, change: Change, state: BoardState, present: set[int]) -> None:
-    topic = state.topics.get(change.topic_id)
-    if topic is not None:
-        push.add((EVERYONE, oob("_notes.html", state, topic=topic)))
+    """The note alone, appended to its topic's list (removed first, so a screen that has it keeps one)."""
+    note = next((n for n in state.notes.get(change.topic_id, ()) if n.id == change.note_id), None)
+    if note is not None:
+        row = render_part("_note.html", state, note=note)
+        push.add((EVERYONE, f'<div id="note-{int(note.id)}" hx-swap-oob="delete"></div>'
+                            f'<ul hx-swap-oob="beforeend:#notes-{int(change.topic_id)}">{row}</ul>'))
 
 
 # Who sees what, by kind of change (besides the room screen's whole board, which every change but a
@@ -257,7 +260,7 @@ FRAGMENTS = {
     changes.TIMER_CHANGED: _timer,            # timer regions (FACILITATOR: the controls), moved cards
     changes.TIME_UP: _timer,
     changes.THUMB_CAST: _thumb,               # EVERYONE: counts; the voter: their pressed thumb
-    changes.NOTE_ADDED: _note,                # EVERYONE: the topic's notes
+    changes.NOTE_ADDED: _note,                # EVERYONE: the note added, appended to its topic's list
 }
 
 

@@ -40,6 +40,8 @@ class Change:
     columns: tuple[str, ...] = field(default=())
     # A second topic involved: the target of a merge, or the topic a move or "Discuss next" retired to Discussed.
     other_topic_id: int | None = None
+    # The note a NOTE_ADDED added: it travels alone, not as its topic's whole list.
+    note_id: int | None = None
     # What the write's own transaction already read, so that rendering it here need not read it again:
     # the meeting row as the write left it, and the actor's dots after it (a vote). Never sent to other workers.
     meeting: Any = field(default=None, compare=False, repr=False)
@@ -56,6 +58,7 @@ class Change:
             "affected_user_ids": list(self.affected_user_ids),
             "columns": list(self.columns),
             "other_topic_id": self.other_topic_id,
+            "note_id": self.note_id,
         }
 
     @classmethod
@@ -70,4 +73,5 @@ class Change:
             affected_user_ids=tuple(data.get("affected_user_ids", ())),
             columns=tuple(data.get("columns", ())),
             other_topic_id=data.get("other_topic_id"),
+            note_id=data.get("note_id"),
         )

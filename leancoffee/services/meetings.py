@@ -25,7 +25,7 @@ from leancoffee.models import (
     User,
     utcnow,
 )
-from leancoffee.services import changes
+from leancoffee.services import changes, quotas
 from leancoffee.services.access import begin_change, meeting_write, membership, require_member, require_open
 from leancoffee.services.changes import Change
 from leancoffee.services.errors import Conflict, Invalid
@@ -92,6 +92,7 @@ def join_meeting(user: User, code, name) -> Change:
         require_joinable(meeting, user)
         participant = membership(meeting, user)
         if participant is None:
+            quotas.require_seat(meeting)
             role = FACILITATOR if meeting.facilitator_id == user.id else PARTICIPANT
             Participant.create(meeting=meeting, user=user.id, name=name, role=role)
         else:

@@ -16,7 +16,7 @@ from leancoffee.models import (
     Vote,
     utcnow,
 )
-from leancoffee.services import changes
+from leancoffee.services import changes, quotas
 from leancoffee.services.access import (
     find_topic,
     meeting_write,
@@ -65,6 +65,7 @@ def add_topic(user: User, code, title, description="") -> Change:
     """A participant proposes a topic; it joins the end of To Discuss."""
     title, description = _clean_topic_text(title, description)
     with meeting_write(code, user) as meeting:
+        quotas.require_topic_room(meeting)
         topic = Topic.create(meeting=meeting.id, author=user.id, title=title, description=description)
     return Change(changes.TOPIC_ADDED, meeting.id, meeting.version, actor_id=user.id, topic_id=topic.id, columns=(TO_DISCUSS,))
 
