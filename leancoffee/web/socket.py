@@ -13,8 +13,9 @@ from leancoffee.live import live
 from leancoffee.live.connection import INTERNAL_ERROR, Connection
 from leancoffee.live.wire import end_http_reading, take_over
 from leancoffee.services.access import find_meeting, membership
-from leancoffee.services.board import viewer_for
+from leancoffee.services.board import Viewer, viewer_for
 from leancoffee.services.errors import NotFound
+from leancoffee.services.room import find_room
 from leancoffee.web.security import same_origin
 
 bp = Blueprint("socket", __name__)
@@ -23,30 +24,46 @@ log = logging.getLogger(__name__)
 
 @bp.before_request
 def guard_handshake():
-    """Refuse the handshake, before any upgrade, unless a participant asks from our own origin."""
-    if request.endpoint != "socket.board_socket":
+    """Refuse the handshake, before any upgrade, unless a participant (or a valid room link) asks from our own origin."""
+    if request.endpoint not in ("socket.board_socket", "socket.room_link_socket"):
         return None
-    if not same_origin(request.headers.get("Origin"), request.host_url):
+    if not same_origin(request.headers.get("Origin"), request.host_url, current_app.config["PUBLIC_URL"]):
         abort(403)
     refusal = _malformed_handshake()
     if refusal is not None:
         return refusal
     with db.connection_context():
-        if not current_user.is_authenticated:
-            abort(401)
-        try:
-            meeting = find_meeting(request.view_args["code"])
-        except NotFound:
-            abort(404)
-        participant = membership(meeting, current_user)
-        if participant is None or not participant.is_active:
-            abort(403)
-        g.socket_meeting_id = meeting.id
-        screen = "room" if request.args.get("screen") == "room" else "board"
-        g.socket_viewer = viewer_for(meeting, participant, screen)
+        if request.endpoint == "socket.room_link_socket":
+            g.socket_meeting_id, g.socket_viewer = _room_link_viewer(request.view_args["secret"])
+        else:
+            g.socket_meeting_id, g.socket_viewer = _member_viewer(request.view_args["code"])
     if live.hub.socket_count >= current_app.config["MAX_LIVE_SOCKETS"]:
         abort(503)  # this worker is full; hx-ws tries again later (or reaches another worker)
     return None
+
+
+def _member_viewer(code: str) -> tuple[int, Viewer]:
+    """A logged-in, active participant's board (or their room screen, `?screen=room`); else 401, 403 or 404."""
+    if not current_user.is_authenticated:
+        abort(401)
+    try:
+        meeting = find_meeting(code)
+    except NotFound:
+        abort(404)
+    participant = membership(meeting, current_user)
+    if participant is None or not participant.is_active:
+        abort(403)
+    screen = "room" if request.args.get("screen") == "room" else "board"
+    return meeting.id, viewer_for(meeting, participant, screen)
+
+
+def _room_link_viewer(secret: str) -> tuple[int, Viewer]:
+    """The room screen of the meeting this secret opens, as nobody (whoever's cookies came along); else 404."""
+    try:
+        meeting = find_room(secret)
+    except NotFound:
+        abort(404)
+    return meeting.id, Viewer(None, screen="room", room_secret=secret)
 
 
 def _malformed_handshake() -> Response | None:
@@ -84,6 +101,17 @@ def board_socket(ws, code):
     contexts), only its Connection and that shallow greenlet: 17.5 KiB where it held 48
     (docs/performance.md).
     """
+    _hand_over(ws)
+
+
+@sock.route("/room/<room_secret:secret>/ws", bp=bp)
+def room_link_socket(ws, secret):
+    """The room link's socket: read-only like every socket (what it sends is only read for closing), never a person."""
+    _hand_over(ws)
+
+
+def _hand_over(ws) -> None:
+    """Give the socket to a greenlet of its own as a Connection for the viewer the guard found; end this request."""
     end_http_reading()
     conn = Connection(take_over(ws), g.socket_meeting_id, g.socket_viewer, current_app.config["SEND_QUEUE_LIMIT"])
     gevent.spawn(_serve, current_app._get_current_object(), conn, gevent.getcurrent())
