@@ -20,7 +20,7 @@ ROOM_LINK_RE = re.compile(r'<textarea id="room-link"[^>]*>([^<]+)</textarea>')
 
 def room_link(fay: HttpPerson, code: str) -> str:
     """The room screen link as the facilitator's board shows it."""
-    match = ROOM_LINK_RE.search(fay.get(f"/m/{code}").text)
+    match = ROOM_LINK_RE.search(fay.get(f"/m/{code}?board=1").text)
     assert match, "the facilitator's board shows no room link"
     return unescape(match.group(1))
 

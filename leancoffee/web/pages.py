@@ -78,7 +78,8 @@ def board(meeting, participant):
 
 def join_qr_svg(join_link: str) -> str:
     """The join link as a QR code, inline SVG (dark on white whatever the colour scheme, so phones read it)."""
-    return segno.make(join_link, error="m").svg_inline(scale=6, border=2, dark="#111", light="#fff", title="Join link")
+    return segno.make(join_link, error="m").svg_inline(scale=6, border=2, dark="#111", light="#fff", title="Join link",
+                                                        omitsize=True)  # a viewBox: CSS sizes it to the screen
 
 
 def room_page(meeting, viewer: Viewer, socket_path: str, status: int = 200):
