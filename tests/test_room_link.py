@@ -7,6 +7,7 @@ from html import unescape
 
 import pytest
 import requests
+import segno
 import websocket
 
 from leancoffee.models import Meeting, Participant
@@ -157,6 +158,12 @@ def test_public_url_starts_every_link_and_its_origin_opens_sockets(public_server
     assert 'id="phones-hint"' not in board  # PUBLIC_URL set: nothing to tell
     room = fay.get(f"/m/{code}/room").text
     assert f"{public_server.public}<wbr>/m/<wbr>" in room
+    # The QR code is the very one segno makes for the PUBLIC_URL address (and not for the address asked).
+    qr = re.search(r"<svg.*?</svg>", room, re.S)[0]
+    made = segno.make(f"{public_server.public}/m/{code}", error="m")
+    assert qr == made.svg_inline(scale=6, border=2, dark="#111", light="#fff", title="Join link", omitsize=True)
+    assert qr != segno.make(f"{public_server.base}/m/{code}", error="m").svg_inline(
+        scale=6, border=2, dark="#111", light="#fff", title="Join link", omitsize=True)
     ws = websocket.create_connection(f"ws://127.0.0.1:{public_server.port}/m/{code}/ws", cookie=fay.cookie_header(),
                                      origin=public_server.public, timeout=10)
     assert 'id="meeting-status"' in ws.recv()
