@@ -115,6 +115,16 @@ def test_renewing_closes_the_old_screens_at_once_and_only_the_facilitator_may(se
         receive_until(ws, lambda f: "After renewing" in f)
     new_screen.close()
     member_room.close()
+    log = server.log_path.read_text()
+    assert "/room/<room_secret:secret>" in log  # requests are logged by route: the secret is in no line
+    assert old.rsplit("/", 1)[1] not in log and new.rsplit("/", 1)[1] not in log
+
+
+def test_room_secrets_are_taken_out_of_messages_we_do_not_write():
+    from leancoffee.redaction import redact_codes
+
+    line = 'GET /room/0123456789abcdefghijklmnopqrstuv/ws?x HTTP/1.1" and /m/AbCdEf123456/room'
+    assert redact_codes(line) == 'GET /room/<secret>/ws?x HTTP/1.1" and /m/<code>/room'
 
 
 def test_the_room_link_follows_hidden_voting_like_every_screen(server):
