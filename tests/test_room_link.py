@@ -120,6 +120,20 @@ def test_renewing_closes_the_old_screens_at_once_and_only_the_facilitator_may(se
     assert old.rsplit("/", 1)[1] not in log and new.rsplit("/", 1)[1] not in log
 
 
+def test_a_room_socket_attached_after_its_link_was_renewed_is_closed(app, meeting):
+    from types import SimpleNamespace
+
+    from leancoffee.services.board import Viewer
+    from leancoffee.web.socket import close_if_renewed_meanwhile
+
+    m, *_ = meeting
+    closed = []
+    for secret in (Meeting.get_by_id(m.id).room_secret, "renewed-meanwhile-" + "x" * 20):
+        conn = SimpleNamespace(meeting_id=m.id, viewer=Viewer(None, screen="room", room_secret=secret), close=closed.append)
+        close_if_renewed_meanwhile(conn)
+    assert closed == [1008]  # only the one opened with a secret that is no longer the meeting's
+
+
 def test_room_secrets_are_taken_out_of_messages_we_do_not_write():
     from leancoffee.redaction import redact_codes
 

@@ -10,12 +10,12 @@ from flask_login import current_user
 from leancoffee.db import db
 from leancoffee.extensions import sock
 from leancoffee.live import live
-from leancoffee.live.connection import INTERNAL_ERROR, Connection
+from leancoffee.live.connection import INTERNAL_ERROR, POLICY_VIOLATION, Connection
 from leancoffee.live.wire import end_http_reading, take_over
 from leancoffee.services.access import find_meeting, membership
 from leancoffee.services.board import Viewer, viewer_for
 from leancoffee.services.errors import NotFound
-from leancoffee.services.room import find_room
+from leancoffee.services.room import find_room, room_secret_of
 from leancoffee.web.security import same_origin
 
 bp = Blueprint("socket", __name__)
@@ -126,6 +126,7 @@ def _serve(app, conn: Connection, opened_by) -> None:
     with app.app_context():
         try:
             live.hub.attach(conn)
+            close_if_renewed_meanwhile(conn)
         except Exception:
             log.exception("could not attach a socket to meeting %s", conn.meeting_id)
             conn.close(INTERNAL_ERROR)  # the reader below sees the socket end, closes it and detaches it
@@ -135,3 +136,17 @@ def _serve(app, conn: Connection, opened_by) -> None:
             live.hub.detach(closed)
 
     conn.read(app.config["SOCKET_MAX_MESSAGE_BYTES"], detach)
+
+
+def close_if_renewed_meanwhile(conn: Connection) -> None:
+    """Close a room link's socket whose link was renewed between its handshake and its attach (1008).
+
+    The hub's closing pass only sees attached sockets; read after attaching, the secret is either
+    still this one, or the renewal's pass came too early for this socket and it is closed here.
+    """
+    if conn.viewer.room_secret is None:
+        return
+    with db.connection_context():
+        current = room_secret_of(conn.meeting_id)
+    if current != conn.viewer.room_secret:
+        conn.close(POLICY_VIOLATION)
