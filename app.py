@@ -8,10 +8,12 @@ import argparse  # noqa: E402
 import logging  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
+import sys  # noqa: E402
 
 import gevent  # noqa: E402
 from gevent.pywsgi import LoggingLogAdapter  # noqa: E402
 
+from leancoffee.config import ConfigurationError, is_loopback  # noqa: E402
 from leancoffee.factory import create_app, tune_garbage_collector  # noqa: E402
 from leancoffee.live import live  # noqa: E402
 from leancoffee.redaction import RedactCodes  # noqa: E402
@@ -40,7 +42,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=5000, help="port to listen on (default 5000)")
     args = parser.parse_args()
 
-    app = create_app()
+    try:
+        app = create_app()
+    except ConfigurationError as error:
+        sys.exit(f"Not starting: {error}")
+    app.config["LISTENS_ON_LOOPBACK"] = is_loopback(args.host)
     tune_garbage_collector()
     # No access log (the app logs each request by route, not by path: a path holds a meeting's code). The
     # server's own errors (a malformed request line, say) go through our log format with the code taken out.
@@ -59,6 +65,8 @@ def main() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         gevent.signal_handler(sig, shut_down)
     log.info("Lean Coffee board on http://%s:%s (database: %s)", args.host, args.port, app.config["DATABASE_URL"].split("@")[-1])
+    if app.config["LISTENS_ON_LOOPBACK"] and not app.config["PUBLIC_URL"]:
+        log.info("Only this machine can open it: for phones in the room, start with --host 0.0.0.0 or set PUBLIC_URL")
     server.serve_forever()
 
 

@@ -5,6 +5,7 @@ import os
 import secrets
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 
@@ -33,7 +34,11 @@ PLACEHOLDER_KEYS = {"", "dev", "development", "secret", "changeme", "change-me",
 MIN_PRODUCTION_KEY_LENGTH = 32
 
 
-class InsecureConfiguration(RuntimeError):
+class ConfigurationError(RuntimeError):
+    """A setting the app cannot start with; the message says what to change."""
+
+
+class InsecureConfiguration(ConfigurationError):
     """The app was asked to run in production with settings that would make it unsafe."""
 
 
@@ -56,6 +61,37 @@ def check_production(config: dict, secret_from_env: str | None) -> None:
 def parse_networks(text: str) -> list:
     """`127.0.0.0/8,::1` as networks (a bare address is a network of one); a typo stops the start."""
     return [ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip()]
+
+
+def parse_public_url(text: str | None) -> str | None:
+    """PUBLIC_URL as `scheme://host[:port]` (what browsers send as Origin), None when unset; anything else stops the start."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        parts = port = None
+    if (parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/")
+            or parts.query or parts.fragment or parts.username or parts.password):
+        raise ConfigurationError(
+            f"PUBLIC_URL must be an http:// or https:// address with a host and nothing after it, "
+            f"like http://192.168.1.20:5000 (got {text!r})."
+        )
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    default_port = {"http": 80, "https": 443}[parts.scheme]
+    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default_port else "")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a listening address is reachable from this machine only (no phone in the room gets to it)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def load_config() -> dict:
@@ -124,5 +160,10 @@ def load_config() -> dict:
         # behind TRUSTED_PROXIES) or a request with `Authorization: Bearer <METRICS_TOKEN>`.
         "METRICS_ALLOW": parse_networks(env.get("METRICS_ALLOW", "127.0.0.0/8,::1")),
         "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
+        # The address people open (`http://192.168.1.20:5000`): every link shown, copied or put in a QR
+        # code starts with it, and sockets from its origin are accepted. Unset: the address of the request.
+        "PUBLIC_URL": parse_public_url(env.get("PUBLIC_URL")),
+        # Set by app.py from --host: on loopback only, the facilitator is told how to let phones in.
+        "LISTENS_ON_LOOPBACK": False,
     }
     return config

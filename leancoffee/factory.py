@@ -24,7 +24,7 @@ from leancoffee.services.timebox import epoch_ms, format_duration
 from leancoffee.web import actions, ops, pages, socket
 from leancoffee.web.ratelimit import RateLimiter
 from leancoffee.web.responses import refused
-from leancoffee.web.routing import MeetingCodeConverter, route_of_request
+from leancoffee.web.routing import MeetingCodeConverter, RoomSecretConverter, public_url, route_of_request
 from leancoffee.web.security import (
     CheckedRequest,
     RefusalsKeepTheSession,
@@ -55,6 +55,7 @@ def create_app(config: dict | None = None) -> Flask:
     live.init_app(app)
     ops.init_app(app)
     app.url_map.converters["meeting_code"] = MeetingCodeConverter  # before the blueprints' routes use it
+    app.url_map.converters["room_secret"] = RoomSecretConverter
     app.register_blueprint(ops.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(actions.bp)
@@ -67,7 +68,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     limiter = RateLimiter(app.config["RATE_LIMIT_BURST"], app.config["RATE_LIMIT_PER_SECOND"])
     app.jinja_env.filters.update(epoch_ms=epoch_ms, duration=format_duration)
-    app.jinja_env.globals.update(phase_labels=PHASE_LABELS)
+    app.jinja_env.globals.update(phase_labels=PHASE_LABELS, public_url=public_url)
 
     @app.before_request
     def open_db_and_check_csrf():

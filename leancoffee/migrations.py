@@ -141,10 +141,30 @@ def _v3_sign_out_everywhere() -> None:
     migrate(migrator.add_column("user", "session_generation", generation))
 
 
+def _v4_room_link() -> None:
+    """Version 4, the room link: each meeting's own secret for the projector (existing meetings get one here)."""
+    import secrets
+
+    class Meeting(Model):
+        id = AutoField()
+        room_secret = CharField(max_length=64, null=True)
+
+        class Meta:
+            database = db
+            table_name = "meeting"
+
+    migrator = SqliteMigrator(db) if isinstance(db.obj, SqliteDatabase) else PostgresqlMigrator(db)
+    migrate(migrator.add_column("meeting", "room_secret", CharField(max_length=64, null=True)))
+    for meeting_id in [row.id for row in Meeting.select(Meeting.id)]:
+        Meeting.update(room_secret=secrets.token_urlsafe(24)).where(Meeting.id == meeting_id).execute()
+    migrate(migrator.add_not_null("meeting", "room_secret"), migrator.add_index("meeting", ("room_secret",), True))
+
+
 MIGRATIONS = [
     (1, "live board", _v1_live_board),
     (2, "facilitation", _v2_facilitation),
     (3, "sign out everywhere", _v3_sign_out_everywhere),
+    (4, "room link", _v4_room_link),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -159,6 +179,8 @@ def current_version() -> int:
     columns = {c.name for c in db.get_columns("meeting")}
     if "phase" not in columns:
         return 1
+    if "room_secret" in columns:
+        return 4
     return 3 if "session_generation" in {c.name for c in db.get_columns("user")} else 2
 
 

@@ -1,5 +1,6 @@
 """Tables: users, meetings, participants, topics and votes; the rules that data must obey live here."""
 
+import secrets
 from datetime import UTC, datetime
 
 from flask_login import UserMixin
@@ -44,6 +45,11 @@ DEFAULT_TIMEBOX = "8m 4m 2m"
 def utcnow() -> datetime:
     """Naive UTC now, the one clock every timestamp uses."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def new_room_secret() -> str:
+    """An unguessable room-screen secret (192 random bits, URL-safe): the projector's only credential."""
+    return secrets.token_urlsafe(24)
 
 
 def _one_of(column: str, values) -> Check:
@@ -98,6 +104,8 @@ class Meeting(BaseModel):
     timer_remaining = FloatField(null=True)
     # Timeboxes run so far for the topic being discussed (1 = the first).
     timer_round = IntegerField(default=0)
+    # The room screen's link (/room/<secret>): read-only, no login; renewing it closes the screens opened with the old one.
+    room_secret = CharField(max_length=64, unique=True, default=new_room_secret)
 
     @property
     def votes_hidden(self) -> bool:

@@ -1,4 +1,4 @@
-"""Meeting codes out of log lines: a code is the meeting's secret, and paths carry it.
+"""Meeting codes and room secrets out of log lines: each opens a meeting, and paths carry them.
 
 Imports nothing but the standard library, so gunicorn.conf.py can use it in the master before the
 workers patch with gevent.
@@ -7,13 +7,15 @@ workers patch with gevent.
 import logging
 import re
 
-# A meeting's path as it may appear in a server's or a library's message: /m/ and whatever follows up to a delimiter.
+# A meeting's (or its room link's) path as it may appear in a server's or a library's message: /m/ (or /room/)
+# and whatever follows up to a delimiter.
 _CODE_IN_TEXT = re.compile(r"/m/[^/\s?#'\"]+")
+_ROOM_SECRET_IN_TEXT = re.compile(r"/room/[^/\s?#'\"]+")
 
 
 def redact_codes(text: str) -> str:
-    """The text with every meeting path's code replaced by `<code>`."""
-    return _CODE_IN_TEXT.sub("/m/<code>", text)
+    """The text with every meeting path's code replaced by `<code>`, and every room link's secret by `<secret>`."""
+    return _ROOM_SECRET_IN_TEXT.sub("/room/<secret>", _CODE_IN_TEXT.sub("/m/<code>", text))
 
 
 class RedactCodes(logging.Filter):

@@ -373,16 +373,33 @@
     }
   });
 
+  // ---- Copy link: the Clipboard API exists only on HTTPS or localhost; a LAN address over plain HTTP
+  // has none, so copy the selected text the old way, and say "Copied" only when something was copied ----
+  function copyField(button, field) {
+    field.focus();
+    field.select();
+    const done = function (copied) {
+      const label = button.dataset.label || button.textContent;
+      button.dataset.label = label;
+      button.textContent = copied ? "Copied" : "Selected: copy it";
+      announce(copied ? "Link copied." : "The link is selected: copy it with your device's copy command.");
+      setTimeout(function () { button.textContent = label; }, 2500);
+    };
+    const legacy = function () {
+      try { return document.execCommand("copy"); } catch (error) { return false; }
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value).then(function () { done(true); }, function () { done(legacy()); });
+    } else {
+      done(legacy());
+    }
+  }
+
   document.addEventListener("click", function (event) {
     const copy = event.target.closest && event.target.closest("[data-copy]");
     if (copy) {
       const field = document.querySelector(copy.dataset.copy);
-      if (!field) return;
-      field.select();
-      if (navigator.clipboard) navigator.clipboard.writeText(field.value).catch(function () {});
-      copy.textContent = "Copied";
-      announce("Join link copied.");
-      setTimeout(function () { copy.textContent = "Copy link"; }, 1500);
+      if (field) copyField(copy, field);
       return;
     }
     const dismiss = event.target.closest && event.target.closest("[data-dismiss]");

@@ -59,7 +59,9 @@ def test_every_kind_of_change_has_its_fragments_decided_in_one_table():
     from leancoffee.services import changes
 
     kinds = {value for name, value in vars(changes).items() if name.isupper() and isinstance(value, str)}
-    assert kinds - {changes.SIGNED_OUT} == set(FRAGMENTS) | WHOLE_BOARD  # signing out closes sockets instead
+    from leancoffee.live.closing import ONLY_CLOSE
+
+    assert kinds - ONLY_CLOSE == set(FRAGMENTS) | WHOLE_BOARD  # signing out, renewing the room link: sockets close instead
     assert not set(FRAGMENTS) & WHOLE_BOARD
 
 

@@ -76,7 +76,9 @@ class Live:
     def shutdown(self) -> None:
         """Close every socket with 1012 (browsers come back, maybe to another worker) and retire from Redis."""
         self.hub.close_all()
-        self.hub.presence_stop()
+        stop_presence = getattr(self.hub.presence, "stop", None)  # RedisPresence has background work
+        if stop_presence is not None:
+            stop_presence()
         self.hub.backplane.stop()
 
     def publish(self, change: Change) -> Push:

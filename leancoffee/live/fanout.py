@@ -55,7 +55,7 @@ BOARD_REGIONS = ("_meeting_status.html", "_timer.html", "_thumbs.html", "_action
 def full_board(state: BoardState, viewer: Viewer, present: set[int]) -> str:
     """Every live region of a page for one viewer: what a (re)connecting page needs."""
     if viewer.screen == "room":
-        return oob("_room_board.html", state, viewer)
+        return oob("_room_board.html", state, viewer, present=present)
     parts = [oob(template, state, viewer) for template in BOARD_REGIONS]
     parts.append(oob("_participants.html", state, viewer, present=present))
     return "".join(parts)
@@ -163,10 +163,10 @@ def _people(push: Push, change: Change, state: BoardState, present: set[int]) ->
         push.add((user_audience(actor_id), full_board(state, member_view(state, actor_id), present)))
 
 
-def _with_room_board(state: BoardState) -> Push:
+def _with_room_board(state: BoardState, present: set[int]) -> Push:
     """A Push at the board's version whose only fragment so far is the room screen's whole board."""
     push = Push(meeting_id=state.meeting.id, version=state.version)
-    push.add((ROOM, lambda: oob("_room_board.html", state)))
+    push.add((ROOM, lambda: oob("_room_board.html", state, present=present)))
     return push
 
 
@@ -179,7 +179,7 @@ def _hidden_vote(change: Change, state: BoardState) -> Push:
 
 def whole_board_push(state: BoardState, present: set[int]) -> Push:
     """Every live region, for every screen: after a change to the whole board, or to resync a meeting."""
-    push = _with_room_board(state)
+    push = _with_room_board(state, present)
     push.per_viewer = lambda viewer: full_board(state, viewer, present)
     return push
 
@@ -270,7 +270,7 @@ def build_push(change: Change, state: BoardState, present: set[int]) -> Push:
         return whole_board_push(state, present)
     if change.kind in VOTE_KINDS and state.counts_hidden:
         return _hidden_vote(change, state)
-    push = _with_room_board(state)
+    push = _with_room_board(state, present)
     FRAGMENTS[change.kind](push, change, state, present)
     if change.kind in TOPIC_LIST:
         push.add((FACILITATOR, oob("_merge.html", state, facilitator_view(state))))

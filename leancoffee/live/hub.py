@@ -9,6 +9,7 @@ from gevent.lock import Semaphore
 from leancoffee import metrics
 from leancoffee.db import db
 from leancoffee.live.backplane import LocalBackplane
+from leancoffee.live.closing import ONLY_CLOSE, closed_by
 from leancoffee.live.connection import POLICY_VIOLATION, SENT, SERVICE_RESTART, Connection, SendTracker, count_sent, fan_out
 from leancoffee.live.fanout import (
     PEOPLE_KINDS,
@@ -80,7 +81,8 @@ class Hub:
         self.heartbeat.start()
         live = self._joined(conn)
         try:
-            arrived = self.presence.connected(conn.meeting_id, conn.viewer.user_id)
+            # A room screen opened by its link is nobody: it never counts among the people here.
+            arrived = conn.viewer.user_id is not None and self.presence.connected(conn.meeting_id, conn.viewer.user_id)
             state = self._board_for_attach(live)
             live.note_version(state.version)
             board = Frame(full_board(state, conn.viewer, self.presence.present_users(conn.meeting_id)))
@@ -118,7 +120,8 @@ class Hub:
                     del self.meetings[conn.meeting_id]
                 self.backplane.room_closed(conn.meeting_id)
         metrics.LIVE_MEETINGS.set(len(self.meetings))
-        self.presence.disconnected(conn.meeting_id, conn.viewer.user_id)
+        if conn.viewer.user_id is not None:
+            self.presence.disconnected(conn.meeting_id, conn.viewer.user_id)
 
     def dispatch(self, change: Change, sent_at: float | None = None, origin: str = "local",
                  fragments: dict | None = None) -> Push:
@@ -127,12 +130,13 @@ class Hub:
         `fragments`: the change as its own worker rendered it (from the backplane), used as they are
         when it is the very next version here; otherwise the change is read and rendered afresh.
         """
-        if change.kind == changes.SIGNED_OUT:
-            self._close_screens_of(change.meeting_id, change.actor_id)
-            return Push(meeting_id=change.meeting_id, version=None)
         if change.kind == changes.PARTICIPANT_LEFT and change.actor_id is not None:
             self.presence.leave(change.meeting_id, change.actor_id)
-            self._close_screens_of(change.meeting_id, change.actor_id)
+        closing = closed_by(change)
+        if closing is not None:
+            self._close_screens_of(change.meeting_id, closing)
+        if change.kind in ONLY_CLOSE:
+            return Push(meeting_id=change.meeting_id, version=None)
         live = self.meetings.get(change.meeting_id)
         if live is None:  # no screen here: rendered for the actor's answer and the other workers only
             return self._render(change, None, None)
@@ -154,7 +158,9 @@ class Hub:
         push = self.shipped(change, fragments, live)
         if push is None:
             state = self._read_for(change, live)
-            present = self.presence.present_users(change.meeting_id) if change.kind in SHOWS_PRESENCE else set()
+            # A room screen shows how many people are here with every change.
+            shows = change.kind in SHOWS_PRESENCE or (live is not None and live.room_screens > 0)
+            present = self.presence.present_users(change.meeting_id) if shows else set()
             push = build_push(change, state, present)
             self.alarms.watch(state)
             if live is not None and change.kind in PEOPLE_KINDS:
@@ -162,10 +168,10 @@ class Hub:
         metrics.CHANGES_RENDERED.labels("here" if push.rendered_here else "by_sender").inc()
         return push
 
-    def _close_screens_of(self, meeting_id: int, user_id: int | None) -> None:
-        """Close a person's sockets of a meeting they no longer may see (1008: their pages reload, not reconnect)."""
+    def _close_screens_of(self, meeting_id: int, which) -> None:
+        """Close the sockets of a meeting whose viewer may no longer see it (1008: their pages reload, not reconnect)."""
         for conn in self.connections_of(meeting_id):
-            if conn.viewer.user_id == user_id:
+            if which(conn.viewer):
                 conn.close(POLICY_VIOLATION)
 
     def announce(self, change: Change) -> None:
@@ -224,12 +230,6 @@ class Hub:
         """Close every socket (1012 on shutdown, so browsers come back by themselves)."""
         for conn in self.all_connections():
             conn.close(code)
-
-    def presence_stop(self) -> None:
-        """Stop presence's background work, if it has any (RedisPresence does)."""
-        stop = getattr(self.presence, "stop", None)
-        if stop is not None:
-            stop()
 
     @staticmethod
     def shipped(change: Change, fragments: dict | None, live: LiveMeeting | None) -> Push | None:

@@ -47,6 +47,8 @@ class Viewer:
     is_member: bool = False
     # "board" (a person's own page) or "room" (the projected, read-only screen).
     screen: str = "board"
+    # The room link's secret a room screen was opened with (None: a member's page), so renewing it closes that screen.
+    room_secret: str | None = None
 
 
 @dataclass

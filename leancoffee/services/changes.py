@@ -23,6 +23,8 @@ PRESENCE_CHANGED = "PresenceChanged"
 TIME_UP = "TimeUp"
 # The actor signed out: their open sockets close.
 SIGNED_OUT = "SignedOut"
+# The facilitator renewed the room link: room screens opened with the old one close.
+ROOM_LINK_RENEWED = "RoomLinkRenewed"
 
 
 @dataclass(frozen=True)

@@ -2,17 +2,18 @@
 
 from functools import partial
 
-from flask import Blueprint, flash, g, redirect, request, session
+from flask import Blueprint, flash, g, redirect, render_template, request, session
 from flask_login import login_user, logout_user
 
 from leancoffee.live import live
-from leancoffee.services import accounts, changes, facilitation, meetings, notes, topics, votes
+from leancoffee.live.push import mark_oob
+from leancoffee.services import accounts, changes, facilitation, meetings, notes, room, topics, votes
 from leancoffee.services.access import find_meeting
 from leancoffee.services.changes import Change
 from leancoffee.services.errors import ActionRefused, Forbidden
 from leancoffee.web.pages import acting_user
 from leancoffee.web.responses import answer, board_url, refused
-from leancoffee.web.security import rotate_csrf_token
+from leancoffee.web.security import csrf_token, rotate_csrf_token
 
 bp = Blueprint("actions", __name__)
 
@@ -188,6 +189,16 @@ def add_note(code, topic_id):
     form = request.form
     kind, text, owner = form.get("kind"), form.get("text"), form.get("owner")
     return _perform(code, notes.add_note, topic_id, kind, text, owner, anchor=lambda c: f"topic-{topic_id}")
+
+
+@bp.post("/m/<meeting_code:code>/room-link")
+def renew_room_link(code):
+    """Facilitator: a new room screen link; screens opened with the old one close at once."""
+    answered = _perform(code, room.renew_room_link, anchor=lambda c: "share")
+    if isinstance(answered, str):  # htmx, and renewed: this page shows the new link (no other screen shows it)
+        answered += mark_oob(render_template("_share.html", meeting=find_meeting(code), facilitating=True,
+                                             csrf_token=csrf_token()))
+    return answered
 
 
 @bp.post("/logout")

@@ -9,10 +9,12 @@ from flask_login import current_user
 from leancoffee.live import live
 from leancoffee.models import COMPLETED, DEFAULT_TIMEBOX, MEETING_TITLE_MAX, NAME_MAX, VOTES_MAX, VOTES_MIN
 from leancoffee.services.access import find_meeting, membership
-from leancoffee.services.board import load_board, viewer_for
+from leancoffee.services.board import Viewer, load_board, viewer_for
 from leancoffee.services.errors import NotFound
 from leancoffee.services.meetings import my_meetings
+from leancoffee.services.room import find_room
 from leancoffee.services.summary import build_summary, to_csv, to_markdown
+from leancoffee.web.routing import public_url
 from leancoffee.web.security import csrf_token
 
 bp = Blueprint("pages", __name__)
@@ -74,14 +76,36 @@ def board(meeting, participant):
     )
 
 
+def join_qr_svg(join_link: str) -> str:
+    """The join link as a QR code, inline SVG (dark on white whatever the colour scheme, so phones read it)."""
+    return segno.make(join_link, error="m").svg_inline(scale=6, border=2, dark="#111", light="#fff", title="Join link",
+                                                        omitsize=True)  # a viewBox: CSS sizes it to the screen
+
+
+def room_page(meeting, viewer: Viewer, socket_path: str, status: int = 200):
+    """The projected room screen: large, read-only, live, with the join link and its QR code."""
+    join_link = public_url(f"/m/{meeting.code}")
+    return render_template("room.html", board=load_board(meeting.id), viewer=viewer, socket_path=socket_path,
+                           present=live.hub.presence.present_users(meeting.id), join_base=public_url(""),
+                           qr_svg=join_qr_svg(join_link), csrf_token=""), status
+
+
 @bp.get("/m/<meeting_code:code>/room")
 @for_members
 def room(meeting, participant):
-    """The projected room screen: large, read-only, live, with a QR code of the join link."""
-    join_link = f"{request.host_url}m/{meeting.code}"
-    qr_svg = segno.make(join_link, error="m").svg_inline(scale=6, border=2, dark="#111", light="#fff", title="Join link")
-    return page("room.html", board=load_board(meeting.id), viewer=viewer_for(meeting, participant, "room"),
-                join_link=join_link, qr_svg=qr_svg)
+    """The room screen for a member (their own login opens it)."""
+    return room_page(meeting, viewer_for(meeting, participant, "room"), f"/m/{meeting.code}/ws?screen=room")
+
+
+@bp.get("/room/<room_secret:secret>")
+def room_by_link(secret):
+    """The room screen by its own link: no login, no cookie; a renewed or wrong link is a 404 page."""
+    try:
+        meeting = find_room(secret)
+    except NotFound as error:
+        return render_template("not_found.html", message=error.message, heading="Room link not valid", csrf_token=""), 404
+    g.meeting_id = meeting.id  # for the request's log line
+    return room_page(meeting, Viewer(None, screen="room", room_secret=secret), f"/room/{secret}/ws")
 
 
 @bp.get("/m/<meeting_code:code>/summary")

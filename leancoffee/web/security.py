@@ -59,15 +59,16 @@ def form_is_utf8() -> bool:
     return True
 
 
-def same_origin(origin: str | None, host_url: str) -> bool:
-    """Whether a handshake's Origin is exactly this app's scheme, host and port."""
+def same_origin(origin: str | None, *our_urls: str | None) -> bool:
+    """Whether a handshake's Origin is exactly the scheme, host and port of one of our addresses (the request's, PUBLIC_URL)."""
     if not origin:
         return False
     try:
-        sent, ours = urlparse(origin), urlparse(host_url)
+        sent = urlparse(origin)
+        ours = [urlparse(url) for url in our_urls if url]
     except ValueError:  # "http://[::1" and the like: no origin at all
         return False
-    return (sent.scheme, sent.netloc) == (ours.scheme, ours.netloc)
+    return any((sent.scheme, sent.netloc) == (url.scheme, url.netloc) for url in ours)
 
 
 class StripWebSocketCompression:
