@@ -39,7 +39,8 @@ def guard_handshake():
             g.socket_meeting_id, g.socket_viewer = _member_viewer(request.view_args["code"])
     if live.hub.socket_count >= current_app.config["MAX_LIVE_SOCKETS"]:
         abort(503)  # this worker is full; hx-ws tries again later (or reaches another worker)
-    if live.hub.sockets_by_user[current_user.id] >= current_app.config["MAX_SOCKETS_PER_PERSON"]:
+    person = g.socket_viewer.user_id  # None: a room link's screen, which is nobody (MAX_LIVE_SOCKETS bounds those)
+    if person is not None and live.hub.sockets_by_user[person] >= current_app.config["MAX_SOCKETS_PER_PERSON"]:
         abort(429)  # counted by open sockets, so a restart's reconnects (the old ones gone) always fit
     return None
 
