@@ -32,7 +32,8 @@ def projector_socket(link: str, origin: str):
 
 
 def people_count(person: HttpPerson, code: str) -> int:
-    return int(re.search(r'id="participants-count" class="people-count"><span class="count">(\d+)<', person.get(f"/m/{code}").text)[1])
+    page = person.get(f"/m/{code}").text
+    return int(re.search(r'id="participants-count" class="people-count"><span class="count">(\d+)<', page)[1])
 
 
 def test_a_projector_opens_the_room_link_without_joining_and_is_nobody(server):
