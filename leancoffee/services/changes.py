@@ -40,10 +40,14 @@ class Change:
     columns: tuple[str, ...] = field(default=())
     # A second topic involved: the target of a merge, or the topic a move or "Discuss next" retired to Discussed.
     other_topic_id: int | None = None
+    # Of affected_user_ids, those a merge gave a dot back (they voted for both topics): each is told so.
+    returned_user_ids: tuple[int, ...] = field(default=())
     # What the write's own transaction already read, so that rendering it here need not read it again:
     # the meeting row as the write left it, and the actor's dots after it (a vote). Never sent to other workers.
     meeting: Any = field(default=None, compare=False, repr=False)
     actor_dots: frozenset[int] | None = field(default=None, compare=False, repr=False)
+    # A tie the actor must settle (agenda.TieChoice): their answer asks; nobody else needs it.
+    choice: Any = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict:
         """Plain data, for the wire between workers."""
@@ -56,6 +60,7 @@ class Change:
             "affected_user_ids": list(self.affected_user_ids),
             "columns": list(self.columns),
             "other_topic_id": self.other_topic_id,
+            "returned_user_ids": list(self.returned_user_ids),
         }
 
     @classmethod
@@ -70,4 +75,5 @@ class Change:
             affected_user_ids=tuple(data.get("affected_user_ids", ())),
             columns=tuple(data.get("columns", ())),
             other_topic_id=data.get("other_topic_id"),
+            returned_user_ids=tuple(data.get("returned_user_ids", ())),
         )
