@@ -86,9 +86,9 @@ def test_every_kind_of_change_reaches_other_screens(room):
     eve.join(code, "Eve")
     joined = receive_until(bob_ws, lambda f: 'beforeend:#participants-list' in f and "Eve" in f)  # ParticipantJoined
     eve_row = re.search(r'<li class="person away" id="(person-\d+)">', joined)[1]
-    eve.http.post(f"{fay.base}/m/{code}/leave", data={"csrf_token": eve.token}, allow_redirects=False)
+    eve.http.post(f"{fay.base}/m/{code}/leave", data={"csrf_token": eve.token, "confirmed": "1"}, allow_redirects=False)
     receive_until(bob_ws, lambda f: f'<div id="{eve_row}" hx-swap-oob="delete">' in f and "Eve" not in f)  # ParticipantLeft
-    fay.act(f"/m/{code}/topics/{tid}/delete")
+    fay.act(f"/m/{code}/topics/{tid}/delete", {"confirmed": "1"})
     receive_until(bob_ws, lambda f: f'id="topic-{tid}" hx-swap-oob="delete"' in f)  # TopicDeleted
     bob_ws.close()
 
