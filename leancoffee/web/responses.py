@@ -7,7 +7,7 @@ from flask import redirect, render_template, request
 from leancoffee.live import live
 from leancoffee.live.push import Push, mark_oob
 from leancoffee.models import Meeting
-from leancoffee.services.access import membership
+from leancoffee.services.access import find_meeting, membership
 from leancoffee.services.board import viewer_for
 from leancoffee.services.errors import ActionRefused
 from leancoffee.web.security import csrf_token, keep_session_unchanged
@@ -30,7 +30,7 @@ def _panel(code: str, panel: str, status: int, **context):
     context.update(code=code, panel=panel, csrf_token=csrf_token())
     if is_htmx():
         return mark_oob(render_template("_flash.html", messages=[], **context)), status
-    return render_template("decision.html", **context), status
+    return render_template("decision.html", meeting_title=find_meeting(code).title, **context), status
 
 
 def ask(code: str, question):
