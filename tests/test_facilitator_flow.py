@@ -115,10 +115,42 @@ def test_a_tie_at_the_top_is_the_facilitators_choice_and_hidden_voting_reveals_n
         choice.get_by_role("button", name="Discuss “Beta”").click()
         expect(page.locator("#timer")).to_contain_text("Now discussing Beta")
         expect(choice).to_be_hidden()
-        # Discuss next with a tie again (Alpha is alone now): it starts at once, no question.
         assert page.errors == []
     finally:
         context.close()
+
+
+def test_discuss_next_asks_which_of_the_tied_topics_and_leaving_asks_too(chromium, server):
+    from playwright.sync_api import expect
+
+    fay, ann, code = meeting_with(server, "Next coffee", ["Hiring", "Budget", "Offsite"],
+                                  votes=[("ann", "Hiring"), ("fay", "Hiring"), ("ann", "Budget"), ("fay", "Offsite")])
+    fay.press(code, "discuss-next")  # Hiring, alone at the top
+    fay_context, ann_context = browser_for(chromium, fay, server.base), browser_for(chromium, ann, server.base)
+    try:
+        page = open_page(fay_context, f"{server.base}/m/{code}", LAPTOP)
+        expect(page.locator("#timer")).to_contain_text("Now discussing Hiring")
+        page.get_by_role("button", name="Discuss next").click()
+        choice = page.get_by_role("group", name="Which topic first?")
+        expect(choice).to_be_in_viewport()
+        expect(choice).to_contain_text("“Budget” and “Offsite” are tied with 1 vote each.")
+        expect(page.locator("#timer")).to_contain_text("Now discussing Hiring")  # nothing changed yet
+        choice.get_by_role("button", name="Discuss “Offsite”").click()
+        expect(page.locator("#timer")).to_contain_text("Now discussing Offsite")
+        expect(page.locator("#list-discussed")).to_contain_text("Hiring")
+        expect(card(page, "Budget").locator(".votes")).to_contain_text("1 vote")
+
+        ann_page = open_page(ann_context, f"{server.base}/m/{code}", LAPTOP)
+        ann_page.get_by_role("button", name="Leave meeting").click()
+        leave = ann_page.get_by_role("dialog", name="Leave “Next coffee”?")
+        expect(leave).to_be_in_viewport()
+        expect(leave.get_by_role("button", name="Cancel")).to_be_focused()
+        leave.get_by_role("button", name="Leave meeting").click()
+        expect(ann_page.get_by_role("button", name="Rejoin")).to_be_visible()
+        assert page.errors == []
+    finally:
+        fay_context.close()
+        ann_context.close()
 
 
 def test_delete_merge_and_finish_ask_in_a_dialog_and_finish_lands_on_the_summary(chromium, server, request):

@@ -280,4 +280,6 @@ def build_push(change: Change, state: BoardState, present: set[int]) -> Push:
     FRAGMENTS[change.kind](push, change, state, present)
     if change.kind in TOPIC_LIST:
         push.add((FACILITATOR, oob("_merge.html", state, facilitator_view(state))))
+        if state.timer.expired:  # the time-up prompt says what Move on would start next
+            push.add((FACILITATOR, oob("_thumbs.html", state, facilitator_view(state))))
     return push
