@@ -195,6 +195,8 @@ def test_delete_merge_and_finish_ask_in_a_dialog_and_finish_lands_on_the_summary
         expect(told).to_be_in_viewport()
         expect(page.locator("#flash")).not_to_contain_text("came back")
         expect(ann_page.locator("#my-dots")).to_contain_text("2 of 3 votes left")
+        card(ann_page, "Beta").scroll_into_view_if_needed()
+        shots(ann_page, "participant-merge-told")
 
         page.get_by_role("button", name="Close voting and discuss the top topic").click()
         expect(page.locator("#timer")).to_contain_text("Beta")
@@ -212,6 +214,7 @@ def test_delete_merge_and_finish_ask_in_a_dialog_and_finish_lands_on_the_summary
         expect(outsider.locator("#meeting-ended")).to_have_text("This meeting has ended: here is what it produced.")
         expect(outsider.locator("#join-form")).to_have_count(0)
         expect(outsider.locator("main")).to_contain_text("Ann")
+        shots(outsider, "outsider-summary")
         axe_clean(outsider, request, "summary of a finished meeting, outsider")
         assert page.errors == [] and ann_page.errors == [] and outsider.errors == []
     finally:
