@@ -235,6 +235,7 @@ def decide_round(user: User, code, outcome, *, expected=None) -> Change:
             if not timer_view(meeting, now).expired:
                 raise Conflict("Wait for the timebox to run out (or extend or stop it).")
             columns = _record_round(meeting, topic, outcome, now)
+            # "none": once the topic is retired nothing is discussed, the state a tie choice's forms name.
             pick = next_topic(meeting, None, "none") if outcome == MOVE_ON else None
             if isinstance(pick, Topic):
                 columns = tuple(dict.fromkeys(columns + _start_discussion(meeting, pick, now)))
