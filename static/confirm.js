@@ -59,6 +59,17 @@
     dialog.showModal();
   }
 
+  // A question the server asked back in the message area (a tie to settle, or a confirmation when the
+  // dialog could not run): the keyboard goes to it, on its first choice or on Cancel, once per question.
+  const asked = new WeakSet();
+  document.addEventListener("htmx:after:swap", function () {
+    const panel = document.querySelector("#flash .tie-choice, #flash .confirm-panel");
+    if (!panel || asked.has(panel)) return;
+    asked.add(panel);
+    const target = panel.querySelector(".tie-choice button, .confirm-panel a.btn");
+    if (target) target.focus();
+  });
+
   // Capture, at the document: before htmx's own submit listener on the form sees the event.
   document.addEventListener("submit", function (event) {
     const form = event.target;

@@ -106,6 +106,7 @@ def test_a_tie_at_the_top_is_the_facilitators_choice_and_hidden_voting_reveals_n
         expect(choice).to_be_in_viewport()
         expect(choice).to_contain_text("“Alpha” and “Beta” are tied with 1 vote each.")
         expect(choice.get_by_role("button")).to_have_text(["Discuss “Alpha”", "Discuss “Beta”"])
+        expect(choice.get_by_role("button", name="Discuss “Alpha”")).to_be_focused()  # the keyboard is on the question
         expect(page.locator("#meeting-status .phase.current")).to_have_text("Discussing")  # voting closed, counts shown
         expect(card(page, "Alpha").locator(".votes")).to_contain_text("1 vote")
         expect(page.locator("#timer")).to_be_hidden()  # nothing picked silently
