@@ -160,11 +160,19 @@ def _v4_room_link() -> None:
     migrate(migrator.add_not_null("meeting", "room_secret"), migrator.add_index("meeting", ("room_secret",), True))
 
 
+def _v5_merge_trace() -> None:
+    """Version 5, the merge trace: a topic names the topics merged into it (a JSON list of titles)."""
+    migrator = SqliteMigrator(db) if isinstance(db.obj, SqliteDatabase) else PostgresqlMigrator(db)
+    merged_from = TextField(default="", constraints=[SQL("DEFAULT ''")])
+    migrate(migrator.add_column("topic", "merged_from", merged_from))
+
+
 MIGRATIONS = [
     (1, "live board", _v1_live_board),
     (2, "facilitation", _v2_facilitation),
     (3, "sign out everywhere", _v3_sign_out_everywhere),
     (4, "room link", _v4_room_link),
+    (5, "merge trace", _v5_merge_trace),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -179,6 +187,8 @@ def current_version() -> int:
     columns = {c.name for c in db.get_columns("meeting")}
     if "phase" not in columns:
         return 1
+    if "merged_from" in {c.name for c in db.get_columns("topic")}:
+        return 5
     if "room_secret" in columns:
         return 4
     return 3 if "session_generation" in {c.name for c in db.get_columns("user")} else 2
@@ -198,8 +208,9 @@ def upgrade(target: int = LATEST) -> list[int]:
 def _upgrade_locked(target: int) -> list[int]:
     found = current_version()
     db.create_tables([SchemaVersion], safe=True)
-    for version in range(1, found + 1):  # record what an older, unversioned database already has
-        SchemaVersion.get_or_create(version=version, defaults={"name": dict((v, n) for v, n, _ in MIGRATIONS)[version]})
+    for version, name, _ in MIGRATIONS:  # record what an older, unversioned database already has
+        if version <= found:
+            SchemaVersion.get_or_create(version=version, defaults={"name": name})
     applied = []
     sqlite = isinstance(db.obj, SqliteDatabase)
     for version, name, step in MIGRATIONS:

@@ -145,6 +145,8 @@ class Topic(BaseModel):
     first_discussed_at = DateTimeField(null=True)
     discussion_started_at = DateTimeField(null=True)
     discussed_seconds = IntegerField(default=0, constraints=[SQL("DEFAULT 0")])
+    # Titles of the topics merged into this one, oldest first, as a JSON list (services/merging.py).
+    merged_from = TextField(default="", constraints=[SQL("DEFAULT ''")])
 
 
 class Vote(BaseModel):

@@ -27,7 +27,7 @@ def test_starting_a_meeting_makes_the_creator_facilitator_and_lands_on_the_board
     meeting = Meeting.get(Meeting.code == code)
     assert (meeting.title, meeting.votes_per_person, meeting.facilitator.name) == ("Retro", 4, "Fay")
     page = fay.get(f"/m/{code}").text
-    assert "Retro" in page and "Start meeting" in page and f"/m/{code}" in page and 'id="join-link"' in page
+    assert "Retro" in page and "Open voting" in page and f"/m/{code}" in page and 'id="join-link"' in page
     assert Participant.get(meeting=meeting.id).role == "facilitator"
 
 
@@ -56,7 +56,7 @@ def test_the_same_browser_comes_back_as_the_same_person(meeting, app):
 def test_leave_then_rejoin_is_the_same_participant(meeting):
     m, _, ann, _ = meeting
     before = Participant.get(meeting=m.id, user=User.get(name="Ann").id)
-    assert ann.post(f"/m/{m.code}/leave", htmx=False).status_code == 303
+    assert ann.post(f"/m/{m.code}/leave", {"confirmed": "1"}, htmx=False).status_code == 303
     assert "Rejoin" in ann.get(f"/m/{m.code}").text
     ann.post(f"/m/{m.code}/join", {"name": "Ann"}, htmx=False)
     after = Participant.get(meeting=m.id, user=before.user_id)
@@ -162,7 +162,8 @@ def test_facilitator_changes_status_and_moves_topics(meeting):
     m, fay, ann, _ = meeting
     ann.post(f"/m/{m.code}/topics", {"title": "T"})
     topic = Topic.get(Topic.title == "T")
-    response = fay.post(f"/m/{m.code}/status", {"status": "in_progress", "expected": board_expected(fay, m.code, "status")})
+    # No button posts status (opening voting starts the meeting): posted directly, it names the status the page shows.
+    response = fay.post(f"/m/{m.code}/status", {"status": "in_progress", "expected": "planned"})
     assert response.status_code == 200 and 'data-status="in_progress"' in response.text
     assert Meeting.get_by_id(m.id).status == IN_PROGRESS and Meeting.get_by_id(m.id).started_at
     move = f"topics/{topic.id}/move"
@@ -176,7 +177,7 @@ def test_facilitator_changes_status_and_moves_topics(meeting):
 
 def test_completed_meeting_refuses_changes(meeting):
     m, fay, ann, _ = meeting
-    fay.post(f"/m/{m.code}/status", {"status": "completed", "expected": board_expected(fay, m.code, "status")})
+    fay.post(f"/m/{m.code}/status", {"status": "completed", "expected": "planned", "confirmed": "1"})
     response = ann.post(f"/m/{m.code}/topics", {"title": "Late"})
     assert response.status_code == 409 and "read-only" in response.text
     opened = ann.get(f"/m/{m.code}")

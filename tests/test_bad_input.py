@@ -87,8 +87,11 @@ def test_wrong_or_unknown_ids_are_404(topic, value):
     m, fay, ann, bob, tid = topic
     before = counts()
     assert ann.post(f"/m/{m.code}/topics/{value}/vote").status_code == 404
-    response = fay.post(f"/m/{m.code}/merge", {"source": value, "target": tid})
-    assert response.status_code == 404 and "does not exist" in response.text
+    response = fay.post(f"/m/{m.code}/merge", {"source": value, "target": tid, "confirmed": "1"})
+    if value == "":  # nothing chosen (the form preselects nothing)
+        assert response.status_code == 422 and "Choose the topic to merge" in response.text
+    else:
+        assert response.status_code == 404 and "does not exist" in response.text
     assert counts() == before
 
 

@@ -16,7 +16,7 @@ from leancoffee.models import (
     Vote,
     utcnow,
 )
-from leancoffee.services import facilitation, meetings, topics, votes
+from leancoffee.services import facilitation, meetings, merging, topics, votes
 from leancoffee.services.board import Viewer, load_board
 from leancoffee.services.errors import Conflict, Forbidden, Invalid
 from leancoffee.services.timebox import format_clock, parse_pattern, timebox_seconds, timer_view
@@ -208,15 +208,15 @@ def test_merge_moves_votes_and_returns_the_double_dot(lc):
     votes.cast_vote(ann, m.code, dup)
     votes.cast_vote(ann, m.code, keep)  # Ann voted for both
     votes.cast_vote(bob, m.code, dup)   # Bob only for the duplicate
-    change = facilitation.merge_topics(fay, m.code, dup, keep)
+    change = merging.merge_topics(fay, m.code, dup, keep)
     assert Topic.get_or_none(Topic.id == dup) is None
     assert sorted(v.user.name for v in Vote.select().where(Vote.topic == keep)) == ["Ann", "Bob"]
     assert Vote.select().where(Vote.user == ann.id).count() == 1  # her extra dot came back
     assert set(change.affected_user_ids) == {ann.id, bob.id}
     with pytest.raises(Forbidden):
-        facilitation.merge_topics(ann, m.code, keep, keep)
+        merging.merge_topics(ann, m.code, keep, keep)
     with pytest.raises(Invalid):
-        facilitation.merge_topics(fay, m.code, keep, keep)
+        merging.merge_topics(fay, m.code, keep, keep)
 
 
 # --- thumbs ---
@@ -272,5 +272,7 @@ def test_time_up_push_shows_the_prompt_to_everyone_and_decisions_to_the_facilita
     push = build_push(changes.Change(changes.TIME_UP, m.id, None), load_board(m.id), set())
     ann_frame = push.frame_for(Viewer(ann.id, False, True))
     fay_frame = push.frame_for(Viewer(fay.id, True, True))
-    assert "Time is up" in ann_frame and "👍 Continue" in ann_frame and "Move on" in ann_frame
-    assert "Continue for 2 s" in fay_frame and "Continue for" not in ann_frame
+    assert "Time is up" in ann_frame and "👍 Yes" in ann_frame and "Your thumb" in ann_frame
+    # The decision is the facilitator's alone, above their own thumb.
+    assert "Continue for 2 s" in fay_frame and "Continue for" not in ann_frame and "Move on" not in ann_frame
+    assert fay_frame.index("Move on") < fay_frame.index("Your thumb") < fay_frame.index("👍 Yes")

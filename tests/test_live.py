@@ -80,15 +80,15 @@ def test_every_kind_of_change_reaches_other_screens(room):
     receive_until(bob_ws, lambda f: f'id="votes-{tid}"' in f and "<strong>0</strong>" in f)  # VoteRemoved
     fay.press(code, f"topics/{tid}/move", {"status": "discussed"})
     receive_until(bob_ws, lambda f: '<ol id="list-discussed"' in f and f'id="topic-{tid}"' in f)  # TopicStatusChanged
-    fay.press(code, "status", {"status": "in_progress"})
+    fay.act(f"/m/{code}/status", {"status": "in_progress", "expected": "planned"})  # no button posts it: opening voting does
     receive_until(bob_ws, lambda f: 'data-status="in_progress"' in f)  # SessionStatusChanged
     eve = HttpPerson(fay.base)
     eve.join(code, "Eve")
     joined = receive_until(bob_ws, lambda f: 'beforeend:#participants-list' in f and "Eve" in f)  # ParticipantJoined
     eve_row = re.search(r'<li class="person away" id="(person-\d+)">', joined)[1]
-    eve.http.post(f"{fay.base}/m/{code}/leave", data={"csrf_token": eve.token}, allow_redirects=False)
+    eve.http.post(f"{fay.base}/m/{code}/leave", data={"csrf_token": eve.token, "confirmed": "1"}, allow_redirects=False)
     receive_until(bob_ws, lambda f: f'<div id="{eve_row}" hx-swap-oob="delete">' in f and "Eve" not in f)  # ParticipantLeft
-    fay.act(f"/m/{code}/topics/{tid}/delete")
+    fay.act(f"/m/{code}/topics/{tid}/delete", {"confirmed": "1"})
     receive_until(bob_ws, lambda f: f'id="topic-{tid}" hx-swap-oob="delete"' in f)  # TopicDeleted
     bob_ws.close()
 
@@ -180,7 +180,7 @@ def test_time_up_reaches_every_screen_and_a_reconnect_gets_the_same_end_time(ser
     again = fay.socket(code)  # a screen that joins in the middle sees the same end time
     assert f'data-ends-at="{ends_at}"' in receive_until(again, lambda f: 'id="timer"' in f)
     up = receive_until(ann_ws, lambda f: "Time is up" in f, timeout=6)
-    assert "👍 Continue" in up and "timer-expired" in up
+    assert "👍 Yes" in up and "timer-expired" in up
     ann.act(f"/m/{code}/thumbs", {"choice": "up"})
     counts = receive_until(again, lambda f: 'id="thumbs-counts"' in f and "<strong>1</strong> continue" in f)
     assert 'aria-pressed="true"' not in counts  # Ann's own choice shows on her screens only

@@ -11,7 +11,7 @@ from leancoffee.db import db
 from leancoffee.factory import create_app
 from leancoffee.live.fanout import build_push
 from leancoffee.models import DISCUSSED, DISCUSSING, TO_DISCUSS, Meeting, ThumbsRound, Topic, utcnow
-from leancoffee.services import changes, facilitation, meetings, notes, topics, votes
+from leancoffee.services import changes, facilitation, meetings, merging, notes, topics, votes
 from leancoffee.services.board import Viewer, load_board
 from leancoffee.services.errors import Conflict
 from tests.backends import fresh_postgres_database, need_postgres
@@ -83,11 +83,12 @@ def test_completing_by_either_route_closes_the_discussion_with_its_time(meeting,
     press(fay, m, "discuss-next")
     Topic.update(discussion_started_at=utcnow() - timedelta(seconds=90)).where(Topic.title == "Hiring").execute()
     # No button posts status=completed: posted directly, it names the status the page shows, as a form would.
-    stale = fay.post(f"/m/{m.code}/status", {"status": "completed", "expected": "planned"})
+    stale = fay.post(f"/m/{m.code}/status", {"status": "completed", "expected": "planned", "confirmed": "1"})
     assert stale.status_code == 409 and f"{MOVED_ON}: it is in progress now." in flash(stale)
-    response = (fay.post(f"/m/{m.code}/status", {"status": "completed", "expected": "in_progress"}) if route == "status"
-                else press(fay, m, "phase", {"phase": "done"}))
-    assert response.status_code == 200 and "read-only" in response.text
+    response = (fay.post(f"/m/{m.code}/status", {"status": "completed", "expected": "in_progress", "confirmed": "1"})
+                if route == "status" else press(fay, m, "phase", {"phase": "done", "confirmed": "1"}))
+    # The facilitator lands on the summary (htmx 4 follows HX-Redirect).
+    assert response.status_code == 200 and response.headers["HX-Redirect"] == f"/m/{m.code}/summary"
     topic, row = Topic.get(Topic.title == "Hiring"), Meeting.get_by_id(m.id)
     assert topic.status == DISCUSSED and 90 <= topic.discussed_seconds < 100 and topic.discussion_started_at is None
     assert (row.status, row.phase, row.timer_state, row.timer_round, row.timer_ends_at) == ("completed", "done", "idle", 0, None)
@@ -96,8 +97,8 @@ def test_completing_by_either_route_closes_the_discussion_with_its_time(meeting,
 
 def test_a_completed_meeting_cannot_be_joined_rejoined_or_left(meeting, person):
     m, fay, ann, bob = meeting
-    ann.post(f"/m/{m.code}/leave", htmx=False)
-    press(fay, m, "status", {"status": "completed"})
+    ann.post(f"/m/{m.code}/leave", {"confirmed": "1"}, htmx=False)
+    fay.post(f"/m/{m.code}/status", {"status": "completed", "expected": "planned", "confirmed": "1"})
     before, eve = snapshot(), person()
     response = eve.post(f"/m/{m.code}/join", {"name": "Eve"})
     assert response.status_code == 409 and "This meeting has ended, so it can no longer be joined." in flash(response)
@@ -106,9 +107,10 @@ def test_a_completed_meeting_cannot_be_joined_rejoined_or_left(meeting, person):
     response = bob.post(f"/m/{m.code}/leave")
     assert response.status_code == 409 and "cannot leave it now" in flash(response)
     assert snapshot() == before  # not even an identity was made for Eve
-    for who, word in ((eve, "joined"), (ann, "rejoined")):
+    for who in (eve, ann):  # the link of a finished meeting shows what it produced, and adds nobody
         page = who.get(f"/m/{m.code}").text
-        assert f"This meeting has ended, so it can no longer be {word}." in page and 'id="join-form"' not in page
+        assert "This meeting has ended: here is what it produced." in page and 'id="join-form"' not in page
+    assert snapshot() == before
 
 
 def test_every_write_to_a_completed_meeting_is_refused_and_changes_nothing(lc):
@@ -130,7 +132,7 @@ def test_every_write_to_a_completed_meeting_is_refused_and_changes_nothing(lc):
         "timer": lambda: facilitation.control_timer(fay, code, "start"),
         "thumb": lambda: facilitation.cast_thumb(ann, code, "up"),
         "decide": lambda: facilitation.decide_round(fay, code, "continue"),
-        "merge": lambda: facilitation.merge_topics(fay, code, other, tid),
+        "merge": lambda: merging.merge_topics(fay, code, other, tid),
         "complete again": lambda: meetings.change_meeting_status(fay, code, "completed"),
         "phase forward": lambda: facilitation.change_phase(fay, code, "voting"),
         "join": lambda: meetings.join_meeting(eve, code, "Eve"), "rejoin": lambda: meetings.join_meeting(bob, code, "Bob"),
@@ -220,7 +222,7 @@ def test_a_discussed_topic_that_is_removed_takes_its_timer_along(lc, remove):
     facilitation.discuss_next(fay, m.code)
     expire(m)
     facilitation.decide_round(fay, m.code, "continue")
-    topics.delete_topic(fay, m.code, a) if remove == "delete" else facilitation.merge_topics(fay, m.code, a, b)
+    topics.delete_topic(fay, m.code, a) if remove == "delete" else merging.merge_topics(fay, m.code, a, b)
     assert (Meeting.get_by_id(m.id).timer_state, Meeting.get_by_id(m.id).timer_round) == ("idle", 0)
     facilitation.discuss_next(fay, m.code)
     assert Topic.get_by_id(b).status == DISCUSSING and Meeting.get_by_id(m.id).timer_round == 1
@@ -253,12 +255,13 @@ def started(meeting):
 STALE_PRESSES = [
     ("discuss-next", {}, ("discuss-next", {}), "“Budget” is being discussed now"),
     ("phase", {"phase": "voting"}, ("phase", {"phase": "voting"}), "it is in “Voting” now"),
-    ("phase", {"phase": "done"}, ("phase", {"phase": "done"}), "it is in “Done” now"),
+    ("phase", {"phase": "done", "confirmed": "1"}, ("phase", {"phase": "done", "confirmed": "1"}), "it is in “Done” now"),
     ("decide", {"outcome": "continue"}, ("decide", {"outcome": "continue"}), "“Hiring” is in its timebox 2 now"),
-    ("decide", {"outcome": "move_on"}, ("decide", {"outcome": "move_on"}), "no topic is being discussed now"),
+    # Moving on started the next top topic in the same step.
+    ("decide", {"outcome": "move_on"}, ("decide", {"outcome": "move_on"}), "“Budget” is in its timebox 1 now"),
     ("timer", {"action": "stop"}, ("discuss-next", {}), "“Budget” is in its timebox 1 now"),
     ("move", {"status": "to_discuss"}, ("discuss-next", {}), "“Hiring” is in Discussed now"),
-] + [(action, data, None, "") for action, data in (("phase", {"phase": "done"}), ("discuss-next", {}),
+] + [(action, data, None, "") for action, data in (("phase", {"phase": "done", "confirmed": "1"}), ("discuss-next", {}),
                                                    ("timer", {"action": "stop"}), ("move", {"status": "to_discuss"}))]
 
 
@@ -310,6 +313,7 @@ def forms_naming(html: str) -> list[tuple[str, str | None]]:
 def test_facilitator_controls_are_re_sent_with_the_state_they_name(lc):
     m, fay, ann, _ = lc
     a, b = (topics.add_topic(ann, m.code, t).topic_id for t in ("A", "B"))
+    votes.cast_vote(ann, m.code, a)  # A is the top topic: no tie to settle
     time_up = changes.Change(changes.TIME_UP, m.id, None)
     steps = [lambda: facilitation.change_phase(fay, m.code, "voting"), lambda: facilitation.discuss_next(fay, m.code),
              lambda: expire(m) or time_up, lambda: facilitation.decide_round(fay, m.code, "continue"),
@@ -331,7 +335,7 @@ def test_forms_are_re_sent_when_the_state_they_name_changes(lc, gap):
     change = {"move": lambda: topics.move_topic(fay, m.code, b, DISCUSSING),
               "discuss next": lambda: facilitation.discuss_next(fay, m.code),
               "delete": lambda: topics.delete_topic(fay, m.code, a),
-              "merge": lambda: facilitation.merge_topics(fay, m.code, a, b)}[gap]()
+              "merge": lambda: merging.merge_topics(fay, m.code, a, b)}[gap]()
     frame = build_push(change, load_board(m.id), set()).frame_for(Viewer(fay.id, True, True))
     if gap in ("move", "discuss next"):  # A went to Discussed, B to Discussing: both cards' Move forms
         for tid, column in ((a, DISCUSSED), (b, DISCUSSING)):

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from leancoffee.db import db, open_database
-from leancoffee.migrations import LATEST, SchemaVersion, current_version, upgrade
+from leancoffee.migrations import LATEST, MIGRATIONS, SchemaVersion, current_version, upgrade
 from leancoffee.models import ALL_MODELS, Meeting, Topic
 from leancoffee.services.board import load_board
 from tests.backends import fresh_postgres_database, need_postgres
@@ -39,11 +39,11 @@ def columns_in_database():
 
 def test_an_empty_database_is_brought_to_the_latest_schema(database_url):
     use(database_url)
-    assert upgrade() == [1, 2, 3, 4]
+    assert upgrade() == [1, 2, 3, 4, 5]
     assert upgrade() == []  # idempotent: a restart finds nothing to do
     assert columns_in_database() == columns_of_models()
     with db.connection_context():
-        assert current_version() == LATEST and [v.version for v in SchemaVersion.select()] == [1, 2, 3, 4]
+        assert current_version() == LATEST and [v.version for v in SchemaVersion.select()] == [1, 2, 3, 4, 5]
 
 
 def test_a_database_of_the_previous_version_keeps_its_data(database_url):
@@ -56,7 +56,7 @@ def test_a_database_of_the_previous_version_keeps_its_data(database_url):
         db.execute_sql("INSERT INTO topic (meeting_id, author_id, title, description, status, created_at, updated_at, moved_at) "
                        "VALUES (1, 1, 'Kept topic', '', 'discussed', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
         db.execute_sql("INSERT INTO vote (meeting_id, topic_id, user_id, created_at) VALUES (1, 1, 1, CURRENT_TIMESTAMP)")
-    assert upgrade() == [2, 3, 4]
+    assert upgrade() == [2, 3, 4, 5]
     assert columns_in_database() == columns_of_models()
     with db.connection_context():
         meeting = Meeting.get(Meeting.code == "oldcode12345")
@@ -73,15 +73,16 @@ def test_an_unversioned_database_made_by_create_tables_is_recognised(tmp_path):
         db.create_tables(ALL_MODELS)  # how databases were made before migrations existed
     assert upgrade() == []
     with db.connection_context():
-        assert current_version() == LATEST and SchemaVersion.select().count() == LATEST
+        assert current_version() == LATEST and SchemaVersion.select().count() == len(MIGRATIONS)
 
 
 def test_the_migrate_command_reports_the_version(tmp_path):
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'cmd.db'}", "SECRET_KEY": "x" * 40, "PATH": "/usr/bin:/bin"}
     first = subprocess.run([sys.executable, "-m", "leancoffee.migrations"], cwd=ROOT, env=env, capture_output=True, text=True)
     again = subprocess.run([sys.executable, "-m", "leancoffee.migrations"], cwd=ROOT, env=env, capture_output=True, text=True)
-    assert first.stdout.strip() == "schema version 4 (applied 1, 2, 3, 4)", first.stderr
-    assert again.stdout.strip() == "schema version 4 (up to date)"
+    applied = ", ".join(str(v) for v, _, _ in MIGRATIONS)
+    assert first.stdout.strip() == f"schema version {LATEST} (applied {applied})", first.stderr
+    assert again.stdout.strip() == f"schema version {LATEST} (up to date)"
 
 
 def test_users_of_version_2_keep_their_rows_and_start_at_generation_0(database_url):
@@ -89,7 +90,7 @@ def test_users_of_version_2_keep_their_rows_and_start_at_generation_0(database_u
     assert upgrade(target=2) == [1, 2]
     with db.connection_context():
         db.execute_sql("INSERT INTO \"user\" (name, created_at) VALUES ('Ann', CURRENT_TIMESTAMP)")
-    assert upgrade() == [3, 4]
+    assert upgrade() == [3, 4, 5]
     from leancoffee.models import User
 
     with db.connection_context():
@@ -110,13 +111,11 @@ def test_meetings_of_version_3_each_get_their_own_room_secret(database_url):
         db.execute_sql("INSERT INTO topic (meeting_id, author_id, title, description, status, created_at, updated_at, moved_at) "
                        "VALUES (1, 1, 'Kept topic', '', 'to_discuss', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
         db.execute_sql("INSERT INTO vote (meeting_id, topic_id, user_id, created_at) VALUES (1, 1, 1, CURRENT_TIMESTAMP)")
-    assert upgrade() == [4]
-    assert columns_in_database() == columns_of_models()
+    assert upgrade(target=4) == [4]
     with db.connection_context():
         first, second = Meeting.get(Meeting.code == "firstcode123"), Meeting.get(Meeting.code == "secondcode45")
         assert (first.title, first.version, first.status) == ("Kept firstcode123", 5, "in_progress")
         assert len(first.room_secret) >= 32 and len(second.room_secret) >= 32 and first.room_secret != second.room_secret
-        assert [t.votes for t in load_board(first.id).topics.values()] == [1]
         # The secret is unique and required in the schema itself, not only in the model.
         from peewee import IntegrityError
 
@@ -124,3 +123,34 @@ def test_meetings_of_version_3_each_get_their_own_room_secret(database_url):
             with pytest.raises(IntegrityError), db.atomic():
                 db.execute_sql(f"UPDATE meeting SET room_secret = {value} WHERE id = {second.id}")
         assert Meeting.create(code="newcode12345", title="New", facilitator=1).room_secret not in (first.room_secret, None)
+    assert upgrade() == [5]  # the topics' merge trace, then the board reads as the app does
+    assert columns_in_database() == columns_of_models()
+    with db.connection_context():
+        assert [t.votes for t in load_board(first.id).topics.values()] == [1]
+
+
+def test_topics_of_version_4_keep_their_rows_and_gain_an_empty_merge_trace(database_url):
+    use(database_url)
+    assert upgrade(target=4) == [1, 2, 3, 4]
+    with db.connection_context():
+        db.execute_sql("INSERT INTO \"user\" (name, created_at) VALUES ('Fay', CURRENT_TIMESTAMP)")
+        db.execute_sql("INSERT INTO meeting (code, title, votes_per_person, status, facilitator_id, created_at, version, phase, "
+                       "room_secret) VALUES ('v3code123456', 'Before the trace', 3, 'in_progress', 1, CURRENT_TIMESTAMP, 4, "
+                       "'voting', 'a-room-secret-of-version-4-meeting')")
+        db.execute_sql("INSERT INTO topic (meeting_id, author_id, title, description, status, created_at, updated_at, moved_at) "
+                       "VALUES (1, 1, 'Old topic', 'kept', 'to_discuss', "
+                       "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
+        db.execute_sql("INSERT INTO vote (meeting_id, topic_id, user_id, created_at) VALUES (1, 1, 1, CURRENT_TIMESTAMP)")
+    assert upgrade() == [5]
+    assert columns_in_database() == columns_of_models()
+    with db.connection_context():
+        topic = Topic.get(Topic.title == "Old topic")
+        assert (topic.description, topic.status, topic.merged_from) == ("kept", "to_discuss", "")
+        meeting = Meeting.get(Meeting.code == "v3code123456")
+        state = load_board(meeting.id)
+        assert [(t.title, t.votes, t.merged_from) for t in state.topics.values()] == [("Old topic", 1, [])]
+        # The default lives in SQL too: a row written by another tool is valid.
+        db.execute_sql("INSERT INTO topic (meeting_id, author_id, title, description, status, created_at, updated_at, moved_at) "
+                       "VALUES (1, 1, 'By hand', '', 'to_discuss', "
+                       "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
+        assert Topic.get(Topic.title == "By hand").merged_from == ""

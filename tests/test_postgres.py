@@ -115,7 +115,8 @@ def test_facilitator_rules_hold_across_processes(pg_url, tmp_path):
         tid = topic_id_in(response.text)
         refused = ann.act(f"/m/{code}/topics/{tid}/move", {"status": "discussed"})
         assert refused.status_code == 403 and "Only the facilitator" in refused.text
-        assert fay.press(code, "status", {"status": "completed"}).status_code == 200
+        finished = fay.act(f"/m/{code}/status", {"status": "completed", "expected": "planned", "confirmed": "1"})
+        assert finished.status_code == 200
         closed = ann.act(f"/m/{code}/topics", {"title": "Too late"})
         assert closed.status_code == 409 and "read-only" in closed.text
         assert pg_rows(pg_url, "SELECT status FROM topic WHERE id = %s", (tid,)) == [("to_discuss",)]

@@ -100,11 +100,13 @@ def test_acting_where_you_do_not_belong_changes_nothing_and_broadcasts_nothing(s
     receive_until(watcher, lambda f: 'class="person present"' in f and 'id="columns"' not in f)  # Fay shown as here
     attempts = [
         (eve, f"/m/{code}/topics/{tid}/vote", {}, 403), (eve, f"/m/{code}/topics", {"title": "spam"}, 403),
-        (eve, f"/m/{other}/topics/{tid}/vote", {}, 404), (eve, f"/m/{other}/topics/{tid}/delete", {}, 404),
+        (eve, f"/m/{other}/topics/{tid}/vote", {}, 404), (eve, f"/m/{other}/topics/{tid}/delete", {"confirmed": "1"}, 404),
         (eve, f"/m/{other}/topics/{tid}/edit", {"title": "mine"}, 404),
-        (eve, f"/m/{other}/merge", {"source": tid, "target": tid}, 404),
-        (ann, f"/m/{code}/topics/{tid}/edit", {"title": "Ann's now"}, 403), (ann, f"/m/{code}/topics/{tid}/delete", {}, 403),
-        (ann, f"/m/{code}/status", {"status": "completed"}, 403), (ann, f"/m/{code}/phase", {"phase": "voting"}, 403),
+        (eve, f"/m/{other}/merge", {"source": tid, "target": tid, "confirmed": "1"}, 404),
+        (ann, f"/m/{code}/topics/{tid}/edit", {"title": "Ann's now"}, 403),
+        (ann, f"/m/{code}/topics/{tid}/delete", {"confirmed": "1"}, 403),
+        (ann, f"/m/{code}/status", {"status": "completed", "confirmed": "1"}, 403),
+        (ann, f"/m/{code}/phase", {"phase": "voting"}, 403),
         (ann, f"/m/{code}/topics/{tid}/move", {"status": "discussed"}, 403), (ann, f"/m/{code}/timer", {"action": "start"}, 403),
         (ann, f"/m/{code}/discuss-next", {}, 403), (ann, f"/m/{code}/settings", {"timebox_pattern": "1s"}, 403),
     ]

@@ -175,7 +175,8 @@ def test_leaving_closes_the_leavers_other_tabs_and_only_theirs(server):
     tabs, fay_ws = [ann.socket(code), ann.socket(code)], fay.socket(code)
     for ws in (*tabs, fay_ws):
         receive_until(ws, lambda f: 'id="columns"' in f)
-    left = ann.http.post(f"{server.base}/m/{code}/leave", data={"csrf_token": ann.token}, allow_redirects=False)
+    left = ann.http.post(f"{server.base}/m/{code}/leave", data={"csrf_token": ann.token, "confirmed": "1"},
+                         allow_redirects=False)
     assert left.status_code == 303
     assert [close_code(ws) for ws in tabs] == [1008, 1008]
     fay.act(f"/m/{code}/topics", {"title": "After Ann left"})

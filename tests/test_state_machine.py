@@ -10,7 +10,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from leancoffee.factory import create_app
 from leancoffee.live.fanout import full_board
 from leancoffee.models import DISCUSSING, PHASES, TOPIC_STATUSES, Meeting, Participant, Topic, Vote
-from leancoffee.services import facilitation, meetings, topics, votes
+from leancoffee.services import facilitation, meetings, merging, topics, votes
 from leancoffee.services.board import Viewer, load_board
 from leancoffee.services.errors import ActionRefused
 
@@ -119,7 +119,7 @@ class LeanCoffeeMachine(RuleBasedStateMachine):
 
     @rule(a=st.integers(0, 3), b=st.integers(0, 3))
     def merge(self, a, b):
-        self.attempt(facilitation.merge_topics, self.fay, self.meeting.code, self.pick(a), self.pick(b))
+        self.attempt(merging.merge_topics, self.fay, self.meeting.code, self.pick(a), self.pick(b))
 
     @LATER
     @rule()

@@ -204,7 +204,7 @@ def test_board_screenshots_at_phone_laptop_and_projector_sizes(scene):
 
     thumbs = open_page(scene.ann, f"{scene.base}/m/{scene.thumbs}", PHONE)
     expect(thumbs.get_by_role("heading", name=re.compile("Time is up"))).to_be_visible()
-    expect(thumbs.get_by_role("button", name="👍 Continue")).to_be_visible()
+    expect(thumbs.get_by_role("button", name="👍 Yes")).to_be_visible()
     shot(thumbs, "ux-thumbs-phone", full_page=False)
     thumbs.close()
 

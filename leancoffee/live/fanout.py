@@ -201,11 +201,21 @@ def _topic_removed(push: Push, change: Change, state: BoardState, present: set[i
     target = state.topics.get(change.other_topic_id) if change.other_topic_id else None
     if target is not None:
         push.add((EVERYONE, oob("_notes.html", state, topic=target)))
+        push.add((EVERYONE, oob("_topic_body.html", state, topic=target)))  # its "Merged from" trace
+        _dots_returned(push, change, target)
     _vote_counts(push, state)
     _column_lists(push, state, [c for c in change.columns if c != TO_DISCUSS or state.counts_hidden])
     _own_votes(push, state, change.affected_user_ids, (change.other_topic_id,) if target else ())
     if DISCUSSING in change.columns:
         _timer_regions(push, state)  # the topic under discussion is gone, and its timer with it
+
+
+def _dots_returned(push: Push, change: Change, target) -> None:
+    """Who voted for both merged topics is told, on their own screens only, that a dot came back (the actor knows)."""
+    merged = target.merged_from[-1] if target.merged_from else "A topic"
+    told = f"“{merged}” was merged into “{target.title}”: your vote for it came back."
+    html = oob("_flash.html", None, messages=[("info", told)])
+    push.add(*((user_audience(uid), html) for uid in dict.fromkeys(change.returned_user_ids) if uid != change.actor_id))
 
 
 def _topic_moved(push: Push, change: Change, state: BoardState, present: set[int]) -> None:
@@ -274,4 +284,6 @@ def build_push(change: Change, state: BoardState, present: set[int]) -> Push:
     FRAGMENTS[change.kind](push, change, state, present)
     if change.kind in TOPIC_LIST:
         push.add((FACILITATOR, oob("_merge.html", state, facilitator_view(state))))
+        if state.timer.expired:  # the time-up prompt says what Move on would start next
+            push.add((FACILITATOR, oob("_thumbs.html", state, facilitator_view(state))))
     return push

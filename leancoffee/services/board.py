@@ -25,6 +25,7 @@ from leancoffee.models import (
 )
 from leancoffee.prepared import Prepared
 from leancoffee.services.meetings import STATUS_LABELS
+from leancoffee.services.merging import merged_titles
 from leancoffee.services.timebox import TimerView, timebox_seconds, timer_view
 from leancoffee.services.topics import COLUMN_LABELS, expected_state
 from leancoffee.services.votes import VOTED_TOPICS
@@ -66,6 +67,7 @@ class TopicView:
     moved_at: object
     discussed_seconds: int = 0
     discussion_started_at: object = None
+    merged_from: list = field(default_factory=list)
 
 
 @dataclass
@@ -227,6 +229,7 @@ def _topic_views(meeting_id: int, names: dict[int, str]) -> dict[int, TopicView]
             moved_at=t.moved_at,
             discussed_seconds=t.discussed_seconds,
             discussion_started_at=t.discussion_started_at,
+            merged_from=merged_titles(t),
         )
         for t in rows
     }

@@ -44,10 +44,14 @@ class Change:
     other_topic_id: int | None = None
     # The note a NOTE_ADDED added: it travels alone, not as its topic's whole list.
     note_id: int | None = None
+    # Of affected_user_ids, those a merge gave a dot back (they voted for both topics): each is told so.
+    returned_user_ids: tuple[int, ...] = field(default=())
     # What the write's own transaction already read, so that rendering it here need not read it again:
     # the meeting row as the write left it, and the actor's dots after it (a vote). Never sent to other workers.
     meeting: Any = field(default=None, compare=False, repr=False)
     actor_dots: frozenset[int] | None = field(default=None, compare=False, repr=False)
+    # A tie the actor must settle (agenda.TieChoice): their answer asks; nobody else needs it.
+    choice: Any = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict:
         """Plain data, for the wire between workers."""
@@ -61,6 +65,7 @@ class Change:
             "columns": list(self.columns),
             "other_topic_id": self.other_topic_id,
             "note_id": self.note_id,
+            "returned_user_ids": list(self.returned_user_ids),
         }
 
     @classmethod
@@ -76,4 +81,5 @@ class Change:
             columns=tuple(data.get("columns", ())),
             other_topic_id=data.get("other_topic_id"),
             note_id=data.get("note_id"),
+            returned_user_ids=tuple(data.get("returned_user_ids", ())),
         )

@@ -1,6 +1,6 @@
-"""Running the meeting: phases, settings, "discuss next", the shared timer, thumbs rounds and merges."""
+"""Running the meeting: phases, settings, "discuss next", the shared timer and thumbs rounds."""
 
-from peewee import JOIN, IntegrityError, fn
+from peewee import IntegrityError, fn
 
 from leancoffee.models import (
     COLLECTING,
@@ -21,16 +21,15 @@ from leancoffee.models import (
     TO_DISCUSS,
     VOTING,
     Meeting,
-    Note,
     ThumbsRound,
     ThumbsVote,
     Topic,
     User,
-    Vote,
     utcnow,
 )
 from leancoffee.services import changes
-from leancoffee.services.access import find_topic, meeting_write
+from leancoffee.services.access import meeting_write
+from leancoffee.services.agenda import TieChoice, Tied, next_topic
 from leancoffee.services.board import PHASE_LABELS
 from leancoffee.services.changes import Change
 from leancoffee.services.errors import Conflict, Invalid
@@ -75,18 +74,6 @@ def update_settings(user: User, code, hidden_voting, timebox_pattern) -> Change:
     return Change(changes.SETTINGS_CHANGED, meeting.id, meeting.version, actor_id=user.id)
 
 
-def _top_topic(meeting: Meeting) -> Topic | None:
-    """The To Discuss topic with the most votes (the oldest of a tie)."""
-    return (
-        Topic.select(Topic)
-        .join(Vote, on=(Vote.topic == Topic.id), join_type=JOIN.LEFT_OUTER)
-        .where((Topic.meeting == meeting.id) & (Topic.status == TO_DISCUSS))
-        .group_by(Topic.id)
-        .order_by(fn.COUNT(Vote.id).desc(), Topic.created_at, Topic.id)
-        .first()
-    )
-
-
 def _start_timebox(meeting: Meeting, round_number: int, now) -> None:
     seconds = timebox_seconds(meeting.timebox_pattern, round_number)
     Meeting.update(
@@ -123,22 +110,37 @@ def _require_discussion(meeting: Meeting, expected, action: str) -> Topic | None
     return topic
 
 
-def discuss_next(user: User, code, *, expected=None) -> Change:
-    """Facilitator: the top-voted topic goes to Discussing (the current one to Discussed) and its timebox starts."""
+def discuss_next(user: User, code, topic=None, *, expected=None) -> Change:
+    """Facilitator: the top-voted topic (or the one chosen of a tie) goes to Discussing under a fresh timebox.
+
+    A tie at the top is never settled silently: while discussing it is refused with the choice (Tied);
+    from voting, voting closes (so the counts show, hidden or not) and the Change carries the choice.
+    """
     with meeting_write(code, user, facilitator=True) as meeting:
         previous = _require_discussion(meeting, expected, "discussion")
-        topic = _top_topic(meeting)
-        if topic is None:
-            raise Conflict("There are no topics left in To Discuss.")
         now = utcnow()
-        columns = place_topic(meeting, topic, DISCUSSING, now)
-        if meeting.phase != DISCUSSING_PHASE:
+        pick = next_topic(meeting, topic, expected_state("discussion", meeting, previous))
+        if pick is None:
+            raise Conflict("There are no topics left in To Discuss.")
+        if isinstance(pick, TieChoice):
+            if meeting.phase == DISCUSSING_PHASE:
+                raise Tied(pick)
             Meeting.update(phase_fields(meeting, DISCUSSING_PHASE, now)).where(Meeting.id == meeting.id).execute()
-        _start_timebox(meeting, next_round(topic.id), now)
+            return Change(changes.PHASE_CHANGED, meeting.id, meeting.version, actor_id=user.id, choice=pick)
+        columns = _start_discussion(meeting, pick, now)
     kind = changes.TIMER_CHANGED if meeting.phase == DISCUSSING_PHASE else changes.PHASE_CHANGED
     # The topic retired to Discussed moved too: its card's Move form names its column.
-    return Change(kind, meeting.id, meeting.version, actor_id=user.id, topic_id=topic.id, columns=columns,
+    return Change(kind, meeting.id, meeting.version, actor_id=user.id, topic_id=pick.id, columns=columns,
                   other_topic_id=previous.id if previous else None)
+
+
+def _start_discussion(meeting: Meeting, topic: Topic, now) -> tuple[str, ...]:
+    """Inside a write: the topic goes to Discussing (voting closes if open) and its timebox starts; the columns changed."""
+    columns = place_topic(meeting, topic, DISCUSSING, now)
+    if meeting.phase != DISCUSSING_PHASE:
+        Meeting.update(phase_fields(meeting, DISCUSSING_PHASE, now)).where(Meeting.id == meeting.id).execute()
+    _start_timebox(meeting, next_round(topic.id), now)
+    return columns
 
 
 def _discussed_topic(meeting: Meeting, expected=None) -> Topic:
@@ -219,7 +221,11 @@ def thumbs_counts(topic_id: int, round_number: int) -> dict[str, int]:
 
 
 def decide_round(user: User, code, outcome, *, expected=None) -> Change:
-    """Facilitator, when time is up: continue (the next, shorter timebox) or move on; the round is recorded once."""
+    """Facilitator, when time is up: continue (the next, shorter timebox) or move on; the round is recorded once.
+
+    Moving on starts the next top topic in the same step; a tie there is the facilitator's to settle (the
+    Change carries the choice), and with nothing left the topic just goes to Discussed.
+    """
     if outcome not in (CONTINUE, MOVE_ON):
         raise Invalid("Choose continue or move on.")
     try:
@@ -229,10 +235,18 @@ def decide_round(user: User, code, outcome, *, expected=None) -> Change:
             if not timer_view(meeting, now).expired:
                 raise Conflict("Wait for the timebox to run out (or extend or stop it).")
             columns = _record_round(meeting, topic, outcome, now)
+            # "none": once the topic is retired nothing is discussed, the state a tie choice's forms name.
+            pick = next_topic(meeting, None, "none") if outcome == MOVE_ON else None
+            if isinstance(pick, Topic):
+                columns = tuple(dict.fromkeys(columns + _start_discussion(meeting, pick, now)))
     except IntegrityError:
         # The unique (topic, round) index is the last word: a round is decided once.
         raise Conflict("This round has already been decided: check the board and try again.") from None
-    return Change(changes.TIMER_CHANGED, meeting.id, meeting.version, actor_id=user.id, topic_id=topic.id, columns=columns)
+    if isinstance(pick, Topic):
+        return Change(changes.TIMER_CHANGED, meeting.id, meeting.version, actor_id=user.id, topic_id=pick.id,
+                      columns=columns, other_topic_id=topic.id)
+    return Change(changes.TIMER_CHANGED, meeting.id, meeting.version, actor_id=user.id, topic_id=topic.id, columns=columns,
+                  choice=pick)
 
 
 def _record_round(meeting: Meeting, topic: Topic, outcome: str, now) -> tuple[str, ...]:
@@ -248,28 +262,3 @@ def _record_round(meeting: Meeting, topic: Topic, outcome: str, now) -> tuple[st
         _start_timebox(meeting, round_number + 1, now)
         return ()
     return place_topic(meeting, topic, DISCUSSED, now)
-
-
-def merge_topics(user: User, code, source_id, target_id) -> Change:
-    """Facilitator: fold a duplicate into another topic; votes and notes move, nobody keeps two votes on it."""
-    with meeting_write(code, user, facilitator=True) as meeting:
-        source, target = find_topic(meeting, source_id), find_topic(meeting, target_id)
-        if source.id == target.id:
-            raise Invalid("Choose another topic to merge into.")
-        target_voters = Vote.select(Vote.user).where(Vote.topic == target.id)
-        # Who voted for both gets their second dot back; everyone else's vote moves over.
-        returned = tuple(
-            v.user_id for v in Vote.select(Vote.user).where((Vote.topic == source.id) & Vote.user.in_(target_voters))
-        )
-        Vote.delete().where((Vote.topic == source.id) & Vote.user.in_(target_voters)).execute()
-        moved = tuple(v.user_id for v in Vote.select(Vote.user).where(Vote.topic == source.id))
-        Vote.update(topic=target.id).where(Vote.topic == source.id).execute()
-        Note.update(topic=target.id).where(Note.topic == source.id).execute()
-        if source.status == DISCUSSING:
-            end_discussion(meeting, DISCUSSED, utcnow())  # its timer goes with it, not on to another topic
-        source.delete_instance()
-    return Change(
-        changes.TOPICS_MERGED, meeting.id, meeting.version, actor_id=user.id, topic_id=source.id,
-        other_topic_id=target.id, affected_user_ids=returned + moved,
-        columns=tuple(dict.fromkeys((target.status, source.status))),
-    )

@@ -26,6 +26,7 @@ class TopicSummary:
     rounds: list = field(default_factory=list)
     takeaways: list = field(default_factory=list)
     actions: list = field(default_factory=list)
+    merged_from: list = field(default_factory=list)
 
     @property
     def time_spent(self) -> str:
@@ -81,7 +82,7 @@ def _topic_summary(state: BoardState, topic: TopicView, rounds: dict[int, list])
     return TopicSummary(
         title=topic.title, description=topic.description, author=topic.author_name, status=topic.status,
         votes=None if state.counts_hidden else topic.votes, seconds=state.spent_seconds(topic),
-        rounds=rounds.get(topic.id, []),
+        rounds=rounds.get(topic.id, []), merged_from=topic.merged_from,
         takeaways=[n for n in notes if n.kind == TAKEAWAY], actions=[n for n in notes if n.kind == ACTION],
     )
 
@@ -139,6 +140,8 @@ def _markdown_topic(number: int, t: TopicSummary) -> list[str]:
     lines = [f"### {number}. {md_text(t.title)}", "", f"{t.votes_label} · {t.time_spent} · proposed by {md_text(t.author)}"]
     if t.description:
         lines += ["", md_text(t.description)]
+    if t.merged_from:
+        lines += ["", "Merged from " + ", ".join(f"“{md_text(title)}”" for title in t.merged_from)]
     if t.rounds:
         lines += ["", "Thumbs rounds:"]
         lines += [f"- Round {r.round} ({format_duration(r.timebox_seconds)}): 👍 {r.up} ✋ {r.neutral} 👎 {r.down}"

@@ -122,7 +122,8 @@ def place_topic(meeting: Meeting, topic: Topic, status: str, now) -> tuple[str, 
         if current is not None:
             _stop_discussing(meeting, current, now)
             Topic.update(status=DISCUSSED, moved_at=now).where(Topic.id == current.id).execute()
-            changed.append(DISCUSSED)
+            # First: Discussed must pull the retired card over before Discussing (re-sent next) drops it.
+            changed.insert(0, DISCUSSED)
         else:
             _put_timer_away(meeting)  # whatever timer is left (a deleted topic's) is not this topic's
         Topic.update(

@@ -7,12 +7,13 @@ from flask_login import login_user, logout_user
 
 from leancoffee.live import live
 from leancoffee.live.push import mark_oob
-from leancoffee.services import accounts, changes, facilitation, meetings, notes, room, topics, votes
+from leancoffee.models import COMPLETED, DONE
+from leancoffee.services import accounts, changes, confirmations, facilitation, meetings, merging, notes, room, topics, votes
 from leancoffee.services.access import find_meeting
 from leancoffee.services.changes import Change
 from leancoffee.services.errors import ActionRefused, Forbidden
 from leancoffee.web.pages import acting_user
-from leancoffee.web.responses import answer, board_url, refused
+from leancoffee.web.responses import answer, ask, board_url, refused, summary_url
 from leancoffee.web.security import csrf_token, rotate_csrf_token
 
 bp = Blueprint("actions", __name__)
@@ -33,21 +34,28 @@ def _user_or_new(name):
     return user
 
 
-def _perform(code, action, *args, anchor=None):
+def _perform(code, action, *args, anchor=None, confirm=None, then=None):
     """Every action's one path: the form parsed by its view → the service (one transaction) → publish → answer.
 
-    A refusal changes nothing and publishes nothing.
+    A refusal changes nothing and publishes nothing. An action named by `confirm` ("delete", "merge",
+    "finish", "leave") runs only with `confirmed=1`; without it, once a trial run shows it would be
+    allowed, the answer asks (the dialog of static/confirm.js sends confirmed=1; without JavaScript it is
+    a page). `then` is where the actor goes after it (the summary, after Finish).
     """
     user = acting_user()
     try:
         if user is None:
             raise Forbidden("Join this meeting first: only its participants can do that.")
+        if confirm and request.form.get("confirmed") != "1":
+            confirmations.check(action, user, code, *args)
+            return ask(code, confirmations.question(confirm, code, {**request.view_args, **request.form.to_dict()}))
         change = action(user, code, *args)
     except ActionRefused as error:
         return refused(code, error)
     g.meeting_id = change.meeting_id  # for the request's log line
     push = live.publish(change)
-    return answer(code, push, user, anchor=anchor(change) if anchor else None, meeting=change.meeting)
+    return answer(code, push, user, anchor=anchor(change) if anchor else None, meeting=change.meeting,
+                  choice=change.choice, then=then)
 
 
 @bp.post("/meetings")
@@ -85,13 +93,16 @@ def join(code):
 @bp.post("/m/<meeting_code:code>/leave")
 def leave(code):
     """Leave a meeting (rejoin later as the same participant)."""
-    return _perform(code, meetings.leave_meeting)
+    return _perform(code, meetings.leave_meeting, confirm="leave")
 
 
 @bp.post("/m/<meeting_code:code>/status")
 def change_status(code):
-    """Facilitator: Planned, In progress, Completed."""
-    return _perform(code, partial(meetings.change_meeting_status, expected=_expected()), request.form.get("status"))
+    """Facilitator: Planned, In progress, Completed (which asks first, then shows the summary)."""
+    status = request.form.get("status")
+    finish = status == COMPLETED
+    return _perform(code, partial(meetings.change_meeting_status, expected=_expected()), status,
+                    confirm="finish" if finish else None, then=summary_url(code) if finish else None)
 
 
 def _expected() -> str:
@@ -117,7 +128,7 @@ def edit_topic(code, topic_id):
 @bp.post("/m/<meeting_code:code>/topics/<int:topic_id>/delete")
 def delete_topic(code, topic_id):
     """Author or facilitator: delete a topic."""
-    return _perform(code, topics.delete_topic, topic_id)
+    return _perform(code, topics.delete_topic, topic_id, confirm="delete")
 
 
 @bp.post("/m/<meeting_code:code>/topics/<int:topic_id>/move")
@@ -141,8 +152,11 @@ def unvote(code, topic_id):
 
 @bp.post("/m/<meeting_code:code>/phase")
 def change_phase(code):
-    """Facilitator: one phase forward or back."""
-    return _perform(code, partial(facilitation.change_phase, expected=_expected()), request.form.get("phase"))
+    """Facilitator: one phase forward or back (Done asks first, then shows the summary)."""
+    phase = request.form.get("phase")
+    finish = phase == DONE
+    return _perform(code, partial(facilitation.change_phase, expected=_expected()), phase,
+                    confirm="finish" if finish else None, then=summary_url(code) if finish else None)
 
 
 @bp.post("/m/<meeting_code:code>/settings")
@@ -154,8 +168,8 @@ def update_settings(code):
 
 @bp.post("/m/<meeting_code:code>/discuss-next")
 def discuss_next(code):
-    """Facilitator: the top-voted topic is discussed next, under a fresh timebox."""
-    return _perform(code, partial(facilitation.discuss_next, expected=_expected()))
+    """Facilitator: the top-voted topic (or the chosen one of a tie) is discussed next, under a fresh timebox."""
+    return _perform(code, partial(facilitation.discuss_next, expected=_expected()), request.form.get("topic"))
 
 
 @bp.post("/m/<meeting_code:code>/timer")
@@ -172,7 +186,7 @@ def cast_thumb(code):
 
 @bp.post("/m/<meeting_code:code>/decide")
 def decide_round(code):
-    """Facilitator: continue or move on."""
+    """Facilitator: continue, or move on (to the next top topic)."""
     return _perform(code, partial(facilitation.decide_round, expected=_expected()), request.form.get("outcome"))
 
 
@@ -180,7 +194,7 @@ def decide_round(code):
 def merge_topics(code):
     """Facilitator: merge a duplicate topic into another."""
     form = request.form
-    return _perform(code, facilitation.merge_topics, form.get("source"), form.get("target"))
+    return _perform(code, merging.merge_topics, form.get("source"), form.get("target"), confirm="merge")
 
 
 @bp.post("/m/<meeting_code:code>/topics/<int:topic_id>/notes")

@@ -1,6 +1,6 @@
 """Pages: home (start a meeting), the board, and the join form."""
 
-from functools import wraps
+from functools import partial, wraps
 
 import segno
 from flask import Blueprint, Response, g, get_flashed_messages, redirect, render_template, request
@@ -41,11 +41,15 @@ def home():
     return page("home.html", user=user, meetings=my_meetings(user), default_timebox=DEFAULT_TIMEBOX)
 
 
-def for_members(view):
+def for_members(view=None, *, summary_when_completed=False):
     """Run a meeting page for its participants only: others get the join form (or 404 for no meeting).
 
-    The view receives the meeting and the visitor's participant row instead of the code.
+    With `summary_when_completed`, others opening a completed meeting read its summary instead (its
+    attendees are final: the visit adds nobody). The view receives the meeting and the visitor's
+    participant row instead of the code.
     """
+    if view is None:
+        return partial(for_members, summary_when_completed=summary_when_completed)
 
     @wraps(view)
     def guarded(code, **kwargs):
@@ -56,6 +60,8 @@ def for_members(view):
         g.meeting_id = meeting.id  # for the request's log line
         participant = membership(meeting, acting_user())
         if participant is None or not participant.is_active:
+            if summary_when_completed and meeting.status == COMPLETED:
+                return page("summary.html", summary=build_summary(meeting.id), member=False)
             return page("join.html", meeting=meeting, participant=participant, user=acting_user())
         return view(meeting, participant, **kwargs)
 
@@ -63,7 +69,7 @@ def for_members(view):
 
 
 @bp.get("/m/<meeting_code:code>")
-@for_members
+@for_members(summary_when_completed=True)
 def board(meeting, participant):
     """The live board (a completed meeting opens on its summary)."""
     if meeting.status == COMPLETED and request.args.get("board") is None:
@@ -109,7 +115,7 @@ def room_by_link(secret):
 
 
 @bp.get("/m/<meeting_code:code>/summary")
-@for_members
+@for_members(summary_when_completed=True)
 def summary(meeting, participant):
     """What the meeting produced; exports as Markdown and CSV."""
     return page("summary.html", summary=build_summary(meeting.id))

@@ -7,10 +7,10 @@ from flask import redirect, render_template, request
 from leancoffee.live import live
 from leancoffee.live.push import Push, mark_oob
 from leancoffee.models import Meeting
-from leancoffee.services.access import membership
+from leancoffee.services.access import find_meeting, membership
 from leancoffee.services.board import viewer_for
 from leancoffee.services.errors import ActionRefused
-from leancoffee.web.security import keep_session_unchanged
+from leancoffee.web.security import csrf_token, keep_session_unchanged
 
 
 def is_htmx() -> bool:
@@ -25,6 +25,21 @@ def flash_fragment(message: str | None = None, category: str = "error") -> str:
     return mark_oob(render_template("_flash.html", messages=[(category, message)]))
 
 
+def _panel(code: str, panel: str, status: int, **context):
+    """A question for the actor (a tie to settle, a confirmation): in the message area (htmx) or as a page of its own."""
+    context.update(code=code, panel=panel, csrf_token=csrf_token())
+    if is_htmx():
+        return mark_oob(render_template("_flash.html", messages=[], **context)), status
+    return render_template("decision.html", meeting_title=find_meeting(code).title, **context), status
+
+
+def ask(code: str, question):
+    """Ask before an action that cannot be undone: the same form again, with confirmed=1 and a way back. Nothing changed."""
+    keep_session_unchanged()
+    fields = [(k, v) for k, v in request.form.items(multi=True) if k not in ("csrf_token", "confirmed")]
+    return _panel(code, "_confirm.html", 200, question=question, action=request.path, fields=fields)
+
+
 @cache
 def _cleared_flash() -> str:
     """The message area with nothing in it: the same for every successful action, so rendered once."""
@@ -35,6 +50,10 @@ def board_url(code: str, anchor: str | None = None) -> str:
     return f"/m/{code}" + (f"#{anchor}" if anchor else "")
 
 
+def summary_url(code: str) -> str:
+    return f"/m/{code}/summary"
+
+
 def refused(code: str | None, error: ActionRefused):
     """A refusal: the message in place (htmx) or on a page of its own (plain form); the session stays as it was.
 
@@ -43,17 +62,30 @@ def refused(code: str | None, error: ActionRefused):
     keep_session_unchanged()
     retry_after = getattr(error, "retry_after", None)
     headers = {"Retry-After": str(retry_after)} if retry_after else {}
+    choice = getattr(error, "choice", None)
+    if choice is not None:
+        body, status = _panel(code, "_tie_choice.html", error.status, choice=choice, message=error.message)
+        return body, status, headers
     if is_htmx():
         return flash_fragment(error.message), error.status, headers
     back = board_url(code) if code else None
     return render_template("not_found.html", message=error.message, heading="Not saved", back=back), error.status, headers
 
 
-def answer(code: str, push: Push, user, anchor: str | None = None, meeting: Meeting | None = None):
-    """Answer the actor of a change already published: a redirect (plain form) or the flash cleared (htmx)."""
+def answer(code: str, push: Push, user, anchor: str | None = None, meeting: Meeting | None = None,
+           choice=None, then: str | None = None):
+    """Answer the actor of a change already published: a redirect (plain form) or the flash cleared (htmx).
+
+    A tie the change left for the actor to settle (`choice`) is asked instead; `then` sends the actor
+    elsewhere (303, or htmx 4's HX-Redirect).
+    """
+    if choice is not None and not is_htmx():
+        return _panel(code, "_tie_choice.html", 200, choice=choice)
     if not is_htmx():
-        return redirect(board_url(code, anchor), code=303)
-    body = flash_fragment()
+        return redirect(then or board_url(code, anchor), code=303)
+    if then:
+        return flash_fragment(), 200, {"HX-Redirect": then}
+    body = _panel(code, "_tie_choice.html", 200, choice=choice)[0] if choice is not None else flash_fragment()
     # A page whose socket is live gets the change from the socket, in order with everyone
     # else's; one without (reconnecting) gets it in this response instead, and so does every page
     # while the change cannot reach the other workers (Redis away: the page may be on another one).
