@@ -6,7 +6,7 @@ import re
 import pytest
 
 from tests.helpers import HttpPerson
-from tests.test_browser import card
+from tests.test_browser import card, open_menu
 from tests.test_ux import AXE_VERSION, LAPTOP, browser_for, open_page, shot, start, topic_ids
 from tests.test_ux import axe_source as axe_fixture  # noqa: F401 (test_ux's session fixture, registered here as axe_fixture)
 
@@ -163,7 +163,7 @@ def test_delete_merge_and_finish_ask_in_a_dialog_and_finish_lands_on_the_summary
     try:
         page = open_page(fay_context, f"{server.base}/m/{code}", LAPTOP)
         ann_page = open_page(ann_context, f"{server.base}/m/{code}", LAPTOP)
-        card(page, "Gamma").get_by_role("button", name="Delete").click()
+        open_menu(page, "Gamma").get_by_role("button", name="Delete").click()
         dialog = page.get_by_role("dialog", name="Delete “Gamma”?")
         expect(dialog).to_be_in_viewport()
         expect(dialog).to_contain_text("Its votes go back to the people who cast them. This cannot be undone.")
@@ -191,7 +191,7 @@ def test_delete_merge_and_finish_ask_in_a_dialog_and_finish_lands_on_the_summary
         expect(card(page, "Beta").locator(".merged-from")).to_have_text("Merged from “Alpha”")
         expect(card(ann_page, "Beta").locator(".merged-from")).to_be_in_viewport()
         # Ann voted for both: her dot came back, and she is told so on her own screen.
-        told = ann_page.locator("#flash")
+        told = ann_page.locator("#flash .flash > span")  # the message (its dismiss button beside it)
         expect(told).to_have_text("“Alpha” was merged into “Beta”: your vote for it came back.")
         expect(told).to_be_in_viewport()
         expect(page.locator("#flash")).not_to_contain_text("came back")
@@ -231,14 +231,14 @@ def test_without_javascript_a_plain_page_asks_and_cancel_changes_nothing(chromiu
     try:
         page = plain.new_page()
         page.goto(f"{server.base}/m/{code}")
-        card(page, "Alpha").get_by_role("button", name="Delete").click()
+        open_menu(page, "Alpha").get_by_role("button", name="Delete").click()
         heading = page.get_by_role("heading", name="Delete “Alpha”?", level=1)
         expect(heading).to_be_in_viewport()
         expect(page.locator("main")).to_contain_text("Its votes go back to the people who cast them.")
         expect(page.get_by_role("button", name="Delete topic")).to_be_in_viewport()
         page.get_by_role("link", name="Cancel").click()
         expect(card(page, "Alpha")).to_be_visible()
-        card(page, "Alpha").get_by_role("button", name="Delete").click()
+        open_menu(page, "Alpha").get_by_role("button", name="Delete").click()
         shots(page, "facilitator-confirm-page-nojs")
         page.get_by_role("button", name="Delete topic").click()
         expect(page).to_have_url(f"{server.base}/m/{code}")

@@ -29,7 +29,7 @@ def test_topics_stop_at_the_meetings_limit_with_a_clear_refusal(small):
     plain = bob.post(f"/m/{m.code}/topics", {"title": "One too many"}, htmx=False)  # the no-JS form says it too
     assert plain.status_code == 409 and "merge or delete some first" in plain.text
     topic = Topic.get(Topic.title == "Topic 0")
-    assert fay.post(f"/m/{m.code}/topics/{topic.id}/delete").status_code == 200  # room again
+    assert fay.post(f"/m/{m.code}/topics/{topic.id}/delete", {"confirmed": "1"}).status_code == 200  # room again
     assert bob.post(f"/m/{m.code}/topics", {"title": "Now it fits"}).status_code == 200
 
 

@@ -117,7 +117,7 @@ def meetings(lan):
     time.sleep(1.5)  # the thumbs meeting's 1-second timebox runs out
     for who, choice in zip(people[1:], ("up", "up", "down"), strict=True):
         assert who.act(f"/m/{codes['thumbs']}/thumbs", {"choice": choice}).status_code == 200
-    fay.press(codes["completed"], "phase", {"phase": "done"})
+    fay.press(codes["completed"], "phase", {"phase": "done", "confirmed": "1"})
     return Meetings(lan.public, fay, {k: room_link(fay, c) for k, c in codes.items()}, codes)
 
 
