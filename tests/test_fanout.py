@@ -156,3 +156,19 @@ def test_full_board_has_every_live_region_marked_oob(board):
     regions = ("meeting-status", "timer", "thumbs", "action-bar", "columns", "merge", "settings", "participants")
     marked = re.findall(r'<[a-z]+ id="([^"]+)"[^>]*hx-swap-oob="true"', html)
     assert marked == list(regions)
+
+
+def test_a_card_leaving_to_discuss_takes_its_rank_along_and_the_others_are_ranked_again(board):
+    m, fay, ann, bob = board
+    a, b, c = (topics.add_topic(ann, m.code, title).topic_id for title in ("A", "B", "C"))
+    for who, tid in ((ann, a), (bob, a), (ann, b), (bob, c)):
+        votes.cast_vote(who, m.code, tid)
+    before = full_board(load_board(m.id), Viewer(bob.id, False, True), set())
+    assert re.search(rf'id="votes-{b}" class="votes"><strong>1</strong> vote <span class="rank tied">tied 2nd</span>', before)
+    frame = build_push(topics.move_topic(fay, m.code, a, "discussing"), load_board(m.id), set()).frame_for(
+        Viewer(bob.id, False, True))
+    # The moved card is counted without a rank; the two left in To Discuss now share first place.
+    assert re.search(rf'<span id="votes-{a}" class="votes" hx-swap-oob="true"><strong>2</strong> votes</span>', frame)
+    for tid in (b, c):
+        assert re.search(rf'id="votes-{tid}" class="votes" hx-swap-oob="true"><strong>1</strong> vote '
+                         r'<span class="rank tied">tied 1st</span>', frame), tid

@@ -121,10 +121,17 @@ def _topic_tools(push: Push, state: BoardState, topic_id: int) -> None:
 
 
 def _moved_cards(push: Push, state: BoardState, change: Change) -> None:
-    """A moved card stays on screen (hx-preserve): its tools are re-sent, as their Move form names its column."""
+    """A moved card stays on screen (hx-preserve): its tools (whose Move form names its column) and its count
+    (ranked only in To Discuss) are re-sent, and so are the ranks of To Discuss when a card left or joined it."""
+    shown = not state.counts_hidden
     for topic_id in dict.fromkeys((change.topic_id, change.other_topic_id)):
         if topic_id is not None:
             _topic_tools(push, state, topic_id)
+            if shown and topic_id in state.topics and state.topics[topic_id].status != TO_DISCUSS:
+                push.add((EVERYONE, oob("_votes.html", state, topic=state.topics[topic_id])))
+    if shown and TO_DISCUSS in change.columns:
+        for topic in state.column(TO_DISCUSS):
+            push.add((EVERYONE, oob("_votes.html", state, topic=topic)))
 
 
 def _timer_regions(push: Push, state: BoardState) -> None:
