@@ -143,12 +143,17 @@
     if (active && active !== document.body && active.isConnected && visible(active)) return;
     for (const id of prev.focusIds) {
       const el = document.getElementById(id);
+      // The page itself is no place to land: its first control may be a screen away (the thumbs sheet
+      // closing must not send a phone back to the top).
+      if (el && el.matches("main, body")) return;
       if (!el || !visible(el)) continue;
       const card = el.closest(CARD);
       let target = card || el.querySelector("button, a[href], input:not([type=hidden]), select, textarea, summary");
       if (!target || !visible(target)) target = el;
       if (!target.matches("button, a[href], input, select, textarea, summary")) target.tabIndex = -1;
-      target.focus({ preventScroll: false });
+      // Focus follows a moved card to its new column; anything else takes focus where it is, without
+      // scrolling (a swapped timer must not pull a phone back up to it).
+      target.focus({ preventScroll: !card });
       return;
     }
   }

@@ -86,8 +86,11 @@ def test_time_up_reaches_a_scrolled_down_phone_and_laptop(chromium, server):
 
         ann_page.locator("#thumbs").get_by_role("button", name="👍 Yes").tap()
         expect(ann_page.locator("#thumbs").get_by_role("button", name="👍 Yes")).to_have_attribute("aria-pressed", "true")
+        scrolled = ann_page.evaluate("scrollY")
         assert fay.press(code, "decide", {"outcome": "move_on"}).status_code == 200
         expect(ann_page.locator("#thumbs")).to_be_hidden()
+        # The sheet closing under her thumb leaves her where she was, not at the top of the page.
+        assert ann_page.evaluate("scrollY") > scrolled / 2 > 0
         expect(ann_page).to_have_title("Phone coffee · Lean Coffee")
     finally:
         ann_context.close()
