@@ -20,17 +20,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import scenarios, vote_cpu  # noqa: E402
+from bench import flood, scenarios, vote_cpu  # noqa: E402
 from bench.report import print_table, ratios  # noqa: E402
 
 HARNESS_CORE = 0
 FULL = {
     "latency": [("1x25", [25], 200), ("1x200", [200], 200), ("1x1000", [1000], 200), ("200x25", [25] * 200, 200)],
     "slow": (200, 600), "sustained": (10, 25, 8, 60.0), "hold": 300.0, "workers": (200, 200), "vote_cpu": (6, 1000),
+    "flood": (200, 200),
 }
 QUICK = {
     "latency": [("1x25", [25], 20), ("4x25", [25] * 4, 20)],
     "slow": (25, 20), "sustained": (2, 10, 3, 3.0), "hold": 2.0, "workers": (25, 20), "vote_cpu": (3, 50),
+    "flood": (25, 20),
 }
 
 
@@ -52,7 +54,7 @@ def how_run() -> dict:
 async def run(plan: dict, only: set[str] | None) -> dict:
     """Every scenario of the plan; each latency row runs the app, the baseline and the peer in alternating blocks."""
     frame_file = os.path.join(tempfile.mkdtemp(prefix="bench-frame-"), "frame.bin")
-    result = {"rows": [], "vote_cpu": None, "slow_reader": None, "sustained": None, "two_workers": None}
+    result = {"rows": [], "vote_cpu": None, "slow_reader": None, "sustained": None, "two_workers": None, "flood": None}
     for name, sizes, votes in plan["latency"]:
         if only and name not in only:
             continue
@@ -74,6 +76,10 @@ async def run(plan: dict, only: set[str] | None) -> dict:
         except Exception as error:
             result["vote_cpu"] = {"error": repr(error)[:600]}
             print(f"    failed: {result['vote_cpu']['error']}", file=sys.stderr, flush=True)
+    if not only or "flood" in only:
+        print("  flood: latency without and with a person flooding the worker's sockets ...", file=sys.stderr, flush=True)
+        result["flood"] = await flood.flood_row(*plan["flood"])
+        print(f"    {result['flood']}", file=sys.stderr, flush=True)
     if not only or "slow" in only:
         print("  slow reader ...", file=sys.stderr, flush=True)
         result["slow_reader"] = await scenarios.slow_reader_row(*plan["slow"])
