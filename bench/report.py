@@ -63,6 +63,11 @@ def table_lines(result: dict) -> list[str]:
                      f" alternating): p99 {slow['p99_ms_all_reading']} ms all reading,"
                      f" {slow['p99_ms_one_stopped']} ms with one stopped ({slow['p99_increase_pct']:+} %),"
                      f" stalls {slow['stalls']}, stopped client closed with {slow['slow_client_closed_with']}")
+    flood = result.get("flood")
+    if flood:
+        lines.append(f"flood ({flood['clients']} clients, {flood['votes']} votes, {flood['rounds']} rounds each way):"
+                     f" p99 {flood['quiet_p99_ms']} ms quiet, {flood['flooded_p99_ms']} ms with a person flooding"
+                     f" ({flood['p99_flooded_vs_quiet']} x), {flood['flood_sockets_closed']} flooding sockets closed")
     sus = result.get("sustained")
     if sus:
         lines.append(f"sustained {sus['seconds']} s, {sus['concurrent_voters']} voters over {sus['sockets']} sockets:"
