@@ -97,3 +97,23 @@ def test_a_renamed_topic_renames_its_vote_button_and_only_changed_cards_flash(ch
         assert page.evaluate("[...window.__flashed]") == [f"topic-{ids['Four-day week']}"]
     finally:
         context.close()
+
+
+def test_a_meeting_finished_while_a_participant_watches_hides_leave_and_propose(chromium, server):
+    from playwright.sync_api import expect
+
+    fay, ann = HttpPerson(server.base), HttpPerson(server.base)
+    code = start(fay, "Ending coffee")
+    ann.join(code, "Ann")
+    context = browser_for(chromium, ann, server.base, viewport=LAPTOP)
+    try:
+        page = open_page(context, f"{server.base}/m/{code}")
+        expect(page.get_by_role("button", name="Leave meeting")).to_be_visible()
+        for phase in ("voting", "discussing", "done"):
+            assert fay.press(code, "phase", {"phase": phase, "confirmed": "1"}).status_code == 200, phase
+        expect(page.locator("#meeting-status")).to_have_attribute("data-status", "completed")
+        # Leaving a completed meeting is refused: the button goes with the live change, not at the next reload.
+        expect(page.get_by_role("button", name="Leave meeting")).to_be_hidden()
+        expect(page.locator("#propose")).to_be_hidden()
+    finally:
+        context.close()
