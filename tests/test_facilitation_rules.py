@@ -75,6 +75,16 @@ def test_a_tie_while_discussing_is_asked_never_settled_silently(tied):
     assert chosen.status_code == 200 and column_of("Beta") == DISCUSSING and column_of("Alpha") == TO_DISCUSS
 
 
+def test_while_a_tie_waits_for_the_facilitator_everyone_is_told_so(tied):
+    m, fay, ann, bob, (a, b, g) = tied
+    assert press(fay, m, "discuss-next").status_code in (200, 409)  # closes voting, then asks which first
+    assert Meeting.get_by_id(m.id).phase == "discussing" and column_of("Alpha") == TO_DISCUSS
+    assert "The facilitator is choosing the next topic." in ann.get(f"/m/{m.code}").text
+    assert "Choose the next topic." in fay.get(f"/m/{m.code}").text
+    assert fay.post(f"/m/{m.code}/discuss-next", {"topic": a, "expected": "none"}).status_code == 200
+    assert "choosing the next topic" not in ann.get(f"/m/{m.code}").text
+
+
 def test_only_a_topic_tied_at_the_top_may_be_chosen(tied):
     m, fay, ann, bob, (a, b, g) = tied
     response = fay.post(f"/m/{m.code}/discuss-next", {"topic": g, "expected": "none"})
