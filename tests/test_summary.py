@@ -141,3 +141,13 @@ def test_settings_change_hidden_voting_and_timeboxes(meeting):
     response = fay.post(f"/m/{m.code}/settings", {"timebox_pattern": "whenever"})
     assert response.status_code == 422 and "not a duration" in response.text
     assert Meeting.get_by_id(m.id).timebox_pattern == "5m 3m"
+
+
+def test_the_csv_names_the_topics_merged_into_another(meeting):
+    m, fay, ann, bob = meeting
+    for title in ("Hiring", "Hiring juniors"):
+        assert ann.post(f"/m/{m.code}/topics", {"title": title}).status_code == 200
+    source, target = (Topic.get(Topic.title == t).id for t in ("Hiring juniors", "Hiring"))
+    assert fay.post(f"/m/{m.code}/merge", {"source": source, "target": target, "confirmed": "1"}).status_code == 200
+    rows = list(csv.DictReader(io.StringIO(fay.get(f"/m/{m.code}/summary.csv").text)))
+    assert [(r["topic"], r["text"]) for r in rows if r["record"] == "merged_from"] == [("Hiring", "Hiring juniors")]

@@ -159,12 +159,13 @@ CSV_HEADER = ["record", "topic", "column", "votes", "time_spent_seconds", "round
 
 
 def to_csv(summary: Summary) -> str:
-    """The summary as CSV: one row per attendee, topic, thumbs round, takeaway and action."""
+    """The summary as CSV: one row per attendee, topic, topic merged into it, thumbs round, takeaway and action."""
     rows = [CSV_HEADER] + [["attendee", "", "", "", "", "", "", "", "", "", name, ""] for name in summary.attendees]
     for t in summary.topics:
         column = COLUMN_LABELS[t.status]
         votes = "" if t.votes is None else t.votes
         rows.append(["topic", t.title, column, votes, t.seconds, "", "", "", "", "", t.description, ""])
+        rows += [["merged_from", t.title, column, "", "", "", "", "", "", "", title, ""] for title in t.merged_from]
         for r in t.rounds:
             outcome = OUTCOME_LABELS[r.outcome]
             rows.append(["thumbs", t.title, column, "", "", r.round, r.up, r.neutral, r.down, outcome, "", ""])
