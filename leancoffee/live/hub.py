@@ -37,11 +37,7 @@ PRESENCE_BATCH_SECONDS = 0.05
 
 
 class Hub:
-    """Sockets of this worker by meeting; renders each change once per audience and queues it.
-
-    `presence` (Local or RedisPresence) says who is here, `backplane` (Local or RedisBackplane) carries
-    changes to and from the other workers; Live.init_app picks them.
-    """
+    """Sockets of this worker by meeting; renders each change once per audience (presence, backplane: Live.init_app)."""
 
     def __init__(self, app):
         self.app = app
@@ -127,8 +123,7 @@ class Hub:
                  fragments: dict | None = None) -> Push:
         """Render a committed change and queue it on every local socket of its meeting.
 
-        `fragments`: the change as its own worker rendered it (from the backplane), used as they are
-        when it is the very next version here; otherwise the change is read and rendered afresh.
+        `fragments`: its sender's rendering (backplane), used as is when it is the very next version here.
         """
         if change.kind == changes.PARTICIPANT_LEFT and change.actor_id is not None:
             self.presence.leave(change.meeting_id, change.actor_id)
@@ -158,15 +153,23 @@ class Hub:
         push = self.shipped(change, fragments, live)
         if push is None:
             state = self._read_for(change, live)
-            # A room screen shows how many people are here with every change.
-            shows = change.kind in SHOWS_PRESENCE or (live is not None and live.room_screens > 0)
-            present = self.presence.present_users(change.meeting_id) if shows else set()
+            present = self._present_for(change, live)
             push = build_push(change, state, present)
             self.alarms.watch(state)
             if live is not None and change.kind in PEOPLE_KINDS:
                 live.shown_present = present
         metrics.CHANGES_RENDERED.labels("here" if push.rendered_here else "by_sender").inc()
         return push
+
+    def _present_for(self, change: Change, live: LiveMeeting | None) -> set[int]:
+        """Who is here, for a change that shows it; a room screen's count reuses who was last shown (no read per vote)."""
+        if change.kind in SHOWS_PRESENCE:
+            return self.presence.present_users(change.meeting_id)
+        if live is None or not live.room_screens:
+            return set()
+        if live.shown_present is None:
+            live.shown_present = self.presence.present_users(change.meeting_id)
+        return live.shown_present
 
     def _close_screens_of(self, meeting_id: int, which) -> None:
         """Close the sockets of a meeting whose viewer may no longer see it (1008: their pages reload, not reconnect)."""
