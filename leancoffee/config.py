@@ -151,9 +151,9 @@ def load_config() -> dict:
         # A connection gets this long for its request line and headers (python app.py; under gunicorn
         # its `keepalive` does the same): trickling them in cannot hold connections open.
         "HEADER_TIMEOUT_SECONDS": float(env.get("HEADER_TIMEOUT_SECONDS", "10")),
-        # Writes per user: a burst of RATE_LIMIT_BURST, refilled at RATE_LIMIT_PER_SECOND.
-        "RATE_LIMIT_BURST": int(env.get("RATE_LIMIT_BURST", "40")),
-        "RATE_LIMIT_PER_SECOND": float(env.get("RATE_LIMIT_PER_SECOND", "4")),
+        # Writes per person (per address before joining) on a moving window, in Flask-Limiter's words
+        # ("40 per 10 seconds"); "off" lifts it (the benchmark). With REDIS_URL every worker shares one count.
+        "RATE_LIMIT_WRITES": env.get("RATE_LIMIT_WRITES", "40 per 10 seconds"),
         # How long SQLite waits for another writer before the request fails as "busy, retry".
         "SQLITE_BUSY_TIMEOUT_MS": int(env.get("SQLITE_BUSY_TIMEOUT_MS", "5000")),
         # Who may read /metrics and /readyz's detail: these client addresses (as ProxyFix gives them

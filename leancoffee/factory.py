@@ -3,14 +3,17 @@
 import gc
 import logging
 
-from flask import Flask, g, request
+from flask import Flask, request
+from flask_limiter import RateLimitExceeded
 from flask_login import current_user
-from peewee import OperationalError
+from peewee import InterfaceError, OperationalError, ProgrammingError
+from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.middleware.proxy_fix import ProxyFix
+from whitenoise import WhiteNoise
 
-from leancoffee.compression import GzipStatic
+from leancoffee import metrics
 from leancoffee.config import load_config
-from leancoffee.db import db
+from leancoffee.db import connection_per_request
 from leancoffee.extensions import login_manager, sock
 from leancoffee.live import live
 from leancoffee.live.wire import HandshakeOnly
@@ -21,9 +24,8 @@ from leancoffee.prepared import Prepared
 from leancoffee.services.board import PHASE_LABELS
 from leancoffee.services.errors import ActionRefused, Busy, Invalid, TooLarge, TooManyRequests
 from leancoffee.services.timebox import epoch_ms, format_duration
-from leancoffee.web import actions, ops, pages, socket
-from leancoffee.web.ratelimit import RateLimiter
-from leancoffee.web.responses import refused
+from leancoffee.web import actions, ops, pages, ratelimit, socket
+from leancoffee.web.responses import refused, unavailable
 from leancoffee.web.routing import MeetingCodeConverter, RoomSecretConverter, public_url, route_of_request
 from leancoffee.web.security import (
     CheckedRequest,
@@ -49,64 +51,70 @@ def create_app(config: dict | None = None) -> Flask:
     app.request_class = CheckedRequest
     configure_logging(app.config.get("LOG_LEVEL", "INFO"), app.config.get("LOG_FORMAT", "kv"))
 
-    init_db(app.config["DATABASE_URL"], app.config.get("DB_POOL_SIZE", 20), app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    database = init_db(app.config["DATABASE_URL"], app.config.get("DB_POOL_SIZE", 20), app.config["SQLITE_BUSY_TIMEOUT_MS"])
     login_manager.init_app(app)
     sock.init_app(app)
     live.init_app(app)
-    ops.init_app(app)
+    ops.init_app(app)  # first of the hooks: every request has its id and its log line, refused ones too
+    # A connection per request, except for sockets (they live for hours and take one only when they
+    # need it) and the probes and metrics.
+    connection_per_request(app, database, excluded=("socket.board_socket", *ops.NO_DB_ENDPOINTS))
     app.url_map.converters["meeting_code"] = MeetingCodeConverter  # before the blueprints' routes use it
     app.url_map.converters["room_secret"] = RoomSecretConverter
     app.register_blueprint(ops.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(actions.bp)
     app.register_blueprint(socket.bp)
-    app.wsgi_app = GzipStatic(SecureCookiesOverHttps(StripWebSocketCompression(app.wsgi_app)))
+    # Secure cookies on HTTPS requests only: a fixed SESSION_COOKIE_SECURE would break joining over plain HTTP on a LAN.
+    app.wsgi_app = SecureCookiesOverHttps(StripWebSocketCompression(app.wsgi_app))
+    # Static files never reach Flask: WhiteNoise serves them with cache headers, and the .gz beside each
+    # file (made by scripts/run and scripts/test) to browsers that take gzip. Pages are never compressed:
+    # they carry the CSRF token next to text people wrote (BREACH).
+    app.wsgi_app = WhiteNoise(app.wsgi_app, root=ROOT / "static", prefix="static/",
+                              immutable_file_test=is_versioned_file, add_headers_function=static_headers)
     if app.config.get("TRUSTED_PROXIES"):
         # Behind TLS-terminating proxies: trust their X-Forwarded-* (scheme for Secure cookies and
         # the socket's Origin check, client address for rate limits and logs).
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-    limiter = RateLimiter(app.config["RATE_LIMIT_BURST"], app.config["RATE_LIMIT_PER_SECOND"])
     app.jinja_env.filters.update(epoch_ms=epoch_ms, duration=format_duration)
     app.jinja_env.globals.update(phase_labels=PHASE_LABELS, public_url=public_url)
 
     @app.before_request
-    def open_db_and_check_csrf():
-        # A socket lives for hours: it takes a database connection only when it needs one.
-        if request.endpoint == "socket.board_socket" or request.endpoint in ops.NO_DB_ENDPOINTS:
-            return None
-        g.db_context = db.connection_context()
-        g.db_context.__enter__()
+    def check_form():
         if request.method != "POST":
             return None
+        # The person is read here, so a database error is answered as one; read first by the rate
+        # limiter, it would count as its own storage failing.
+        current_user.is_authenticated  # noqa: B018
         code = request.view_args.get("code") if request.view_args else None
         if not form_is_utf8():
             return refused(code, Invalid("The form contained text that is not valid UTF-8, so nothing was changed."))
         if not csrf_ok():
             return refused(code, ActionRefused(STALE_PAGE))
-        who = f"user:{current_user.get_id()}" if current_user.is_authenticated else f"ip:{request.remote_addr}"
-        wait = limiter.take(who)
-        if wait:
-            return refused(code, TooManyRequests(wait))
         return None
 
+    ratelimit.configure(app)  # after the CSRF check: a stale page's refused write spends no budget
+
+    @app.errorhandler(RateLimitExceeded)
+    def too_many_writes(error):
+        return refused(_meeting_code(), TooManyRequests(ratelimit.retry_after_seconds()))
+
     @app.errorhandler(OperationalError)
-    def database_busy(error):
-        # The write's transaction was rolled back: nothing is half-written, and a retry will work.
-        event(logging.getLogger("leancoffee"), "database_busy", logging.WARNING, method=request.method, route=route_of_request(),
-              error=str(error))
-        return refused(request.view_args.get("code") if request.view_args else None, Busy())
+    @app.errorhandler(ProgrammingError)  # PostgreSQL's missing table
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(MaxConnectionsExceeded)
+    def database_error(error):
+        # Whatever the write was, its transaction was rolled back: nothing is half-written.
+        busy = is_busy(error)
+        event(logging.getLogger("leancoffee"), "database_busy" if busy else "database_unavailable",
+              logging.WARNING if busy else logging.ERROR, method=request.method, route=route_of_request(), error=str(error))
+        metrics.ERRORS.labels("database_busy" if busy else "database_unavailable").inc()
+        return refused(_meeting_code(), Busy()) if busy else unavailable(_meeting_code())
 
     @app.errorhandler(413)
     def too_large(error):
-        code = request.view_args.get("code") if request.view_args else None
-        return refused(code, TooLarge())
-
-    @app.teardown_request
-    def close_db(exc):
-        context = g.pop("db_context", None)
-        if context is not None:
-            context.__exit__(None, None, None)
+        return refused(_meeting_code(), TooLarge())
 
     @app.after_request
     def security_headers(response):
@@ -123,6 +131,26 @@ def create_app(config: dict | None = None) -> Flask:
         return response
 
     return app
+
+
+def is_versioned_file(path: str, url: str) -> bool:
+    """The vendored libraries carry their version in their name, so a browser may keep them for good."""
+    return "/vendor/" in url
+
+
+def static_headers(headers, path: str, url: str) -> None:
+    """What every response of ours says, static files included."""
+    headers["X-Content-Type-Options"] = "nosniff"
+
+
+def _meeting_code() -> str | None:
+    """The meeting the failed request was about, for the way back to its board."""
+    return request.view_args.get("code") if request.view_args else None
+
+
+def is_busy(error: Exception) -> bool:
+    """Whether a database error means "busy, try again": SQLite's lock wait or the pool's ran out."""
+    return isinstance(error, MaxConnectionsExceeded) or "database is locked" in str(error)
 
 
 def tune_garbage_collector() -> None:

@@ -33,9 +33,9 @@ def new_request_id(offered: str | None = None) -> str:
     return secrets.token_hex(8)
 
 
-def event(logger: logging.Logger, name: str, level: int = logging.INFO, **fields) -> None:
-    """Log one event with its fields: `event=name key=value ...`."""
-    logger.log(level, name, extra={"event_fields": fields})
+def event(logger: logging.Logger, name: str, level: int = logging.INFO, exc_info=None, **fields) -> None:
+    """Log one event with its fields: `event=name key=value ...` (and the traceback, given exc_info)."""
+    logger.log(level, name, exc_info=exc_info, extra={"event_fields": fields})
 
 
 def _kv(value) -> str:

@@ -14,6 +14,7 @@ from peewee import (
     BooleanField,
     CharField,
     Check,
+    Database,
     DateTimeField,
     FloatField,
     ForeignKeyField,
@@ -230,14 +231,14 @@ def _upgrade_locked(target: int) -> list[int]:
     return applied
 
 
-def init_db(url: str, pool_size: int = 20, busy_timeout_ms: int = 5000) -> None:
-    """Point the proxy at the database named by url and bring its schema up to date."""
-    if url.startswith("sqlite:///"):
-        path = url[len("sqlite:///"):]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-    db.initialize(open_database(url, pool_size, busy_timeout_ms))
+def init_db(url: str, pool_size: int = 20, busy_timeout_ms: int = 5000) -> Database:
+    """Point the proxy at the database named by url, bring its schema up to date, and return the database."""
+    database = open_database(url, pool_size, busy_timeout_ms)
+    if isinstance(database, SqliteDatabase) and database.database != ":memory:":
+        Path(database.database).parent.mkdir(parents=True, exist_ok=True)
+    db.initialize(database)
     upgrade()
+    return database
 
 
 def main() -> None:

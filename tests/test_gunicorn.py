@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.backends import SHARED_REDIS_URL, drop_redis_prefix, need_postgres, need_redis, pg_url  # noqa: F401  (fixture)
+from tests.backends import SHARED_REDIS_URL, drop_redis_prefix, need_postgres, need_redis, pg_rows, pg_url  # noqa: F401  (fixture)
 from tests.helpers import ROOT, HttpPerson, close_code, free_port, receive_until
 
 pytestmark = pytest.mark.server
@@ -94,3 +94,19 @@ def test_several_gunicorn_workers_serve_one_meeting_as_one_app(gunicorn):
     for ws in sockets:
         assert close_code(ws, timeout=10) == 1012
     assert proc.wait(15) == 0
+
+
+def test_the_write_limit_is_one_budget_across_workers(gunicorn, pg_url):  # noqa: F811
+    base, log_path, _ = gunicorn
+    fay = HttpPerson(base)
+    code = fay.start_meeting()
+    headers = {"HX-Request": "true", "X-CSRFToken": fay.token, "Connection": "close"}  # a new connection each: any worker
+    answers = [fay.http.post(f"{base}/m/{code}/topics", data={"title": f"T{i}"}, headers=headers) for i in range(100)]
+    assert [a.status_code for a in answers] == [200] * 40 + [429] * 60  # 40 per 10 seconds, whichever worker counted
+    assert all(1 <= int(a.headers["Retry-After"]) <= 10 for a in answers[40:])
+    assert "going a bit fast" in answers[-1].text
+    saved = pg_rows(pg_url, "SELECT count(*) FROM topic JOIN meeting ON meeting.id = topic.meeting_id WHERE meeting.code = %s",
+                    (code,))
+    assert saved == [(40,)]
+    log = log_path.read_text()
+    assert len(set(re.findall(r'worker=(\S+) rid=\S+ event=request method=POST route="/m/<meeting_code:code>/topics"', log))) >= 2

@@ -203,7 +203,7 @@ def test_a_fresh_install_generates_and_keeps_its_own_secret_key(monkeypatch, tmp
 def test_writes_are_rate_limited_per_user_with_retry_after(tmp_path, monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "test-secret")
     app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}",
-                      "RATE_LIMIT_BURST": 5, "RATE_LIMIT_PER_SECOND": 0.5})
+                      "RATE_LIMIT_WRITES": "5 per 10 seconds"})
     from tests.conftest import Person
 
     fay, ann = Person(app), Person(app)

@@ -11,6 +11,8 @@ import time
 import gevent
 from flask import g, has_request_context
 
+from leancoffee import metrics
+from leancoffee.live.connection import SERVICE_RESTART
 from leancoffee.live.fanout import VOTE_KINDS
 from leancoffee.live.hub import Hub
 from leancoffee.live.push import Push
@@ -81,10 +83,21 @@ class Live:
             stop_presence()
         self.hub.backplane.stop()
 
-    def publish(self, change: Change) -> Push:
-        """Send a committed change to every open page of its meeting, here and on every other worker."""
+    def publish(self, change: Change) -> Push | None:
+        """Send a committed change to every open page of its meeting, here and on every other worker.
+
+        None when it could not be rendered here: the change is saved, so the error is logged and
+        counted, and this worker's screens of the meeting get the whole board again instead.
+        """
         committed_at = time.time()
-        push = self.hub.dispatch(change, sent_at=committed_at)
+        try:
+            push = self.hub.dispatch(change, sent_at=committed_at)
+        except Exception as error:  # a bug in rendering must not turn a saved action into a 500
+            metrics.ERRORS.labels("publish").inc()
+            event(log, "publish_failed", logging.ERROR, exc_info=error, meeting=change.meeting_id,
+                  version=change.version, kind=change.kind, effect="saved; its screens get the whole board again")
+            push = None
+            self._resync_after_failure(change.meeting_id)
         # A vote's fragments travel with it, so other workers need not read and render it again.
         relayed = self.hub.backplane.publish(change, committed_at, push if change.kind in VOTE_KINDS else None)
         if has_request_context():
@@ -92,6 +105,15 @@ class Live:
         event(log, "broadcast", meeting=change.meeting_id, version=change.version, kind=change.kind,
               sockets=len(self.hub.connections_of(change.meeting_id)))
         return push
+
+    def _resync_after_failure(self, meeting_id: int) -> None:
+        """Bring this worker's screens of a meeting up to date after a change failed to render."""
+        try:
+            self.hub.resync(meeting_id, "publish_failed")
+        except Exception as error:  # the board itself fails to render: its screens catch up when they reconnect
+            event(log, "resync_failed", logging.ERROR, exc_info=error, meeting=meeting_id, effect="its sockets are closed (1012)")
+            for conn in self.hub.connections_of(meeting_id):
+                conn.close(SERVICE_RESTART)
 
 
 def redis_client(url: str):

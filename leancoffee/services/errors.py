@@ -54,6 +54,17 @@ class TooManyRequests(ActionRefused):
         self.retry_after = retry_after
 
 
+class Unavailable(ActionRefused):
+    """The database cannot be reached or is not set up; nothing was changed, and the operator is told (logs, metrics)."""
+
+    status = 503
+    retry_after = 5
+
+    def __init__(self):
+        super().__init__("The board's database is unavailable right now, so nothing was changed. "
+                         "Please try again in a minute.")
+
+
 class Busy(ActionRefused):
     """The database could not take the write in time; nothing was changed and a retry will work."""
 

@@ -1,39 +1,47 @@
-"""A per-user token bucket for write requests: people are never limited, runaway clients are."""
+"""Writes per person, with Flask-Limiter: people are never limited, runaway clients are."""
 
 import math
-import threading
 import time
 
+from flask import current_app, request
+from flask_limiter import Limiter
+from flask_login import current_user
+from limits import parse_many
 
-class RateLimiter:
-    """Token buckets by key: `burst` writes at once, refilled at `per_second`."""
+from leancoffee.config import ConfigurationError
 
-    MAX_KEYS = 50_000
 
-    def __init__(self, burst: int, per_second: float, clock=time.monotonic):
-        self.burst = burst
-        self.per_second = per_second
-        self.clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
+def writer_key() -> str:
+    """Whose budget a write spends: the signed-in person's, else the client address's."""
+    return f"user:{current_user.get_id()}" if current_user.is_authenticated else f"ip:{request.remote_addr}"
 
-    def take(self, key: str) -> int:
-        """Spend one token: 0 when allowed, else the whole seconds to wait."""
-        now = self.clock()
-        with self._lock:
-            tokens, last = self._buckets.get(key, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - last) * self.per_second)
-            if tokens < 1:
-                self._buckets[key] = (tokens, now)
-                return max(1, math.ceil((1 - tokens) / self.per_second))
-            self._buckets[key] = (tokens - 1, now)
-            if len(self._buckets) > self.MAX_KEYS:
-                self._forget_full(now)
-        return 0
 
-    def _forget_full(self, now: float) -> None:
-        """Drop buckets that have refilled: they carry no information."""
-        full_after = self.burst / self.per_second
-        for key, (_, last) in list(self._buckets.items()):
-            if now - last >= full_after:
-                del self._buckets[key]
+def _not_a_write() -> bool:
+    return request.method != "POST"
+
+
+def configure(app) -> Limiter:
+    """The app's limiter: one budget per person across every write, kept in Redis when workers share one."""
+    writes = app.config["RATE_LIMIT_WRITES"]
+    app.config.setdefault("RATELIMIT_ENABLED", writes.strip().lower() != "off")
+    if app.config["RATELIMIT_ENABLED"]:
+        try:
+            parse_many(writes)
+        except ValueError:
+            raise ConfigurationError(f"RATE_LIMIT_WRITES must read like '40 per 10 seconds' or 'off' (got {writes!r})") from None
+    app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", f"{app.config.get('REDIS_PREFIX', 'lc:')}writes")
+    # Redis away: count in this process meanwhile rather than refuse every write.
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    # An application limit (one budget for all routes), not one per route.
+    limiter = Limiter(writer_key, app=app, application_limits=[lambda: current_app.config["RATE_LIMIT_WRITES"]],
+                      application_limits_exempt_when=_not_a_write)
+    app.extensions["write_limiter"] = limiter
+    return limiter
+
+
+def retry_after_seconds() -> int:
+    """Whole seconds until the breached window lets this person write again (at least 1)."""
+    breached = current_app.extensions["write_limiter"].current_limit
+    return max(1, math.ceil(breached.reset_at - time.time())) if breached is not None else 1

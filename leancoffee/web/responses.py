@@ -2,14 +2,14 @@
 
 from functools import cache
 
-from flask import redirect, render_template, request
+from flask import current_app, redirect, render_template, request
 
 from leancoffee.live import live
 from leancoffee.live.push import Push, mark_oob
 from leancoffee.models import Meeting
 from leancoffee.services.access import find_meeting, membership
 from leancoffee.services.board import viewer_for
-from leancoffee.services.errors import ActionRefused
+from leancoffee.services.errors import ActionRefused, Unavailable
 from leancoffee.web.security import csrf_token, keep_session_unchanged
 
 
@@ -72,7 +72,19 @@ def refused(code: str | None, error: ActionRefused):
     return render_template("not_found.html", message=error.message, heading="Not saved", back=back), error.status, headers
 
 
-def answer(code: str, push: Push, user, anchor: str | None = None, meeting: Meeting | None = None,
+def unavailable(code: str | None):
+    """The database is away: said without the request's context, whose user (Flask-Login's) would read it."""
+    keep_session_unchanged()
+    error = Unavailable()
+    headers = {"Retry-After": str(error.retry_after)}
+    templates = current_app.jinja_env
+    if is_htmx():
+        return mark_oob(templates.get_template("_flash.html").render(messages=[("error", error.message)])), error.status, headers
+    page = templates.get_template("unavailable.html").render(message=error.message, back=board_url(code) if code else None)
+    return page, error.status, headers
+
+
+def answer(code: str, push: Push | None, user, anchor: str | None = None, meeting: Meeting | None = None,
            choice=None, then: str | None = None):
     """Answer the actor of a change already published: a redirect (plain form) or the flash cleared (htmx).
 
@@ -85,6 +97,8 @@ def answer(code: str, push: Push, user, anchor: str | None = None, meeting: Meet
         return redirect(then or board_url(code, anchor), code=303)
     if then:
         return flash_fragment(), 200, {"HX-Redirect": then}
+    if push is None:  # saved, but its fragments failed to render: the page reloads to show it
+        return flash_fragment(), 200, {"HX-Refresh": "true"}
     body = _panel(code, "_tie_choice.html", 200, choice=choice)[0] if choice is not None else flash_fragment()
     # A page whose socket is live gets the change from the socket, in order with everyone
     # else's; one without (reconnecting) gets it in this response instead, and so does every page
