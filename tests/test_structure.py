@@ -77,3 +77,28 @@ def test_no_function_is_too_complex_and_no_module_too_long():
         if source.count("\n") > 300:
             too_long.append(f"{module_name(path)}: {source.count(chr(10))} lines")
     assert too_complex == [] and too_long == []
+
+
+def _logs(node: ast.AST) -> bool:
+    """Whether a block calls a logger (`log.*`, `logger.*`) or the app's `event(...)`."""
+    for call in ast.walk(node):
+        if isinstance(call, ast.Call):
+            func = call.func
+            if isinstance(func, ast.Name) and func.id == "event":
+                return True
+            if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in ("log", "logger"):
+                return True
+    return False
+
+
+def test_no_exception_is_swallowed_silently():
+    """An `except Exception` (or a bare `except`) logs or re-raises what it catches; narrower ones name what they expect."""
+    silent = []
+    for path in sorted((ROOT / "leancoffee").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ExceptHandler):
+                broad = node.type is None or (isinstance(node.type, ast.Name) and node.type.id in ("Exception", "BaseException"))
+                raises = any(isinstance(n, ast.Raise) for statement in node.body for n in ast.walk(statement))
+                if broad and not raises and not any(_logs(statement) for statement in node.body):
+                    silent.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert silent == []

@@ -38,6 +38,8 @@ class Live:
 
     def _use_redis(self, app) -> None:
         """Several workers: changes cross them on Redis pub/sub, presence lives in Redis."""
+        from redis import RedisError
+
         from leancoffee.live.backplane import RedisBackplane
         from leancoffee.live.redis_presence import RedisPresence
 
@@ -56,7 +58,7 @@ class Live:
             def settle():
                 try:
                     presence.heartbeat()
-                except Exception as error:
+                except RedisError as error:
                     event(log, "presence_redis_error", logging.WARNING, op="heartbeat", error=error)
                 gevent.sleep(presence.heartbeat_seconds * 1.5)
                 for meeting_id in hub.meeting_ids():

@@ -14,6 +14,7 @@ from collections import deque
 
 import gevent
 from gevent.lock import Semaphore
+from redis import RedisError
 
 from leancoffee import metrics
 from leancoffee.live.push import Push
@@ -114,7 +115,7 @@ class RedisBackplane:
             self.redis.publish(channel, seal(self._key, channel, message))
             metrics.BACKPLANE_MESSAGES.labels("published").inc()
             return True
-        except Exception as error:  # Redis went away mid-request: the action stands, its broadcast waits
+        except RedisError as error:  # Redis went away mid-request: the action stands, its broadcast waits
             metrics.ERRORS.labels("redis").inc()
             event(log, "publish_failed", logging.WARNING, meeting=change.meeting_id, version=change.version, error=error)
             self._mark_unsent(change.meeting_id)
@@ -124,7 +125,7 @@ class RedisBackplane:
         try:
             self.redis.ping()
             return True, "ok"
-        except Exception as error:
+        except RedisError as error:
             return False, f"unreachable: {error}"
 
     def _mark_unsent(self, meeting_id: int) -> None:
@@ -147,7 +148,9 @@ class RedisBackplane:
                     self._handle(message)
                 self._flush_unsent()
                 self._check_gaps()
-            except Exception as error:
+            except Exception as error:  # Redis away (RedisError), or a bug in handling a message: both are logged
+                if not isinstance(error, RedisError):
+                    event(log, "backplane_error", logging.ERROR, exc_info=error, effect="resubscribing; screens resync")
                 self._disconnected(error)
                 gevent.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
@@ -180,7 +183,7 @@ class RedisBackplane:
         if self._pubsub is not None:
             try:
                 self._pubsub.close()
-            except Exception:
+            except (RedisError, OSError):  # closing a connection that already broke: nothing left to do
                 pass
         self._pubsub = None
 

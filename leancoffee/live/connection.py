@@ -215,8 +215,8 @@ class Connection:
                     self.sock.finish(data)
                 else:
                     self.sock.send(data)
-            except Exception:  # the peer vanished; the reader notices and detaches us
-                log.info("send failed on meeting %s; closing", self.meeting_id)
+            except OSError as error:  # the peer vanished; the reader notices and detaches us
+                log.info("send failed on meeting %s; closing: %r", self.meeting_id, error)
                 self.closed = True
             self._sent(len(batch), size, *(item[1] for item in batch))
         while backlog:  # closed: the rest is never written

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import gevent
 from gevent.lock import Semaphore
+from redis import RedisError
 
 from leancoffee import metrics
 from leancoffee.logs import event
@@ -81,7 +82,7 @@ class RedisPresence:
             pipe.sadd(self._meetings_key(self.worker_id), meeting_id)
             before = pipe.execute()[0]
             return user_id not in self._users(before)
-        except Exception as error:
+        except RedisError as error:
             self._redis_failed("connected", error)
             return count == 1
 
@@ -92,7 +93,7 @@ class RedisPresence:
             self._counts[(meeting_id, user_id)] = count
         try:
             self.redis.hset(self._hash(meeting_id), self._field(user_id), count)
-        except Exception as error:
+        except RedisError as error:
             self._redis_failed("disconnected", error)
         if count == 0:
             gevent.spawn_later(self.grace_seconds, self._grace_over, meeting_id, user_id)
@@ -108,7 +109,7 @@ class RedisPresence:
             if not still_here:
                 self.redis.srem(self._meetings_key(self.worker_id), meeting_id)
             gone = user_id not in self._users(remaining)
-        except Exception as error:
+        except RedisError as error:
             self._redis_failed("grace_over", error)
             gone = True
         if gone:
@@ -118,7 +119,7 @@ class RedisPresence:
         """Users of a meeting with a socket (or in grace) on any live worker."""
         try:
             return self._users(self.redis.hkeys(self._hash(meeting_id)))
-        except Exception as error:
+        except RedisError as error:
             self._redis_failed("present_users", error)
             with self._lock:
                 return {u for (m, u) in self._counts if m == meeting_id}
@@ -127,7 +128,7 @@ class RedisPresence:
         """Someone who left the meeting stops counting as present at once (each worker drops its own field)."""
         try:
             self.redis.hdel(self._hash(meeting_id), self._field(user_id))
-        except Exception as error:
+        except RedisError as error:
             self._redis_failed("leave", error)
 
     # --- heartbeat and reaping ----------------------------------------------------------------
@@ -142,14 +143,14 @@ class RedisPresence:
         self._running = False
         try:
             self.redis.set(self._alive_key(self.worker_id), int(time.time()), px=max(int(self.grace_seconds * 1000), 1))
-        except Exception as error:
+        except RedisError as error:
             self._redis_failed("stop", error)
 
     def _beat_forever(self) -> None:
         while self._running:
             try:
                 self.heartbeat()
-            except Exception as error:
+            except RedisError as error:
                 self._redis_failed("heartbeat", error)
             gevent.sleep(self.heartbeat_seconds)
 

@@ -6,6 +6,8 @@ import logging
 import time
 
 from flask import Blueprint, Response, current_app, g, request
+from peewee import PeeweeException
+from playhouse.pool import MaxConnectionsExceeded
 
 from leancoffee import metrics
 from leancoffee.db import db
@@ -46,7 +48,7 @@ def _database_ok() -> tuple[bool, str]:
         with db.connection_context():
             db.execute_sql("SELECT 1").fetchone()
         return True, "ok"
-    except Exception as error:
+    except (PeeweeException, MaxConnectionsExceeded) as error:
         return False, f"unreachable: {type(error).__name__}: {error}".strip()
 
 
