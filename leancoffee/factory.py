@@ -19,7 +19,7 @@ from leancoffee.live import live
 from leancoffee.live.wire import HandshakeOnly
 from leancoffee.logs import configure_logging, event
 from leancoffee.migrations import init_db
-from leancoffee.models import User
+from leancoffee.models import FORM_LIMITS, User
 from leancoffee.prepared import Prepared
 from leancoffee.services.board import PHASE_LABELS
 from leancoffee.services.errors import ActionRefused, Busy, Invalid, TooLarge, TooManyRequests
@@ -78,7 +78,7 @@ def create_app(config: dict | None = None) -> Flask:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.jinja_env.filters.update(epoch_ms=epoch_ms, duration=format_duration)
-    app.jinja_env.globals.update(phase_labels=PHASE_LABELS, public_url=public_url)
+    app.jinja_env.globals.update(phase_labels=PHASE_LABELS, public_url=public_url, limits=FORM_LIMITS)
 
     @app.before_request
     def check_form():

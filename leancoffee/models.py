@@ -40,6 +40,13 @@ CONTINUE, MOVE_ON = "continue", "move_on"
 TAKEAWAY, ACTION = "takeaway", "action"
 NOTE_MAX = 500
 DEFAULT_TIMEBOX = "8m 4m 2m"
+TIMEBOX_PATTERN_MAX = 80
+# What forms tell people (maxlength, "up to n characters"): the same numbers the schema enforces.
+FORM_LIMITS = {
+    "name": NAME_MAX, "meeting_title": MEETING_TITLE_MAX, "topic_title": TOPIC_TITLE_MAX,
+    "topic_description": TOPIC_DESCRIPTION_MAX, "note": NOTE_MAX, "timebox_pattern": TIMEBOX_PATTERN_MAX,
+    "votes_min": VOTES_MIN, "votes_max": VOTES_MAX,
+}
 
 
 def utcnow() -> datetime:
@@ -95,7 +102,7 @@ class Meeting(BaseModel):
     phase = CharField(max_length=16, default=COLLECTING, constraints=[_one_of("phase", PHASES)])
     # While voting is open and this is set, nobody sees the counts (or an order that reveals them).
     hidden_voting = BooleanField(default=False)
-    timebox_pattern = CharField(max_length=80, default=DEFAULT_TIMEBOX)
+    timebox_pattern = CharField(max_length=TIMEBOX_PATTERN_MAX, default=DEFAULT_TIMEBOX)
     # The shared timer: the server keeps an end time, never a countdown from a browser.
     timer_state = CharField(
         max_length=8, default=TIMER_IDLE, constraints=[_one_of("timer_state", (TIMER_IDLE, TIMER_RUNNING, TIMER_PAUSED))]

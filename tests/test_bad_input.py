@@ -1,8 +1,22 @@
 """Bad input gets a clear message and stores nothing: every text field, number, id and body size."""
 
+import re
+
 import pytest
 
-from leancoffee.models import Meeting, Note, Participant, Topic, User, Vote
+from leancoffee.models import (
+    NAME_MAX,
+    NOTE_MAX,
+    TIMEBOX_PATTERN_MAX,
+    TOPIC_DESCRIPTION_MAX,
+    TOPIC_TITLE_MAX,
+    Meeting,
+    Note,
+    Participant,
+    Topic,
+    User,
+    Vote,
+)
 
 BAD_TEXT = [
     ("", "is required"),
@@ -137,3 +151,17 @@ def test_unknown_meeting_codes_are_404_everywhere(person):
     response = visitor.post("/m/zzzzzzzzzzzz/join", {"name": "Eve"})
     assert response.status_code == 404 and "No meeting has this link" in response.text
     assert User.select().count() == 0  # a wrong link does not even create a user
+
+
+def test_forms_state_the_limits_the_schema_enforces(meeting):
+    m, fay, ann, _ = meeting
+    ann.post(f"/m/{m.code}/topics", {"title": "Limits"})
+    fay.post(f"/m/{m.code}/phase", {"phase": "voting", "expected": "collecting"})
+    fay.post(f"/m/{m.code}/discuss-next", {"expected": "0"})
+    board = fay.get(f"/m/{m.code}").text
+    stated = {name: {int(n) for n in re.findall(rf'name="{name}"[^>]*maxlength="(\d+)"', board)}
+              for name in ("title", "description", "text", "owner", "timebox_pattern")}
+    assert stated == {"title": {TOPIC_TITLE_MAX}, "description": {TOPIC_DESCRIPTION_MAX}, "text": {NOTE_MAX},
+                      "owner": {NAME_MAX}, "timebox_pattern": {TIMEBOX_PATTERN_MAX}}
+    too_long = ann.post(f"/m/{m.code}/topics", {"title": "x" * (TOPIC_TITLE_MAX + 1)})
+    assert too_long.status_code == 422 and Topic.select().where(Topic.title.startswith("xxx")).count() == 0

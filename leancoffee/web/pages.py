@@ -7,7 +7,7 @@ from flask import Blueprint, Response, g, get_flashed_messages, redirect, render
 from flask_login import current_user
 
 from leancoffee.live import live
-from leancoffee.models import COMPLETED, DEFAULT_TIMEBOX, MEETING_TITLE_MAX, NAME_MAX, VOTES_MAX, VOTES_MIN
+from leancoffee.models import COMPLETED, DEFAULT_TIMEBOX
 from leancoffee.services.access import find_meeting, membership
 from leancoffee.services.board import Viewer, load_board, viewer_for
 from leancoffee.services.errors import NotFound
@@ -19,13 +19,10 @@ from leancoffee.web.security import csrf_token
 
 bp = Blueprint("pages", __name__)
 
-LIMITS = {"name": NAME_MAX, "meeting_title": MEETING_TITLE_MAX, "votes_min": VOTES_MIN, "votes_max": VOTES_MAX}
-
-
 def page(template: str, status: int = 200, **context):
     """Render a whole page, with the CSRF token and any flashed messages."""
     return render_template(
-        template, csrf_token=csrf_token(), messages=get_flashed_messages(with_categories=True), limits=LIMITS, **context
+        template, csrf_token=csrf_token(), messages=get_flashed_messages(with_categories=True), **context
     ), status
 
 
