@@ -35,8 +35,7 @@ def configure(app) -> Limiter:
     # Redis away: count in this process meanwhile rather than refuse every write.
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     # An application limit (one budget for all routes), not one per route.
-    limiter = Limiter(writer_key, app=app, application_limits=[lambda: current_app.config["RATE_LIMIT_WRITES"]],
-                      application_limits_exempt_when=_not_a_write)
+    limiter = Limiter(writer_key, app=app, application_limits=[writes], application_limits_exempt_when=_not_a_write)
     app.extensions["write_limiter"] = limiter
     return limiter
 
