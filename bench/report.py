@@ -88,11 +88,11 @@ def _vote_cpu_lines(row: dict | None) -> list[str]:
         return []
     if "error" in row:
         return [f"vote-cpu: FAILED {row['error']}"]
-    app, floor = row["app"], row["floor"]
-    lines = [f"vote CPU, no socket open ({row['blocks']} blocks × {row['votes_per_block']} votes each, alternating):"
-             f" app {app['cpu_us_per_vote']} µs/vote, floor {floor['cpu_us_per_vote']} µs/vote,"
-             f" app/floor {row['cpu_vs_floor']} ×"]
-    for side in (app, floor):
+    app, plain, floor = row["app"], row["app_plain"], row["floor"]
+    lines = [f"vote CPU, no socket open ({row['blocks']} blocks × {row['votes_per_block']} votes each, rotating):"
+             f" app {app['cpu_us_per_vote']} µs/vote (live page; {plain['cpu_us_per_vote']} for a page without socket),"
+             f" floor {floor['cpu_us_per_vote']} µs/vote, app/floor {row['cpu_vs_floor']} × ({row['plain_cpu_vs_floor']} ×)"]
+    for side in (app, plain, floor):
         lines.append(f"  {side['server']}: {side['votes_per_s']} votes/s, refused {side['refused']}, lost {side['lost']},"
                      f" double-counted {side['double_counted']}; µs/vote by block {side['blocks_cpu_us_per_vote']}")
     return lines

@@ -22,6 +22,7 @@ class Voter:
     path: str  # the vote's path with "{}" for vote / unvote
     headers: dict
     topic_id: int
+    kind: str
     on: bool = False
     accepted: int = 0
     refused: int = 0
@@ -53,21 +54,28 @@ class Voter:
         """The server's figures over the measured votes, and whether the database holds what it accepted."""
         held = self.server.vote_counts().get(self.topic_id, 0)
         return {
-            "server": self.server.kind, "votes": votes, "accepted": self.accepted, "refused": self.refused,
+            "server": self.kind, "votes": votes, "accepted": self.accepted, "refused": self.refused,
             "votes_per_s": round(votes / self.seconds, 1), "cpu_us_per_vote": round(self.cpu / votes * 1e6, 1),
             "blocks_cpu_us_per_vote": self.blocks, "lost": max(0, self.on - held), "double_counted": max(0, held - self.on),
         }
 
 
-async def app_voter(server: Server) -> Voter:
-    """The app's facilitator of a new meeting with three topics, made through the real pages; htmx votes, no socket."""
-    room, people = await harness.app_meeting(server.port, 1)
+async def app_voter(server: Server, live_page: bool, index: int) -> Voter:
+    """The app's facilitator of a new meeting with three topics, made through the real pages; htmx votes, no socket.
+
+    `live_page`: the votes say X-Live-Socket: 1, as a page whose socket is open does, so the answer is the
+    cleared message area (the change would reach the page by its socket). Otherwise the answer carries
+    the rendered change, as for a page that is reconnecting.
+    """
+    room, people = await harness.app_meeting(server.port, 1, index)
     http, token = people[0]
-    htmx = {"HX-Request": "true", "X-CSRFToken": token}  # no X-Live-Socket: the answer carries the rendered change
+    htmx = {"HX-Request": "true", "X-CSRFToken": token}
     for title in ("Second", "Third"):
         status, _, _ = await http.request("POST", f"/m/{room.name}/topics", {"title": title}, htmx)
         assert status == 200, status
-    return Voter(server, http, f"/m/{room.name}/topics/{room.topic_id}/{{}}", htmx, room.topic_id)
+    headers = {**htmx, "X-Live-Socket": "1"} if live_page else htmx
+    kind = "app, live page" if live_page else "app, page without socket"
+    return Voter(server, http, f"/m/{room.name}/topics/{room.topic_id}/{{}}", headers, room.topic_id, kind=kind)
 
 
 async def floor_voter(server: Server) -> Voter:
@@ -76,41 +84,47 @@ async def floor_voter(server: Server) -> Voter:
     status, _, body = await http.request("POST", "/setup", {})
     assert status == 200, status
     code, topic_id, *_ = body.decode().split()
-    return Voter(server, http, f"/{{}}/{code}/{topic_id}", {}, int(topic_id))
+    return Voter(server, http, f"/{{}}/{code}/{topic_id}", {}, int(topic_id), kind="floor")
 
 
 async def warm_up(voter: Voter) -> None:
     """Unmeasured votes; the app's answers must carry the rendered count (or it would not be doing its work)."""
     for _ in range(WARM_UP_VOTES):
         body = await voter.post()
-        if voter.server.kind == "app":
+        if voter.kind == "app, page without socket":
             match = VOTE_RE.search(body)
             assert match and int(match.group(2)) == voter.on, body[:300]
+        elif voter.kind == "app, live page":
+            assert b'id="flash"' in body and b"votes-" not in body, body[:300]
     assert voter.refused == 0 and not voter.on, f"{voter.server.kind}: {voter.refused} warm-up votes refused"
     voter.accepted = 0
 
 
 async def vote_cpu_row(blocks: int, per_block: int) -> dict:
-    """The app and the floor, both on core 1 on their own SQLite file, voting in alternating blocks.
+    """The app (a live page's votes, and a reconnecting page's) and the floor, each on core 1 on its own SQLite file.
 
-    The order flips every block (app, floor, floor, app, ...) so that a drift of the shared machine
-    during the row falls on both alike (exactly so with an even number of blocks). Each block should
-    be long enough to span many of /proc's 10 ms ticks for the floor too.
+    The order rotates every block so that a drift of the shared machine during the row falls on all
+    alike. Each block should be long enough to span many of /proc's 10 ms ticks for the floor too.
+    The app's two voters share one server: its blocks run one at a time, so each is its own CPU.
     """
     servers: dict[str, Server] = {}
     voters: dict[str, Voter] = {}
     try:
         servers["app"] = Server("app").start()
         servers["floor"] = Server("floor").start()
-        voters = {"app": await app_voter(servers["app"]), "floor": await floor_voter(servers["floor"])}
+        voters = {"app": await app_voter(servers["app"], True, 0), "app_plain": await app_voter(servers["app"], False, 1),
+                  "floor": await floor_voter(servers["floor"])}
         for voter in voters.values():
             await warm_up(voter)
+        kinds = list(voters)
         for b in range(blocks):
-            for kind in ("app", "floor") if b % 2 == 0 else ("floor", "app"):
+            for kind in kinds[b % 3:] + kinds[:b % 3]:
                 await voters[kind].block(per_block)
         rows = {kind: voter.summary(blocks * per_block) for kind, voter in voters.items()}
-        app, floor = rows["app"]["cpu_us_per_vote"], rows["floor"]["cpu_us_per_vote"]
-        return {"blocks": blocks, "votes_per_block": per_block, **rows, "cpu_vs_floor": round(app / floor, 2) if floor else None}
+        app, plain, floor = (rows[kind]["cpu_us_per_vote"] for kind in kinds)
+        return {"blocks": blocks, "votes_per_block": per_block, **rows,
+                "cpu_vs_floor": round(app / floor, 2) if floor else None,
+                "plain_cpu_vs_floor": round(plain / floor, 2) if floor else None}
     except Exception as error:
         said = "; ".join(_server_said(kind, server, 300) for kind, server in servers.items())
         raise RuntimeError(f"{error!r}; {said}") from error

@@ -46,10 +46,10 @@ def test_quick_benchmark_produces_every_row_and_loses_no_vote(tmp_path, monkeypa
     assert result["slow_reader"]["p99_ms_one_stopped"] > 0
     vote_cpu = result["vote_cpu"]
     assert "error" not in vote_cpu, vote_cpu
-    for side in (vote_cpu["app"], vote_cpu["floor"]):
+    for side in (vote_cpu["app"], vote_cpu["app_plain"], vote_cpu["floor"]):
         assert side["accepted"] == side["votes"] == 3 * 50 and side["refused"] == 0, side
         assert side["lost"] == side["double_counted"] == 0 and side["cpu_us_per_vote"] > 0, side
-    assert vote_cpu["cpu_vs_floor"] > 0
+    assert vote_cpu["cpu_vs_floor"] > 0 and vote_cpu["plain_cpu_vs_floor"] > 0
     flood = result["flood"]
     assert flood["flood_sockets_closed"] > 0 and flood["quiet_p99_ms"] > 0 and flood["flooded_p99_ms"] > 0, flood
     out = capsys.readouterr().out

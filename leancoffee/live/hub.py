@@ -23,7 +23,7 @@ from leancoffee.live.fanout import (
 from leancoffee.live.heartbeat import Heartbeat
 from leancoffee.live.meeting import LiveMeeting
 from leancoffee.live.presence import ArrivalBatches, LocalPresence
-from leancoffee.live.push import Frame, Push
+from leancoffee.live.push import Deferred, Frame, Push
 from leancoffee.live.timers import TimeUpAlarms
 from leancoffee.logs import event
 from leancoffee.services import changes
@@ -120,7 +120,7 @@ class Hub:
             self.presence.disconnected(conn.meeting_id, conn.viewer.user_id)
 
     def dispatch(self, change: Change, sent_at: float | None = None, origin: str = "local",
-                 fragments: dict | None = None) -> Push:
+                 fragments: dict | None = None) -> Push | Deferred:
         """Render a committed change and queue it on every local socket of its meeting.
 
         `fragments`: its sender's rendering (backplane), used as is when it is the very next version here.
@@ -133,8 +133,8 @@ class Hub:
         if change.kind in ONLY_CLOSE:
             return Push(meeting_id=change.meeting_id, version=None)
         live = self.meetings.get(change.meeting_id)
-        if live is None:  # no screen here: rendered for the actor's answer and the other workers only
-            return self._render(change, None, None)
+        if live is None:  # no screen here: rendered only if the actor's answer or the other workers ask
+            return Deferred(change.meeting_id, lambda: self._render(change, None, None))
         # sent_at: wall-clock time of the commit; the broadcast latency runs to the last local write.
         sent_at = time.time() if sent_at is None else sent_at
         with live.lock:

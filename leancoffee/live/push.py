@@ -141,3 +141,29 @@ class Push:
             frame = self._frames[key] = Frame(frame)
         self._by_mix[mix] = frame
         return frame
+
+
+class Deferred:
+    """A change's Push rendered on first use: with none of the meeting's screens on this worker, often nothing asks.
+
+    What may ask: the actor's answer when their page has no live socket, and the Redis backplane (a
+    vote's fragments travel with it).
+    """
+
+    __slots__ = ("meeting_id", "_render", "_push")
+
+    def __init__(self, meeting_id: int, render: Callable[[], Push]):
+        self.meeting_id = meeting_id
+        self._render = render
+        self._push: Push | None = None
+
+    def rendered(self) -> Push:
+        if self._push is None:
+            self._push = self._render()
+        return self._push
+
+    def frame_for(self, viewer: Viewer) -> Frame:
+        return self.rendered().frame_for(viewer)
+
+    def portable(self) -> dict | None:
+        return self.rendered().portable()
