@@ -26,7 +26,7 @@ from leancoffee.services.errors import ActionRefused, Busy, Invalid, TooLarge, T
 from leancoffee.services.timebox import epoch_ms, format_duration
 from leancoffee.web import actions, ops, pages, ratelimit, socket
 from leancoffee.web.responses import refused, unavailable
-from leancoffee.web.routing import MeetingCodeConverter, RoomSecretConverter, public_url, route_of_request
+from leancoffee.web.routing import MeetingCodeConverter, RoomSecretConverter, path_builder, public_url, route_of_request
 from leancoffee.web.security import (
     CheckedRequest,
     RefusalsKeepTheSession,
@@ -78,7 +78,9 @@ def create_app(config: dict | None = None) -> Flask:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.jinja_env.filters.update(epoch_ms=epoch_ms, duration=format_duration)
-    app.jinja_env.globals.update(phase_labels=PHASE_LABELS, public_url=public_url, limits=FORM_LIMITS)
+    app.extensions["path_for"] = path_builder(app)
+    app.jinja_env.globals.update(phase_labels=PHASE_LABELS, public_url=public_url, limits=FORM_LIMITS,
+                                 url_for=app.extensions["path_for"])
 
     @app.before_request
     def check_form():

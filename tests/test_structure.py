@@ -1,6 +1,7 @@
 """The shape of the code: no import cycles, a light models module, small modules and simple functions."""
 
 import ast
+import re
 import subprocess
 import sys
 
@@ -102,3 +103,11 @@ def test_no_exception_is_swallowed_silently():
                 if broad and not raises and not any(_logs(statement) for statement in node.body):
                     silent.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert silent == []
+
+
+def test_templates_build_every_url_from_the_routes():
+    """No literal path in a template: a route moved in one place moves everywhere (url_for)."""
+    literal = re.compile(r"""(?:href|src|action|hx-post|hx-get|hx-ws:connect)=["']/|["']/(?:m|static|room|meetings|logout)\b""")
+    found = [f"{path.name}:{n}" for path in sorted((ROOT / "templates").glob("*.html"))
+             for n, line in enumerate(path.read_text().splitlines(), 1) if literal.search(line)]
+    assert found == []

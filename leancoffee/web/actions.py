@@ -14,6 +14,7 @@ from leancoffee.services.changes import Change
 from leancoffee.services.errors import ActionRefused, Forbidden
 from leancoffee.web.pages import acting_user
 from leancoffee.web.responses import answer, ask, board_url, refused, summary_url
+from leancoffee.web.routing import path_for
 from leancoffee.web.security import csrf_token, rotate_csrf_token
 
 bp = Blueprint("actions", __name__)
@@ -226,4 +227,4 @@ def logout():
         for meeting_id in accounts.sign_out_everywhere(user):
             live.publish(Change(changes.SIGNED_OUT, meeting_id, None, actor_id=user.id))
         flash("You are signed out on all your devices.", "info")
-    return redirect("/", code=303)
+    return redirect(path_for("pages.home"), code=303)

@@ -14,7 +14,7 @@ from leancoffee.services.errors import NotFound
 from leancoffee.services.meetings import my_meetings
 from leancoffee.services.room import find_room
 from leancoffee.services.summary import build_summary, to_csv, to_markdown
-from leancoffee.web.routing import public_url
+from leancoffee.web.routing import path_for, public_url
 from leancoffee.web.security import csrf_token
 
 bp = Blueprint("pages", __name__)
@@ -70,7 +70,7 @@ def for_members(view=None, *, summary_when_completed=False):
 def board(meeting, participant):
     """The live board (a completed meeting opens on its summary)."""
     if meeting.status == COMPLETED and request.args.get("board") is None:
-        return redirect(f"/m/{meeting.code}/summary", code=303)
+        return redirect(path_for("pages.summary", code=meeting.code), code=303)
     return page(
         "board.html",
         board=load_board(meeting.id),
@@ -87,7 +87,7 @@ def join_qr_svg(join_link: str) -> str:
 
 def room_page(meeting, viewer: Viewer, socket_path: str, status: int = 200):
     """The projected room screen: large, read-only, live, with the join link and its QR code."""
-    join_link = public_url(f"/m/{meeting.code}")
+    join_link = public_url(path_for("pages.board", code=meeting.code))
     return render_template("room.html", board=load_board(meeting.id), viewer=viewer, socket_path=socket_path,
                            present=live.hub.presence.present_users(meeting.id), join_base=public_url(""),
                            qr_svg=join_qr_svg(join_link), csrf_token=""), status
@@ -97,7 +97,8 @@ def room_page(meeting, viewer: Viewer, socket_path: str, status: int = 200):
 @for_members
 def room(meeting, participant):
     """The room screen for a member (their own login opens it)."""
-    return room_page(meeting, viewer_for(meeting, participant, "room"), f"/m/{meeting.code}/ws?screen=room")
+    socket_path = path_for("socket.board_socket", code=meeting.code, screen="room")
+    return room_page(meeting, viewer_for(meeting, participant, "room"), socket_path)
 
 
 @bp.get("/room/<room_secret:secret>")
@@ -108,7 +109,7 @@ def room_by_link(secret):
     except NotFound as error:
         return render_template("not_found.html", message=error.message, heading="Room link not valid", csrf_token=""), 404
     g.meeting_id = meeting.id  # for the request's log line
-    return room_page(meeting, Viewer(None, screen="room", room_secret=secret), f"/room/{secret}/ws")
+    return room_page(meeting, Viewer(None, screen="room", room_secret=secret), path_for("socket.room_link_socket", secret=secret))
 
 
 @bp.get("/m/<meeting_code:code>/summary")

@@ -10,6 +10,7 @@ from leancoffee.models import Meeting
 from leancoffee.services.access import find_meeting, membership
 from leancoffee.services.board import viewer_for
 from leancoffee.services.errors import ActionRefused, Unavailable
+from leancoffee.web.routing import path_for
 from leancoffee.web.security import csrf_token, keep_session_unchanged
 
 
@@ -47,11 +48,11 @@ def _cleared_flash() -> str:
 
 
 def board_url(code: str, anchor: str | None = None) -> str:
-    return f"/m/{code}" + (f"#{anchor}" if anchor else "")
+    return path_for("pages.board", code=code) + (f"#{anchor}" if anchor else "")
 
 
 def summary_url(code: str) -> str:
-    return f"/m/{code}/summary"
+    return path_for("pages.summary", code=code)
 
 
 def refused(code: str | None, error: ActionRefused):

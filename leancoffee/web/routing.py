@@ -1,4 +1,6 @@
-"""Meeting codes in URLs: matched at routing by their alphabet; logs name the route instead (see redaction)."""
+"""URLs: meeting codes matched by their alphabet (logs name the route instead), and paths built from the routes."""
+
+from urllib.parse import urlsplit
 
 from flask import current_app, has_request_context, request
 from werkzeug.routing import BaseConverter
@@ -30,3 +32,24 @@ def route_of_request() -> str | None:
     """The matched route's rule (`/m/<code>/topics`): what logs say instead of the path, which holds the code."""
     rule = request.url_rule if has_request_context() else None
     return rule.rule if rule is not None else None
+
+
+def path_for(endpoint: str, **values) -> str:
+    """The path of a route (as templates' url_for builds it), for views."""
+    return current_app.extensions["path_for"](endpoint, **values)
+
+
+def path_builder(app):
+    """Templates' url_for: a route's path from the routes alone, so fragments rendered outside a request
+    (by timers, or for another worker's change) build the same paths as pages do."""
+    adapter = app.url_map.bind("")
+
+    def url_for(endpoint: str, **values) -> str:
+        built = adapter.build(endpoint, values)
+        if built.startswith("/"):
+            return built
+        # A socket's route builds as ws://host/...: the page connects to the path (hx-ws adds this host).
+        parts = urlsplit(built)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+
+    return url_for
