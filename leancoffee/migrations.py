@@ -189,7 +189,7 @@ def _v6_real_teams() -> None:
     for row_id, meeting_id, name in rows:
         number = seen[(meeting_id, name)] = seen.get((meeting_id, name), 0) + 1
         if number > 1:
-            db.execute_sql("UPDATE participant SET name_number = %d WHERE id = %d" % (number, row_id))
+            db.execute_sql(f"UPDATE participant SET name_number = {int(number)} WHERE id = {int(row_id)}")
     migrate(migrator.add_index("participant", ("meeting_id", "name", "name_number"), True))
     from leancoffee.models import DeviceLink  # new in this version, unchanged since
 

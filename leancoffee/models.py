@@ -166,7 +166,9 @@ class Topic(BaseModel):
     # Written while the meeting hid authors: nobody but the author ever learns who wrote it.
     anonymous = BooleanField(default=False, constraints=[SQL("DEFAULT FALSE")])
     # Written privately and not revealed yet: its author's alone, and only ever in To Discuss.
-    unrevealed = BooleanField(default=False, constraints=[SQL("DEFAULT FALSE"), Check("unrevealed = FALSE OR status = 'to_discuss'")])
+    unrevealed = BooleanField(
+        default=False, constraints=[SQL("DEFAULT FALSE"), Check("unrevealed = FALSE OR status = 'to_discuss'")]
+    )
 
 
 class Vote(BaseModel):

@@ -5,11 +5,12 @@ from flask import current_app
 from leancoffee.live.push import EVERYONE, FACILITATOR, ROOM, Push, mark_oob, user_audience
 from leancoffee.models import DISCUSSING, TO_DISCUSS
 from leancoffee.services import changes
-from leancoffee.services.board import BoardState, Viewer
+from leancoffee.services.board import BoardState
 from leancoffee.services.changes import Change
+from leancoffee.services.viewing import Viewer
 
 # Changes after which a viewer's whole board may look different (controls, hidden counts, read-only).
-WHOLE_BOARD = {changes.SESSION_STATUS_CHANGED, changes.PHASE_CHANGED, changes.SETTINGS_CHANGED}
+WHOLE_BOARD = {changes.SESSION_STATUS_CHANGED, changes.PHASE_CHANGED, changes.SETTINGS_CHANGED, changes.ROLE_CHANGED}
 # Changes that alter which topics exist or what they are called: the facilitator's merge form lists them.
 TOPIC_LIST = {changes.TOPIC_ADDED, changes.TOPIC_EDITED, changes.TOPIC_DELETED, changes.TOPICS_MERGED}
 TIMER_KINDS = {changes.TIMER_CHANGED, changes.TIME_UP}
@@ -41,15 +42,16 @@ def oob(template: str, state: BoardState, viewer: Viewer | None = None, **extra)
 
 def member_view(state: BoardState, user_id: int) -> Viewer:
     """The Viewer of a member of this meeting."""
-    return Viewer(user_id=user_id, is_facilitator=state.meeting.facilitator_id == user_id, is_member=True)
+    return Viewer(user_id=user_id, is_facilitator=user_id in state.facilitator_ids, is_member=True)
 
 
 def facilitator_view(state: BoardState) -> Viewer:
-    return member_view(state, state.meeting.facilitator_id)
+    """Any of the facilitators: nobody in particular, so a fragment for them all shows no one's own votes or thumbs."""
+    return Viewer(user_id=None, is_facilitator=True, is_member=True)
 
 
 BOARD_REGIONS = ("_meeting_status.html", "_timer.html", "_thumbs.html", "_action_bar.html", "_columns.html",
-                 "_merge.html", "_settings.html")
+                 "_merge.html", "_settings.html", "_roles.html")
 
 
 def full_board(state: BoardState, viewer: Viewer, present: set[int]) -> str:
@@ -74,8 +76,8 @@ def _column_list_variants(state: BoardState, status: str, new_topic_id=None) -> 
     if topic is None or topic.status != status:
         return [(EVERYONE, oob("_column_list.html", state, status=status, full_ids=()))]
     audiences = (
-        (FACILITATOR, facilitator_view(state)),
         (user_audience(topic.author_id), member_view(state, topic.author_id)),
+        (FACILITATOR, facilitator_view(state)),
         (EVERYONE, Viewer(user_id=None, is_member=True)),
     )
     return [(aud, oob("_column_list.html", state, viewer, status=status, full_ids={topic.id})) for aud, viewer in audiences]
@@ -116,8 +118,8 @@ def _topic_tools(push: Push, state: BoardState, topic_id: int) -> None:
     topic = state.topics.get(topic_id)
     if topic is None:
         return
-    editors = ((FACILITATOR, state.meeting.facilitator_id), (user_audience(topic.author_id), topic.author_id))
-    push.add(*((aud, oob("_topic_tools.html", state, member_view(state, uid), topic=topic)) for aud, uid in editors))
+    editors = ((FACILITATOR, facilitator_view(state)), (user_audience(topic.author_id), member_view(state, topic.author_id)))
+    push.add(*((aud, oob("_topic_tools.html", state, viewer, topic=topic)) for aud, viewer in editors))
 
 
 def _moved_cards(push: Push, state: BoardState, change: Change) -> None:
@@ -164,6 +166,8 @@ def _people(push: Push, change: Change, state: BoardState, present: set[int]) ->
                             + oob("_participants_count.html", state, present=present)))
     else:
         push.add((EVERYONE, oob("_participants.html", state, present=present)))
+    # Each facilitator's list of who may become a co-facilitator (their own row says "you").
+    push.add(*((user_audience(uid), oob("_roles.html", state, member_view(state, uid))) for uid in sorted(state.facilitator_ids)))
     if kind == changes.PARTICIPANT_JOINED and actor_id is not None:
         # A rejoiner's (or renamed person's) other tabs show them as a member again. A leaver's tabs
         # are closed instead (Hub.dispatch), so nothing of the meeting reaches them any more.

@@ -68,10 +68,10 @@ def require_member(meeting: Meeting, user: User | None) -> Participant:
 
 
 def require_facilitator(meeting: Meeting, user: User | None) -> Participant:
-    """The acting user's participation if they facilitate this meeting, or Forbidden."""
+    """The acting user's participation if they are one of this meeting's facilitators, or Forbidden."""
     participant = require_member(meeting, user)
-    if meeting.facilitator_id != user.id:
-        raise Forbidden("Only the facilitator can do that.")
+    if not participant.facilitates:
+        raise Forbidden("Only a facilitator can do that.")
     return participant
 
 

@@ -11,6 +11,7 @@ from leancoffee.models import (
     DISCUSSING,
     DISCUSSING_PHASE,
     DONE,
+    FACILITATOR,
     PHASES,
     TO_DISCUSS,
     TOPIC_STATUSES,
@@ -28,6 +29,7 @@ from leancoffee.services.meetings import STATUS_LABELS
 from leancoffee.services.merging import merged_titles
 from leancoffee.services.timebox import TimerView, timebox_seconds, timer_view
 from leancoffee.services.topics import COLUMN_LABELS, expected_state
+from leancoffee.services.viewing import TopicView, Viewer
 from leancoffee.services.votes import VOTED_TOPICS
 
 PHASE_LABELS = {COLLECTING: "Collecting topics", VOTING: "Voting", DISCUSSING_PHASE: "Discussing", DONE: "Done"}
@@ -37,37 +39,6 @@ PHASE_GUIDANCE = {
     DISCUSSING_PHASE: "Topics are discussed one at a time, most votes first, each in a timebox.",
     DONE: "The meeting is over: the summary has every takeaway and action.",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Viewer:
-    """Who is looking at the board: decides vote state, remaining dots and which controls show."""
-
-    user_id: int | None
-    is_facilitator: bool = False
-    is_member: bool = False
-    # "board" (a person's own page) or "room" (the projected, read-only screen).
-    screen: str = "board"
-    # The room link's secret a room screen was opened with (None: a member's page), so renewing it closes that screen.
-    room_secret: str | None = None
-
-
-@dataclass
-class TopicView:
-    """A topic with its vote count and author's display name."""
-
-    id: int
-    title: str
-    description: str
-    status: str
-    author_id: int
-    author_name: str
-    votes: int
-    created_at: object
-    moved_at: object
-    discussed_seconds: int = 0
-    discussion_started_at: object = None
-    merged_from: list = field(default_factory=list)
 
 
 @dataclass
@@ -199,6 +170,11 @@ class BoardState:
     def is_facilitating(self, viewer: Viewer) -> bool:
         return viewer.is_member and viewer.is_facilitator
 
+    @property
+    def facilitator_ids(self) -> set[int]:
+        """The members who facilitate (empty for a votes-only read, which has no people)."""
+        return {p.user_id for p in self.participants if p.role == FACILITATOR}
+
 
 def meeting_version(meeting_id: int) -> int | None:
     """The meeting's current version (None once it is gone): one cheap query."""
@@ -239,7 +215,7 @@ def load_board(meeting_id: int) -> BoardState:
     """Read a meeting's whole board in six queries."""
     meeting = Meeting.get_by_id(meeting_id)
     everyone = list(Participant.select().where(Participant.meeting == meeting_id).order_by(Participant.joined_at, Participant.id))
-    names = {p.user_id: p.name for p in everyone}
+    names = {p.user_id: p.label for p in everyone}
     topics = _topic_views(meeting_id, names)
     notes: dict[int, list] = defaultdict(list)
     for note in Note.select().where(Note.meeting == meeting_id).order_by(Note.created_at, Note.id):
@@ -285,16 +261,4 @@ def load_votes(meeting_id: int, voter_id: int | None, meeting: Meeting | None = 
         names={},
         topics=_topic_views(meeting_id, {}),
         votes_by_user={voter_id: set(voter_dots)},
-    )
-
-
-def viewer_for(meeting: Meeting, participant: Participant | None, screen: str = "board") -> Viewer:
-    """The Viewer for a participant row (None: someone who has not joined)."""
-    if participant is None:
-        return Viewer(user_id=None, screen=screen)
-    return Viewer(
-        user_id=participant.user_id,
-        is_facilitator=meeting.facilitator_id == participant.user_id,
-        is_member=participant.is_active,
-        screen=screen,
     )

@@ -18,6 +18,8 @@ TIMER_CHANGED = "TimerChanged"
 THUMB_CAST = "ThumbCast"
 NOTE_ADDED = "NoteAdded"
 TOPICS_MERGED = "TopicsMerged"
+# Someone became a co-facilitator or stopped being one: their screens' controls change, and everyone's list.
+ROLE_CHANGED = "RoleChanged"
 # Not database changes: who is connected right now changed; a running timebox ran out.
 PRESENCE_CHANGED = "PresenceChanged"
 TIME_UP = "TimeUp"

@@ -17,10 +17,7 @@ from leancoffee.models import (
     utcnow,
 )
 from leancoffee.services import changes, quotas
-from leancoffee.services.access import (
-    find_topic,
-    meeting_write,
-)
+from leancoffee.services.access import find_topic, meeting_write, membership
 from leancoffee.services.changes import Change
 from leancoffee.services.errors import Conflict, Forbidden, Invalid
 from leancoffee.services.validation import clean_text
@@ -71,9 +68,9 @@ def add_topic(user: User, code, title, description="") -> Change:
 
 
 def _require_editor(meeting, user, topic) -> None:
-    """Only the topic's author or the meeting's facilitator may change it."""
-    if topic.author_id != user.id and meeting.facilitator_id != user.id:
-        raise Forbidden("Only the topic's author or the facilitator can change it.")
+    """Only the topic's author or a facilitator of the meeting may change it."""
+    if topic.author_id != user.id and not membership(meeting, user).facilitates:
+        raise Forbidden("Only the topic's author or a facilitator can change it.")
 
 
 def edit_topic(user: User, code, topic_id, title, description="") -> Change:

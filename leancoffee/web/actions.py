@@ -8,7 +8,19 @@ from flask_login import login_user, logout_user
 from leancoffee.live import live
 from leancoffee.live.push import mark_oob
 from leancoffee.models import COMPLETED, DONE
-from leancoffee.services import accounts, changes, confirmations, facilitation, meetings, merging, notes, room, topics, votes
+from leancoffee.services import (
+    accounts,
+    changes,
+    confirmations,
+    facilitation,
+    meetings,
+    merging,
+    notes,
+    roles,
+    room,
+    topics,
+    votes,
+)
 from leancoffee.services.access import find_meeting
 from leancoffee.services.changes import Change
 from leancoffee.services.errors import ActionRefused, Forbidden
@@ -164,6 +176,13 @@ def update_settings(code):
     """Facilitator: hidden voting and the timebox pattern."""
     form = request.form
     return _perform(code, facilitation.update_settings, form.get("hidden_voting") == "1", form.get("timebox_pattern"))
+
+
+@bp.post("/m/<meeting_code:code>/role")
+def set_role(code):
+    """Facilitator: make someone a co-facilitator (role=facilitator), or take it back (role=participant)."""
+    form = request.form
+    return _perform(code, roles.set_role, form.get("person"), form.get("role"), anchor=lambda c: "facilitators")
 
 
 @bp.post("/m/<meeting_code:code>/discuss-next")
