@@ -13,8 +13,8 @@ from leancoffee.live.closing import ONLY_CLOSE, settle_screens
 from leancoffee.live.connection import SENT, SERVICE_RESTART, Connection, SendTracker, count_sent, fan_out
 from leancoffee.live.fanout import (
     PEOPLE_KINDS,
+    QUIET_KINDS,
     SHOWS_PRESENCE,
-    VOTE_KINDS,
     build_push,
     full_board,
     needs_whole_board,
@@ -136,8 +136,8 @@ class Hub:
         # sent_at: wall-clock time of the commit; the broadcast latency runs to the last local write.
         sent_at = time.time() if sent_at is None else sent_at
         with live.lock:
-            if change.version is None and change.kind in VOTE_KINDS:
-                live.board = None  # a hidden vote left the version as it was
+            if change.version is None and change.kind in QUIET_KINDS:
+                live.board = None  # a hidden vote (or unrevealed topic) left the version as it was
             push = self._render(change, live, fragments)
             conns = list(live.sockets)
             live.note_version(push.version)

@@ -33,7 +33,7 @@ from leancoffee.services.changes import Change
 from leancoffee.services.errors import Conflict, Invalid
 from leancoffee.services.roles import require_another_facilitator
 from leancoffee.services.timebox import format_pattern, parse_pattern
-from leancoffee.services.topics import end_discussion, expected_state, require_expected
+from leancoffee.services.topics import end_discussion, expected_state, require_expected, reveal_all
 from leancoffee.services.validation import clean_int, clean_text
 
 STATUS_LABELS = {"planned": "Planned", "in_progress": "In progress", "completed": "Completed"}
@@ -155,6 +155,8 @@ def change_meeting_status(user: User, code, status, *, expected=None) -> Change:
         elif meeting.phase == DONE:
             fields[Meeting.phase] = DISCUSSING_PHASE
         # The same as the phase steps: Done closes the discussion (its time kept), going back undoes it.
+        if status == COMPLETED:
+            reveal_all(meeting)  # a finished meeting keeps nothing private: its summary lists every topic
         if status == COMPLETED:
             end_discussion(meeting, DISCUSSED, now)
         elif status == PLANNED and meeting.phase == DISCUSSING_PHASE:

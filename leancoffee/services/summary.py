@@ -81,7 +81,7 @@ def _topic_summary(state: BoardState, topic: TopicView, rounds: dict[int, list])
     """One topic with its rounds and notes; no vote count while counts are hidden."""
     notes = state.notes.get(topic.id, [])
     return TopicSummary(
-        title=topic.title, description=topic.description, author=topic.author_name, status=topic.status,
+        title=topic.title, description=topic.description, author=topic.author_name or "anonymous", status=topic.status,
         votes=None if state.counts_hidden else topic.votes, seconds=state.spent_seconds(topic),
         rounds=rounds.get(topic.id, []), merged_from=topic.merged_from,
         takeaways=[n for n in notes if n.kind == TAKEAWAY], actions=[n for n in notes if n.kind == ACTION],
