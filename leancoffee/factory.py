@@ -21,7 +21,7 @@ from leancoffee.prepared import Prepared
 from leancoffee.services.board import PHASE_LABELS
 from leancoffee.services.errors import ActionRefused, Busy, Invalid, TooLarge, TooManyRequests
 from leancoffee.services.timebox import epoch_ms, format_duration
-from leancoffee.web import actions, ops, pages, socket
+from leancoffee.web import actions, devices, ops, pages, socket
 from leancoffee.web.ratelimit import RateLimiter
 from leancoffee.web.responses import refused
 from leancoffee.web.routing import MeetingCodeConverter, RoomSecretConverter, public_url, route_of_request
@@ -59,6 +59,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(ops.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(actions.bp)
+    app.register_blueprint(devices.bp)
     app.register_blueprint(socket.bp)
     app.wsgi_app = GzipStatic(SecureCookiesOverHttps(StripWebSocketCompression(app.wsgi_app)))
     if app.config.get("TRUSTED_PROXIES"):
