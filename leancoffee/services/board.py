@@ -71,6 +71,8 @@ class BoardState:
 
     @property
     def phase_guidance(self) -> str:
+        if self.writing_privately:  # no voting yet, and nobody sees the others' topics
+            return "Add the topics you would like to talk about. Voting opens when a facilitator reveals everyone's topics."
         return PHASE_GUIDANCE[self.meeting.phase]
 
     def phase_step(self, offset: int) -> str | None:

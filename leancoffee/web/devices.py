@@ -46,6 +46,5 @@ def use_link(token):
         return render_template("not_found.html", message=error.message, heading="Link not valid", csrf_token=""), error.status
     login_user(user, remember=True)
     rotate_csrf_token()
-    flash(f"This device is now signed in as {user.name}: the same meetings, votes and role as on your other device. "
-          "Signing out signs you out on all your devices.", "info")
+    flash(f"This device is now signed in as {user.name}, with your meetings.", "info")
     return redirect("/", code=303)
