@@ -7,12 +7,14 @@ import pytest
 
 from tests.helpers import HttpPerson
 from tests.test_browser import card
+from tests.test_facilitator_flow import axe_clean
 from tests.test_ux import LAPTOP, PHONE, PROJECTOR, browser_for, open_page, shot, start
+from tests.test_ux import axe_source as axe_fixture  # noqa: F401 (test_ux's session fixture, registered here as axe_fixture)
 
 pytestmark = pytest.mark.browser
 
 
-def test_a_second_device_signs_in_by_the_link_and_shows_the_same_votes_live(chromium, server):
+def test_a_second_device_signs_in_by_the_link_and_shows_the_same_votes_live(chromium, server, request):
     from playwright.sync_api import expect
 
     fay, ann = HttpPerson(server.base), HttpPerson(server.base)
@@ -28,6 +30,7 @@ def test_a_second_device_signs_in_by_the_link_and_shows_the_same_votes_live(chro
         expect(laptop.get_by_text("It works once, for 10 minutes.")).to_be_visible()
         expect(laptop.locator(".qr svg")).to_be_visible()
         shot(laptop, "device-link-laptop", full_page=False)
+        axe_clean(laptop, request, "device link")
         link = laptop.get_by_label("Your personal link").input_value()
         phone = phone_ctx.new_page()
         phone.goto(link)
@@ -62,7 +65,7 @@ def test_a_second_device_signs_in_by_the_link_and_shows_the_same_votes_live(chro
         phone_ctx.close()
 
 
-def test_a_co_facilitator_takes_over_from_a_facilitator_who_left(chromium, server):
+def test_a_co_facilitator_takes_over_from_a_facilitator_who_left(chromium, server, request):
     from playwright.sync_api import expect
 
     fay, ann, bob = HttpPerson(server.base), HttpPerson(server.base), HttpPerson(server.base)
@@ -81,6 +84,7 @@ def test_a_co_facilitator_takes_over_from_a_facilitator_who_left(chromium, serve
         expect(fay_page.get_by_text("Facilitators (2)")).to_be_visible()
         expect(ann_page.get_by_role("button", name="Open voting")).to_be_visible(timeout=10_000)  # live, no reload
         shot(fay_page, "cofacilitator-laptop", full_page=False)
+        axe_clean(fay_page, request, "facilitators card")
         fay_page.get_by_role("button", name="Leave meeting").click()
         fay_page.get_by_role("dialog").get_by_role("button", name="Leave meeting").click()
         expect(ann_page.locator("#participants-list")).not_to_contain_text("Fay", timeout=10_000)
@@ -99,7 +103,7 @@ def test_a_co_facilitator_takes_over_from_a_facilitator_who_left(chromium, serve
         ann_ctx.close()
 
 
-def test_an_anonymous_private_meeting_read_from_every_output(chromium, server):
+def test_an_anonymous_private_meeting_read_from_every_output(chromium, server, request):
     from playwright.sync_api import expect
 
     fay, ann, bob = HttpPerson(server.base), HttpPerson(server.base), HttpPerson(server.base)
@@ -124,6 +128,7 @@ def test_an_anonymous_private_meeting_read_from_every_output(chromium, server):
         expect(bob_page.get_by_text("Salary bands")).to_have_count(0)
         expect(room.get_by_text("Salary bands")).to_have_count(0)
         shot(ann_page, "private-writing-phone", full_page=False)
+        axe_clean(ann_page, request, "private writing")
         fay_page.get_by_role("button", name="Reveal all topics").click()
         for page in (bob_page, fay_page):
             expect(card(page, "Salary bands").locator(".byline")).to_have_text("anonymous", timeout=10_000)
