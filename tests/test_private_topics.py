@@ -121,6 +121,9 @@ def test_its_author_cannot_vote_note_or_discuss_it_before_the_reveal(trio):
         votes.cast_vote(ann, m.code, first.topic_id)
     with pytest.raises(Conflict, match="Takeaways come once the topics are revealed"):
         notes.add_note(ann, m.code, first.topic_id, "takeaway", "Mine")
+    mine = topics.add_topic(fay, m.code, "Fay's private").topic_id  # a facilitator's own: no Move until revealed
+    fay_card = card(full_board(load_board(m.id), Viewer(fay.id, True, True), set()), mine)
+    assert "Fay&#39;s private" in fay_card and "Move to Discussing" not in fay_card and "Edit" in fay_card
     topics.edit_topic(ann, m.code, first.topic_id, "Ann's clearer wish")  # but may edit and delete it, quietly
     assert topics.delete_topic(ann, m.code, second.topic_id).version is None
     assert load_board(m.id).version == version
