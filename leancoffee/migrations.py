@@ -168,12 +168,42 @@ def _v5_merge_trace() -> None:
     migrate(migrator.add_column("topic", "merged_from", merged_from))
 
 
+def _v6_real_teams() -> None:
+    """Version 6, real teams: several facilitators, names told apart, anonymous and private topics, device links."""
+    migrator = SqliteMigrator(db) if isinstance(db.obj, SqliteDatabase) else PostgresqlMigrator(db)
+    false, true = SQL("DEFAULT FALSE"), SQL("DEFAULT TRUE")
+    migrate(
+        migrator.add_column("meeting", "show_authors", BooleanField(default=True, constraints=[true])),
+        migrator.add_column("meeting", "private_writing", BooleanField(default=False, constraints=[false])),
+        migrator.add_column("topic", "anonymous", BooleanField(default=False, constraints=[false])),
+        migrator.add_column("topic", "unrevealed", BooleanField(default=False, constraints=[
+            false, Check("unrevealed = FALSE OR status = 'to_discuss'")])),
+        migrator.add_column("participant", "name_number", IntegerField(default=1, constraints=[
+            SQL("DEFAULT 1"), Check("name_number >= 1")])),
+    )
+    # The role column becomes the truth: the meeting's creator facilitates, everyone else takes part.
+    db.execute_sql("UPDATE participant SET role = CASE WHEN user_id = (SELECT facilitator_id FROM meeting "
+                   "WHERE meeting.id = participant.meeting_id) THEN 'facilitator' ELSE 'participant' END")
+    # Namesakes already in a meeting are numbered by join order, as joins now do.
+    rows = db.execute_sql("SELECT id, meeting_id, name FROM participant ORDER BY meeting_id, joined_at, id").fetchall()
+    seen: dict = {}
+    for row_id, meeting_id, name in rows:
+        number = seen[(meeting_id, name)] = seen.get((meeting_id, name), 0) + 1
+        if number > 1:
+            db.execute_sql(f"UPDATE participant SET name_number = {int(number)} WHERE id = {int(row_id)}")
+    migrate(migrator.add_index("participant", ("meeting_id", "name", "name_number"), True))
+    from leancoffee.models import DeviceLink  # new in this version, unchanged since
+
+    db.create_tables([DeviceLink])
+
+
 MIGRATIONS = [
     (1, "live board", _v1_live_board),
     (2, "facilitation", _v2_facilitation),
     (3, "sign out everywhere", _v3_sign_out_everywhere),
     (4, "room link", _v4_room_link),
     (5, "merge trace", _v5_merge_trace),
+    (6, "real teams", _v6_real_teams),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -188,8 +218,9 @@ def current_version() -> int:
     columns = {c.name for c in db.get_columns("meeting")}
     if "phase" not in columns:
         return 1
-    if "merged_from" in {c.name for c in db.get_columns("topic")}:
-        return 5
+    topic_columns = {c.name for c in db.get_columns("topic")}
+    if "merged_from" in topic_columns:
+        return 6 if "unrevealed" in topic_columns else 5
     if "room_secret" in columns:
         return 4
     return 3 if "session_generation" in {c.name for c in db.get_columns("user")} else 2

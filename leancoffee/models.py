@@ -113,6 +113,10 @@ class Meeting(BaseModel):
     timer_round = IntegerField(default=0)
     # The room screen's link (/room/<secret>): read-only, no login; renewing it closes the screens opened with the old one.
     room_secret = CharField(max_length=64, unique=True, default=new_room_secret)
+    # "Show who proposed each topic": off, new topics are written anonymously (Topic.anonymous keeps it per topic).
+    show_authors = BooleanField(default=True, constraints=[SQL("DEFAULT TRUE")])
+    # "Private writing": topics written while collecting stay their author's own until a facilitator reveals them.
+    private_writing = BooleanField(default=False, constraints=[SQL("DEFAULT FALSE")])
 
     @property
     def votes_hidden(self) -> bool:
@@ -131,9 +135,21 @@ class Participant(BaseModel):
     is_active = BooleanField(default=True)
     joined_at = DateTimeField(default=utcnow)
     left_at = DateTimeField(null=True)
+    # Told apart from others of the same name by join order: the second "Ann" is "Ann (2)" for the whole meeting.
+    name_number = IntegerField(default=1, constraints=[SQL("DEFAULT 1"), Check("name_number >= 1")])
 
     class Meta:
-        indexes = ((("meeting", "user"), True),)
+        indexes = ((("meeting", "user"), True), (("meeting", "name", "name_number"), True))
+
+    @property
+    def label(self) -> str:
+        """The name shown everywhere: "Ann", or "Ann (2)" for the second Ann to join."""
+        return self.name if self.name_number == 1 else f"{self.name} ({self.name_number})"
+
+    @property
+    def facilitates(self) -> bool:
+        """Whether this member facilitates the meeting (as long as they are in it)."""
+        return self.role == FACILITATOR and self.is_active
 
 
 class Topic(BaseModel):
@@ -154,6 +170,12 @@ class Topic(BaseModel):
     discussed_seconds = IntegerField(default=0, constraints=[SQL("DEFAULT 0")])
     # Titles of the topics merged into this one, oldest first, as a JSON list (services/merging.py).
     merged_from = TextField(default="", constraints=[SQL("DEFAULT ''")])
+    # Written while the meeting hid authors: nobody but the author ever learns who wrote it.
+    anonymous = BooleanField(default=False, constraints=[SQL("DEFAULT FALSE")])
+    # Written privately and not revealed yet: its author's alone, and only ever in To Discuss.
+    unrevealed = BooleanField(
+        default=False, constraints=[SQL("DEFAULT FALSE"), Check("unrevealed = FALSE OR status = 'to_discuss'")]
+    )
 
 
 class Vote(BaseModel):
@@ -217,4 +239,18 @@ class Note(BaseModel):
     created_at = DateTimeField(default=utcnow)
 
 
-ALL_MODELS = [User, Meeting, Participant, Topic, Vote, ThumbsVote, ThumbsRound, Note]
+class DeviceLink(BaseModel):
+    """A one-time link that signs another browser in as this user: only its hash is kept; it works once, briefly."""
+
+    id = AutoField()
+    user = ForeignKeyField(User, on_delete="CASCADE")
+    token_hash = CharField(max_length=64, unique=True)
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField(constraints=[Check("expires_at > created_at")])
+    used_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "device_link"
+
+
+ALL_MODELS = [User, Meeting, Participant, Topic, Vote, ThumbsVote, ThumbsRound, Note, DeviceLink]

@@ -139,10 +139,10 @@ def test_refusals_by_role_change_nothing(meeting, person):
     assert eve.post(f"/m/{m.code}/topics", {"title": "Spam"}).status_code == 403
     assert eve.post(f"/m/{m.code}/topics/{topic.id}/vote").status_code == 403
     response = bob.post(f"/m/{m.code}/topics/{topic.id}/edit", {"title": "Bob's now"})
-    assert response.status_code == 403 and "author or the facilitator" in response.text
+    assert response.status_code == 403 and "author or a facilitator" in response.text
     assert bob.post(f"/m/{m.code}/topics/{topic.id}/delete").status_code == 403
     response = ann.post(f"/m/{m.code}/topics/{topic.id}/move", {"status": "discussing"})
-    assert response.status_code == 403 and "Only the facilitator" in response.text
+    assert response.status_code == 403 and "Only a facilitator" in response.text
     assert ann.post(f"/m/{m.code}/status", {"status": "in_progress"}).status_code == 403
     topic = Topic.get_by_id(topic.id)
     assert (topic.title, topic.status) == ("Ann's", "to_discuss")

@@ -17,9 +17,10 @@ from leancoffee.models import (
     utcnow,
 )
 from leancoffee.services import facilitation, meetings, merging, topics, votes
-from leancoffee.services.board import Viewer, load_board
+from leancoffee.services.board import load_board
 from leancoffee.services.errors import Conflict, Forbidden, Invalid
 from leancoffee.services.timebox import format_clock, parse_pattern, timebox_seconds, timer_view
+from leancoffee.services.viewing import Viewer
 
 
 @pytest.fixture

@@ -246,7 +246,8 @@ def test_without_javascript_a_plain_page_asks_and_cancel_changes_nothing(chromiu
         expect(card(page, "Beta")).to_be_visible()
     finally:
         plain.close()
-    scripted = browser_for(chromium, fay, server.base)
+    # Ann's: the last facilitator may not leave (issue 19), so only a participant is asked.
+    scripted = browser_for(chromium, ann, server.base)
     try:  # the same page, checked by axe-core (which needs JavaScript): the form posted past the dialog
         page = open_page(scripted, f"{server.base}/m/{code}", LAPTOP)
         page.evaluate("() => HTMLFormElement.prototype.submit.call(document.querySelector('.leave'))")

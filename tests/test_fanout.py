@@ -7,7 +7,8 @@ import pytest
 from leancoffee.live.fanout import build_push, full_board
 from leancoffee.live.push import EVERYONE, Push, mark_oob, user_audience
 from leancoffee.services import changes, meetings, topics, votes
-from leancoffee.services.board import Viewer, load_board, load_votes
+from leancoffee.services.board import load_board, load_votes
+from leancoffee.services.viewing import Viewer
 
 
 def test_mark_oob_marks_only_the_root_element():
@@ -153,7 +154,8 @@ def test_presence_change_without_names_sends_the_participant_list(board):
 def test_full_board_has_every_live_region_marked_oob(board):
     m, fay, ann, bob = board
     html = full_board(load_board(m.id), Viewer(ann.id, False, True), {ann.id})
-    regions = ("meeting-status", "timer", "thumbs", "action-bar", "columns", "merge", "settings", "participants")
+    regions = ("meeting-status", "writing", "timer", "thumbs", "action-bar", "columns", "merge", "settings", "facilitators",
+               "participants")
     marked = re.findall(r'<[a-z]+ id="([^"]+)"[^>]*hx-swap-oob="true"', html)
     assert marked == list(regions)
 

@@ -12,8 +12,9 @@ from leancoffee.factory import create_app
 from leancoffee.live.fanout import build_push
 from leancoffee.models import DISCUSSED, DISCUSSING, TO_DISCUSS, Meeting, ThumbsRound, Topic, utcnow
 from leancoffee.services import changes, facilitation, meetings, merging, notes, topics, votes
-from leancoffee.services.board import Viewer, load_board
+from leancoffee.services.board import load_board
 from leancoffee.services.errors import Conflict
+from leancoffee.services.viewing import Viewer
 from tests.backends import fresh_postgres_database, need_postgres
 from tests.conftest import Person
 from tests.helpers import board_expected, page_token

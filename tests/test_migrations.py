@@ -39,11 +39,11 @@ def columns_in_database():
 
 def test_an_empty_database_is_brought_to_the_latest_schema(database_url):
     use(database_url)
-    assert upgrade() == [1, 2, 3, 4, 5]
+    assert upgrade() == [1, 2, 3, 4, 5, 6]
     assert upgrade() == []  # idempotent: a restart finds nothing to do
     assert columns_in_database() == columns_of_models()
     with db.connection_context():
-        assert current_version() == LATEST and [v.version for v in SchemaVersion.select()] == [1, 2, 3, 4, 5]
+        assert current_version() == LATEST and [v.version for v in SchemaVersion.select()] == [1, 2, 3, 4, 5, 6]
 
 
 def test_a_database_of_the_previous_version_keeps_its_data(database_url):
@@ -56,7 +56,7 @@ def test_a_database_of_the_previous_version_keeps_its_data(database_url):
         db.execute_sql("INSERT INTO topic (meeting_id, author_id, title, description, status, created_at, updated_at, moved_at) "
                        "VALUES (1, 1, 'Kept topic', '', 'discussed', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
         db.execute_sql("INSERT INTO vote (meeting_id, topic_id, user_id, created_at) VALUES (1, 1, 1, CURRENT_TIMESTAMP)")
-    assert upgrade() == [2, 3, 4, 5]
+    assert upgrade() == [2, 3, 4, 5, 6]
     assert columns_in_database() == columns_of_models()
     with db.connection_context():
         meeting = Meeting.get(Meeting.code == "oldcode12345")
@@ -90,7 +90,7 @@ def test_users_of_version_2_keep_their_rows_and_start_at_generation_0(database_u
     assert upgrade(target=2) == [1, 2]
     with db.connection_context():
         db.execute_sql("INSERT INTO \"user\" (name, created_at) VALUES ('Ann', CURRENT_TIMESTAMP)")
-    assert upgrade() == [3, 4, 5]
+    assert upgrade() == [3, 4, 5, 6]
     from leancoffee.models import User
 
     with db.connection_context():
@@ -113,7 +113,9 @@ def test_meetings_of_version_3_each_get_their_own_room_secret(database_url):
         db.execute_sql("INSERT INTO vote (meeting_id, topic_id, user_id, created_at) VALUES (1, 1, 1, CURRENT_TIMESTAMP)")
     assert upgrade(target=4) == [4]
     with db.connection_context():
-        first, second = Meeting.get(Meeting.code == "firstcode123"), Meeting.get(Meeting.code == "secondcode45")
+        # Only the columns of version 4: today's model has more.
+        v4 = Meeting.select(Meeting.id, Meeting.title, Meeting.version, Meeting.status, Meeting.room_secret)
+        first, second = v4.where(Meeting.code == "firstcode123").get(), v4.where(Meeting.code == "secondcode45").get()
         assert (first.title, first.version, first.status) == ("Kept firstcode123", 5, "in_progress")
         assert len(first.room_secret) >= 32 and len(second.room_secret) >= 32 and first.room_secret != second.room_secret
         # The secret is unique and required in the schema itself, not only in the model.
@@ -122,10 +124,11 @@ def test_meetings_of_version_3_each_get_their_own_room_secret(database_url):
         for value in (f"'{first.room_secret}'", "NULL"):
             with pytest.raises(IntegrityError), db.atomic():
                 db.execute_sql(f"UPDATE meeting SET room_secret = {value} WHERE id = {second.id}")
-        assert Meeting.create(code="newcode12345", title="New", facilitator=1).room_secret not in (first.room_secret, None)
-    assert upgrade() == [5]  # the topics' merge trace, then the board reads as the app does
+    assert upgrade() == [5, 6]  # the topics' merge trace and teams, then the board reads as the app does
     assert columns_in_database() == columns_of_models()
     with db.connection_context():
+        # (The model is today's: a meeting made by it needs today's schema.)
+        assert Meeting.create(code="newcode12345", title="New", facilitator=1).room_secret not in (first.room_secret, None)
         assert [t.votes for t in load_board(first.id).topics.values()] == [1]
 
 
@@ -141,7 +144,7 @@ def test_topics_of_version_4_keep_their_rows_and_gain_an_empty_merge_trace(datab
                        "VALUES (1, 1, 'Old topic', 'kept', 'to_discuss', "
                        "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
         db.execute_sql("INSERT INTO vote (meeting_id, topic_id, user_id, created_at) VALUES (1, 1, 1, CURRENT_TIMESTAMP)")
-    assert upgrade() == [5]
+    assert upgrade() == [5, 6]
     assert columns_in_database() == columns_of_models()
     with db.connection_context():
         topic = Topic.get(Topic.title == "Old topic")
@@ -154,3 +157,51 @@ def test_topics_of_version_4_keep_their_rows_and_gain_an_empty_merge_trace(datab
                        "VALUES (1, 1, 'By hand', '', 'to_discuss', "
                        "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
         assert Topic.get(Topic.title == "By hand").merged_from == ""
+
+
+def test_meetings_of_version_5_keep_their_people_and_topics_and_gain_roles_numbers_and_settings(database_url):
+    from peewee import IntegrityError
+
+    from leancoffee.models import DeviceLink, Participant
+
+    use(database_url)
+    assert upgrade(target=5) == [1, 2, 3, 4, 5]
+    with db.connection_context():
+        for name in ("Fay", "Ann", "Ann2", "Bob"):
+            db.execute_sql(f"INSERT INTO \"user\" (name, created_at, session_generation) VALUES ('{name}', CURRENT_TIMESTAMP, 0)")
+        db.execute_sql("INSERT INTO meeting (code, title, votes_per_person, status, facilitator_id, created_at, version, phase, "
+                       "room_secret) VALUES ('v5code123456', 'Before teams', 3, 'in_progress', 1, CURRENT_TIMESTAMP, 9, "
+                       "'voting', 'a-room-secret-of-version-5-meeting')")
+        # Two people called Ann, joined one after the other; a stale role on Bob's row (v5 never read it).
+        for user_id, name, role, minute in ((1, "Fay", "facilitator", 1), (2, "Ann", "participant", 2),
+                                            (3, "Ann", "participant", 3), (4, "Bob", "facilitator", 4)):
+            db.execute_sql("INSERT INTO participant (meeting_id, user_id, name, role, is_active, joined_at) "
+                           f"VALUES (1, {user_id}, '{name}', '{role}', TRUE, '2024-01-01 10:0{minute}:00')")
+        db.execute_sql("INSERT INTO topic (meeting_id, author_id, title, description, status, created_at, updated_at, moved_at, "
+                       "merged_from) VALUES (1, 2, 'Old topic', '', 'to_discuss', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, "
+                       "CURRENT_TIMESTAMP, '')")
+        db.execute_sql("INSERT INTO vote (meeting_id, topic_id, user_id, created_at) VALUES (1, 1, 3, CURRENT_TIMESTAMP)")
+    assert upgrade() == [6]
+    assert columns_in_database() == columns_of_models()
+    with db.connection_context():
+        people = {p.user_id: p for p in Participant.select()}
+        assert [(people[u].label, people[u].role) for u in (1, 2, 3, 4)] == [
+            ("Fay", "facilitator"), ("Ann", "participant"), ("Ann (2)", "participant"), ("Bob", "participant")]
+        meeting = Meeting.get(Meeting.code == "v5code123456")
+        assert (meeting.version, meeting.phase, meeting.show_authors, meeting.private_writing) == (9, "voting", True, False)
+        topic = Topic.get(Topic.title == "Old topic")
+        assert (topic.anonymous, topic.unrevealed) == (False, False)
+        state = load_board(meeting.id)
+        assert [(t.title, t.votes, t.author_name) for t in state.topics.values()] == [("Old topic", 1, "Ann")]
+        # The rules live in the schema itself.
+        for statement in ("UPDATE participant SET name_number = 1 WHERE user_id = 3",  # two "Ann" number 1
+                          "UPDATE participant SET name_number = 0 WHERE user_id = 4",
+                          "UPDATE topic SET unrevealed = TRUE, status = 'discussed' WHERE id = 1",
+                          "INSERT INTO device_link (user_id, token_hash, created_at, expires_at) "
+                          "VALUES (1, 'h', '2024-01-01 10:00:00', '2024-01-01 09:00:00')"):
+            with pytest.raises(IntegrityError), db.atomic():
+                db.execute_sql(statement)
+        db.execute_sql("INSERT INTO topic (meeting_id, author_id, title, description, status, created_at, updated_at, moved_at) "
+                       "VALUES (1, 1, 'By hand', '', 'to_discuss', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
+        assert (Topic.get(Topic.title == "By hand").anonymous, Topic.get(Topic.title == "By hand").unrevealed) == (False, False)
+        assert DeviceLink.select().count() == 0

@@ -7,7 +7,8 @@ import pytest
 from leancoffee.live.fanout import build_push
 from leancoffee.models import Note, Participant, Topic
 from leancoffee.services import notes
-from leancoffee.services.board import Viewer, load_board
+from leancoffee.services.board import load_board
+from leancoffee.services.viewing import Viewer
 from tests.helpers import HttpPerson, receive_until
 
 

@@ -4,8 +4,9 @@ import pytest
 
 from leancoffee.models import COMPLETED, DISCUSSED, DISCUSSING, IN_PROGRESS, PLANNED, Meeting, Participant, Topic, Vote
 from leancoffee.services import changes, meetings, topics, votes
-from leancoffee.services.board import Viewer, load_board
+from leancoffee.services.board import load_board
 from leancoffee.services.errors import Conflict, Forbidden, Invalid, NotFound
+from leancoffee.services.viewing import Viewer
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ from leancoffee.live.fanout import build_push
 from leancoffee.live.meeting import LiveMeeting
 from leancoffee.live.push import EVERYONE, ROOM, Push, user_audience
 from leancoffee.services import changes, topics, votes
-from leancoffee.services.board import Viewer, load_votes
+from leancoffee.services.board import load_votes
+from leancoffee.services.viewing import Viewer
 
 
 @pytest.fixture

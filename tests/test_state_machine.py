@@ -11,8 +11,9 @@ from leancoffee.factory import create_app
 from leancoffee.live.fanout import full_board
 from leancoffee.models import DISCUSSING, PHASES, TOPIC_STATUSES, Meeting, Participant, Topic, Vote
 from leancoffee.services import facilitation, meetings, merging, topics, votes
-from leancoffee.services.board import Viewer, load_board
+from leancoffee.services.board import load_board
 from leancoffee.services.errors import ActionRefused
+from leancoffee.services.viewing import Viewer
 
 PEOPLE = ("Fay", "Ann", "Bob", "Cid")
 TITLES = st.sampled_from(["Alpha", "Beta", "Gamma", "Delta", "Epsilon", "<b>bold</b>", "", "x" * 130])

@@ -15,7 +15,7 @@ from wsproto.utilities import LocalProtocolError
 from leancoffee import metrics
 from leancoffee.live.wire import PING, SerialSocket
 from leancoffee.logs import event
-from leancoffee.services.board import Viewer
+from leancoffee.services.viewing import Viewer
 
 log = logging.getLogger(__name__)
 

@@ -1,20 +1,24 @@
 """The one place that turns a committed change into the fragments every screen needs."""
 
-from flask import current_app
-
-from leancoffee.live.push import EVERYONE, FACILITATOR, ROOM, Push, mark_oob, user_audience
+from leancoffee.live.push import EVERYONE, FACILITATOR, ROOM, Push, user_audience
+from leancoffee.live.render import facilitator_view, member_view, oob, render_part
+from leancoffee.live.writing import column_count_variants, column_list_variants, private_writing_push, topic_body
 from leancoffee.models import DISCUSSING, TO_DISCUSS
 from leancoffee.services import changes
-from leancoffee.services.board import BoardState, Viewer
+from leancoffee.services.board import BoardState
 from leancoffee.services.changes import Change
+from leancoffee.services.viewing import Viewer
 
 # Changes after which a viewer's whole board may look different (controls, hidden counts, read-only).
-WHOLE_BOARD = {changes.SESSION_STATUS_CHANGED, changes.PHASE_CHANGED, changes.SETTINGS_CHANGED}
+WHOLE_BOARD = {changes.SESSION_STATUS_CHANGED, changes.PHASE_CHANGED, changes.SETTINGS_CHANGED, changes.ROLE_CHANGED,
+               changes.TOPICS_REVEALED}
 # Changes that alter which topics exist or what they are called: the facilitator's merge form lists them.
 TOPIC_LIST = {changes.TOPIC_ADDED, changes.TOPIC_EDITED, changes.TOPIC_DELETED, changes.TOPICS_MERGED}
 TIMER_KINDS = {changes.TIMER_CHANGED, changes.TIME_UP}
 PEOPLE_KINDS = {changes.PARTICIPANT_JOINED, changes.PARTICIPANT_LEFT, changes.PRESENCE_CHANGED}
 VOTE_KINDS = {changes.VOTE_CAST, changes.VOTE_REMOVED}
+# Changes that may carry no version: hidden votes, and changes to unrevealed topics (nobody else may learn of them).
+QUIET_KINDS = VOTE_KINDS | {changes.TOPIC_ADDED, changes.TOPIC_EDITED, changes.TOPIC_DELETED}
 # Changes whose fragments show who is here: the only ones for which presence is read.
 SHOWS_PRESENCE = PEOPLE_KINDS | WHOLE_BOARD
 
@@ -24,32 +28,8 @@ def needs_whole_board(change: Change) -> bool:
     return change.kind not in VOTE_KINDS
 
 
-def render_part(template: str, state: BoardState, viewer: Viewer | None = None, **extra) -> str:
-    """Render one partial (one root element) for a viewer, from the board alone.
-
-    Not through Flask's render_template: a fragment goes to every screen, so nothing of the request
-    that caused it (its user, session or CSRF token) may reach it, and skipping the request context
-    and signals halves what rendering a vote's fragments costs.
-    """
-    return current_app.jinja_env.get_template(template).render(board=state, viewer=viewer or Viewer(None), **extra)
-
-
-def oob(template: str, state: BoardState, viewer: Viewer | None = None, **extra) -> str:
-    """A partial marked for an out-of-band swap."""
-    return mark_oob(render_part(template, state, viewer, **extra))
-
-
-def member_view(state: BoardState, user_id: int) -> Viewer:
-    """The Viewer of a member of this meeting."""
-    return Viewer(user_id=user_id, is_facilitator=state.meeting.facilitator_id == user_id, is_member=True)
-
-
-def facilitator_view(state: BoardState) -> Viewer:
-    return member_view(state, state.meeting.facilitator_id)
-
-
-BOARD_REGIONS = ("_meeting_status.html", "_timer.html", "_thumbs.html", "_action_bar.html", "_columns.html",
-                 "_merge.html", "_settings.html")
+BOARD_REGIONS = ("_meeting_status.html", "_writing.html", "_timer.html", "_thumbs.html", "_action_bar.html", "_columns.html",
+                 "_merge.html", "_settings.html", "_roles.html")
 
 
 def full_board(state: BoardState, viewer: Viewer, present: set[int]) -> str:
@@ -64,21 +44,8 @@ def full_board(state: BoardState, viewer: Viewer, present: set[int]) -> str:
 def _column_lists(push: Push, state: BoardState, statuses, new_topic_id=None) -> None:
     """Re-send columns' order and counts; cards already on screen stay (hx-preserve placeholders)."""
     for status in statuses:
-        push.add(*_column_list_variants(state, status, new_topic_id))
-        push.add((EVERYONE, oob("_column_count.html", state, status=status)))
-
-
-def _column_list_variants(state: BoardState, status: str, new_topic_id=None) -> list[tuple[str, str]]:
-    """One column's list; a new card is sent whole, and differs for its author and the facilitator."""
-    topic = state.topics.get(new_topic_id) if new_topic_id else None
-    if topic is None or topic.status != status:
-        return [(EVERYONE, oob("_column_list.html", state, status=status, full_ids=()))]
-    audiences = (
-        (FACILITATOR, facilitator_view(state)),
-        (user_audience(topic.author_id), member_view(state, topic.author_id)),
-        (EVERYONE, Viewer(user_id=None, is_member=True)),
-    )
-    return [(aud, oob("_column_list.html", state, viewer, status=status, full_ids={topic.id})) for aud, viewer in audiences]
+        push.add(*column_list_variants(state, status, new_topic_id))
+        push.add(*column_count_variants(state, status))
 
 
 def _vote_counts(push: Push, state: BoardState) -> None:
@@ -116,8 +83,8 @@ def _topic_tools(push: Push, state: BoardState, topic_id: int) -> None:
     topic = state.topics.get(topic_id)
     if topic is None:
         return
-    editors = ((FACILITATOR, state.meeting.facilitator_id), (user_audience(topic.author_id), topic.author_id))
-    push.add(*((aud, oob("_topic_tools.html", state, member_view(state, uid), topic=topic)) for aud, uid in editors))
+    editors = ((FACILITATOR, facilitator_view(state)), (user_audience(topic.author_id), member_view(state, topic.author_id)))
+    push.add(*((aud, oob("_topic_tools.html", state, viewer, topic=topic)) for aud, viewer in editors))
 
 
 def _moved_cards(push: Push, state: BoardState, change: Change) -> None:
@@ -164,6 +131,8 @@ def _people(push: Push, change: Change, state: BoardState, present: set[int]) ->
                             + oob("_participants_count.html", state, present=present)))
     else:
         push.add((EVERYONE, oob("_participants.html", state, present=present)))
+    # Each facilitator's list of who may become a co-facilitator (their own row says "you").
+    push.add(*((user_audience(uid), oob("_roles.html", state, member_view(state, uid))) for uid in sorted(state.facilitator_ids)))
     if kind == changes.PARTICIPANT_JOINED and actor_id is not None:
         # A rejoiner's (or renamed person's) other tabs show them as a member again. A leaver's tabs
         # are closed instead (Hub.dispatch), so nothing of the meeting reaches them any more.
@@ -198,7 +167,7 @@ def _topic_added(push: Push, change: Change, state: BoardState, present: set[int
 def _topic_edited(push: Push, change: Change, state: BoardState, present: set[int]) -> None:
     topic = state.topics.get(change.topic_id)
     if topic is not None:
-        push.add((EVERYONE, oob("_topic_body.html", state, topic=topic)))
+        topic_body(push, state, topic)
         _topic_tools(push, state, topic.id)
 
 
@@ -208,7 +177,7 @@ def _topic_removed(push: Push, change: Change, state: BoardState, present: set[i
     target = state.topics.get(change.other_topic_id) if change.other_topic_id else None
     if target is not None:
         push.add((EVERYONE, oob("_notes.html", state, topic=target)))
-        push.add((EVERYONE, oob("_topic_body.html", state, topic=target)))  # its "Merged from" trace
+        topic_body(push, state, target)  # its "Merged from" trace
         _dots_returned(push, change, target)
     _vote_counts(push, state)
     _column_lists(push, state, [c for c in change.columns if c != TO_DISCUSS or state.counts_hidden])
@@ -287,6 +256,8 @@ def build_push(change: Change, state: BoardState, present: set[int]) -> Push:
         return whole_board_push(state, present)
     if change.kind in VOTE_KINDS and state.counts_hidden:
         return _hidden_vote(change, state)
+    if change.kind in QUIET_KINDS and change.version is None:
+        return private_writing_push(change, state)  # an unrevealed topic: its author's tabs, and a count at most
     push = _with_room_board(state, present)
     FRAGMENTS[change.kind](push, change, state, present)
     if change.kind in TOPIC_LIST:

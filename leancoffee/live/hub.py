@@ -9,12 +9,12 @@ from gevent.lock import Semaphore
 from leancoffee import metrics
 from leancoffee.db import db
 from leancoffee.live.backplane import LocalBackplane
-from leancoffee.live.closing import ONLY_CLOSE, closed_by
-from leancoffee.live.connection import POLICY_VIOLATION, SENT, SERVICE_RESTART, Connection, SendTracker, count_sent, fan_out
+from leancoffee.live.closing import ONLY_CLOSE, settle_screens
+from leancoffee.live.connection import SENT, SERVICE_RESTART, Connection, SendTracker, count_sent, fan_out
 from leancoffee.live.fanout import (
     PEOPLE_KINDS,
+    QUIET_KINDS,
     SHOWS_PRESENCE,
-    VOTE_KINDS,
     build_push,
     full_board,
     needs_whole_board,
@@ -127,9 +127,7 @@ class Hub:
         """
         if change.kind == changes.PARTICIPANT_LEFT and change.actor_id is not None:
             self.presence.leave(change.meeting_id, change.actor_id)
-        closing = closed_by(change)
-        if closing is not None:
-            self._close_screens_of(change.meeting_id, closing)
+        settle_screens(change, self.connections_of(change.meeting_id))
         if change.kind in ONLY_CLOSE:
             return Push(meeting_id=change.meeting_id, version=None)
         live = self.meetings.get(change.meeting_id)
@@ -138,8 +136,8 @@ class Hub:
         # sent_at: wall-clock time of the commit; the broadcast latency runs to the last local write.
         sent_at = time.time() if sent_at is None else sent_at
         with live.lock:
-            if change.version is None and change.kind in VOTE_KINDS:
-                live.board = None  # a hidden vote left the version as it was
+            if change.version is None and change.kind in QUIET_KINDS:
+                live.board = None  # a hidden vote (or unrevealed topic) left the version as it was
             push = self._render(change, live, fragments)
             conns = list(live.sockets)
             live.note_version(push.version)
@@ -170,12 +168,6 @@ class Hub:
         if live.shown_present is None:
             live.shown_present = self.presence.present_users(change.meeting_id)
         return live.shown_present
-
-    def _close_screens_of(self, meeting_id: int, which) -> None:
-        """Close the sockets of a meeting whose viewer may no longer see it (1008: their pages reload, not reconnect)."""
-        for conn in self.connections_of(meeting_id):
-            if which(conn.viewer):
-                conn.close(POLICY_VIOLATION)
 
     def announce(self, change: Change) -> None:
         """A change born on this worker (presence): render it here and tell the other workers."""

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from leancoffee.live.wire import text_frame
-from leancoffee.services.board import Viewer
+from leancoffee.services.viewing import Viewer
 
 EVERYONE = "*"
 FACILITATOR = "fac"

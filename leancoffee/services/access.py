@@ -68,10 +68,10 @@ def require_member(meeting: Meeting, user: User | None) -> Participant:
 
 
 def require_facilitator(meeting: Meeting, user: User | None) -> Participant:
-    """The acting user's participation if they facilitate this meeting, or Forbidden."""
+    """The acting user's participation if they are one of this meeting's facilitators, or Forbidden."""
     participant = require_member(meeting, user)
-    if meeting.facilitator_id != user.id:
-        raise Forbidden("Only the facilitator can do that.")
+    if not participant.facilitates:
+        raise Forbidden("Only a facilitator can do that.")
     return participant
 
 
@@ -81,8 +81,13 @@ def require_open(meeting: Meeting) -> None:
         raise Conflict("This meeting is completed: its board is read-only.")
 
 
-def find_topic(meeting: Meeting, topic_id) -> Topic:
-    """The topic with this id in this meeting, or NotFound."""
+def keep_version(meeting: Meeting) -> None:
+    """Undo this transaction's version bump: a change to an unrevealed topic must not show in the version others see."""
+    Meeting.update(version=Meeting.version - 1).where(Meeting.id == meeting.id).execute()
+
+
+def find_topic(meeting: Meeting, topic_id, user: User | None = None) -> Topic:
+    """The topic with this id in this meeting as `user` may see it (an unrevealed one is its author's alone), or NotFound."""
     try:
         topic_id = int(topic_id)
     except (TypeError, ValueError):
@@ -90,7 +95,8 @@ def find_topic(meeting: Meeting, topic_id) -> Topic:
     if not 0 < topic_id < 2**63:  # beyond what a database id can be
         raise NotFound("That topic does not exist in this meeting.")
     topic = TOPIC_OF_MEETING.first(topic_id, meeting.id)
-    if topic is None:
+    # Someone else's unrevealed topic reads exactly as one that does not exist: no answer tells them it does.
+    if topic is None or (topic.unrevealed and (user is None or topic.author_id != user.id)):
         raise NotFound("That topic does not exist in this meeting (it may have been deleted).")
     return topic
 

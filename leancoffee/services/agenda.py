@@ -37,7 +37,7 @@ def top_topics(meeting: Meeting) -> list[Topic]:
     rows = list(
         Topic.select(Topic, fn.COUNT(Vote.id).alias("vote_count"))
         .join(Vote, JOIN.LEFT_OUTER, on=(Vote.topic == Topic.id))
-        .where((Topic.meeting == meeting.id) & (Topic.status == TO_DISCUSS))
+        .where((Topic.meeting == meeting.id) & (Topic.status == TO_DISCUSS) & ~Topic.unrevealed)
         .group_by(Topic.id)
         .order_by(fn.COUNT(Vote.id).desc(), Topic.created_at, Topic.id)
     )

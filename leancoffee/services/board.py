@@ -11,6 +11,7 @@ from leancoffee.models import (
     DISCUSSING,
     DISCUSSING_PHASE,
     DONE,
+    FACILITATOR,
     PHASES,
     TO_DISCUSS,
     TOPIC_STATUSES,
@@ -28,6 +29,7 @@ from leancoffee.services.meetings import STATUS_LABELS
 from leancoffee.services.merging import merged_titles
 from leancoffee.services.timebox import TimerView, timebox_seconds, timer_view
 from leancoffee.services.topics import COLUMN_LABELS, expected_state
+from leancoffee.services.viewing import TopicView, Viewer
 from leancoffee.services.votes import VOTED_TOPICS
 
 PHASE_LABELS = {COLLECTING: "Collecting topics", VOTING: "Voting", DISCUSSING_PHASE: "Discussing", DONE: "Done"}
@@ -37,37 +39,6 @@ PHASE_GUIDANCE = {
     DISCUSSING_PHASE: "Topics are discussed one at a time, most votes first, each in a timebox.",
     DONE: "The meeting is over: the summary has every takeaway and action.",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Viewer:
-    """Who is looking at the board: decides vote state, remaining dots and which controls show."""
-
-    user_id: int | None
-    is_facilitator: bool = False
-    is_member: bool = False
-    # "board" (a person's own page) or "room" (the projected, read-only screen).
-    screen: str = "board"
-    # The room link's secret a room screen was opened with (None: a member's page), so renewing it closes that screen.
-    room_secret: str | None = None
-
-
-@dataclass
-class TopicView:
-    """A topic with its vote count and author's display name."""
-
-    id: int
-    title: str
-    description: str
-    status: str
-    author_id: int
-    author_name: str
-    votes: int
-    created_at: object
-    moved_at: object
-    discussed_seconds: int = 0
-    discussion_started_at: object = None
-    merged_from: list = field(default_factory=list)
 
 
 @dataclass
@@ -82,6 +53,8 @@ class BoardState:
     notes: dict[int, list] = field(default_factory=dict)
     # The thumbs of the current round, by user.
     thumbs_by_user: dict[int, str] = field(default_factory=dict)
+    # Topics written privately and not revealed yet, kept out of `topics`: only column(…, viewer) shows one, to its author.
+    unrevealed: dict[int, TopicView] = field(default_factory=dict)
     now: object = field(default_factory=utcnow)
 
     @property
@@ -98,6 +71,8 @@ class BoardState:
 
     @property
     def phase_guidance(self) -> str:
+        if self.writing_privately:  # no voting yet, and nobody sees the others' topics
+            return "Add the topics you would like to talk about. Voting opens when a facilitator reveals everyone's topics."
         return PHASE_GUIDANCE[self.meeting.phase]
 
     def phase_step(self, offset: int) -> str | None:
@@ -112,7 +87,20 @@ class BoardState:
 
     @property
     def voting_open(self) -> bool:
-        return self.meeting.phase in (COLLECTING, VOTING) and not self.read_only
+        return self.meeting.phase in (COLLECTING, VOTING) and not self.read_only and not self.writing_privately
+
+    @property
+    def writing_privately(self) -> bool:
+        """Private writing while topics are collected: each sees only their own until a facilitator reveals them."""
+        return self.meeting.private_writing and self.meeting.phase == COLLECTING and not self.read_only
+
+    @property
+    def writers(self) -> set[int]:
+        """Who has written topics not revealed yet (how many others have is all anyone else learns)."""
+        return {t.author_id for t in self.unrevealed.values()}
+
+    def others_writing(self, viewer: Viewer) -> int:
+        return len(self.writers - {viewer.user_id})
 
     @property
     def timer(self) -> TimerView:
@@ -168,9 +156,12 @@ class BoardState:
     def status_label(self) -> str:
         return STATUS_LABELS[self.meeting.status]
 
-    def column(self, status: str) -> list[TopicView]:
-        """Topics of one column in board order: To Discuss by votes, the others by when they arrived."""
+    def column(self, status: str, viewer: Viewer | None = None) -> list[TopicView]:
+        """Topics of one column in board order (To Discuss by votes, the others by when they arrived), with the
+        viewer's own unrevealed topics: nobody else's ever."""
         topics = [t for t in self.topics.values() if t.status == status]
+        if status == TO_DISCUSS and viewer is not None and viewer.user_id is not None:
+            topics += [t for t in self.unrevealed.values() if t.author_id == viewer.user_id]
         if status == TO_DISCUSS and self.counts_hidden:
             return sorted(topics, key=lambda t: (t.created_at, t.id))
         if status == TO_DISCUSS:
@@ -199,6 +190,11 @@ class BoardState:
     def is_facilitating(self, viewer: Viewer) -> bool:
         return viewer.is_member and viewer.is_facilitator
 
+    @property
+    def facilitator_ids(self) -> set[int]:
+        """The members who facilitate (empty for a votes-only read, which has no people)."""
+        return {p.user_id for p in self.participants if p.role == FACILITATOR}
+
 
 def meeting_version(meeting_id: int) -> int | None:
     """The meeting's current version (None once it is gone): one cheap query."""
@@ -214,33 +210,36 @@ TOPICS_WITH_COUNTS = Prepared(
 MEETING_BY_ID = Prepared(lambda meeting_id: Meeting.select().where(Meeting.id == meeting_id).limit(1))
 
 
-def _topic_views(meeting_id: int, names: dict[int, str]) -> dict[int, TopicView]:
-    rows = TOPICS_WITH_COUNTS.rows(meeting_id)
-    return {
+def _topic_views(meeting_id: int, names: dict[int, str]) -> tuple[dict[int, TopicView], dict[int, TopicView]]:
+    """The meeting's topics, revealed and not: an anonymous one's author is never even read into its view."""
+    views = {
         t.id: TopicView(
             id=t.id,
             title=t.title,
             description=t.description,
             status=t.status,
             author_id=t.author_id,
-            author_name=names.get(t.author_id, "someone"),
+            author_name="" if t.anonymous else names.get(t.author_id, "someone"),
             votes=t.vote_count,
             created_at=t.created_at,
             moved_at=t.moved_at,
             discussed_seconds=t.discussed_seconds,
             discussion_started_at=t.discussion_started_at,
             merged_from=merged_titles(t),
+            anonymous=t.anonymous,
+            unrevealed=t.unrevealed,
         )
-        for t in rows
+        for t in TOPICS_WITH_COUNTS.rows(meeting_id)
     }
+    return ({i: t for i, t in views.items() if not t.unrevealed}, {i: t for i, t in views.items() if t.unrevealed})
 
 
 def load_board(meeting_id: int) -> BoardState:
     """Read a meeting's whole board in six queries."""
     meeting = Meeting.get_by_id(meeting_id)
     everyone = list(Participant.select().where(Participant.meeting == meeting_id).order_by(Participant.joined_at, Participant.id))
-    names = {p.user_id: p.name for p in everyone}
-    topics = _topic_views(meeting_id, names)
+    names = {p.user_id: p.label for p in everyone}
+    topics, unrevealed = _topic_views(meeting_id, names)
     notes: dict[int, list] = defaultdict(list)
     for note in Note.select().where(Note.meeting == meeting_id).order_by(Note.created_at, Note.id):
         note.author_name = names.get(note.author_id, "someone")
@@ -264,6 +263,7 @@ def load_board(meeting_id: int) -> BoardState:
         votes_by_user=dict(votes_by_user),
         notes=dict(notes),
         thumbs_by_user=thumbs,
+        unrevealed=unrevealed,
     )
 
 
@@ -283,18 +283,6 @@ def load_votes(meeting_id: int, voter_id: int | None, meeting: Meeting | None = 
         meeting=meeting,
         participants=[],
         names={},
-        topics=_topic_views(meeting_id, {}),
+        topics=_topic_views(meeting_id, {})[0],
         votes_by_user={voter_id: set(voter_dots)},
-    )
-
-
-def viewer_for(meeting: Meeting, participant: Participant | None, screen: str = "board") -> Viewer:
-    """The Viewer for a participant row (None: someone who has not joined)."""
-    if participant is None:
-        return Viewer(user_id=None, screen=screen)
-    return Viewer(
-        user_id=participant.user_id,
-        is_facilitator=meeting.facilitator_id == participant.user_id,
-        is_member=participant.is_active,
-        screen=screen,
     )

@@ -18,6 +18,10 @@ TIMER_CHANGED = "TimerChanged"
 THUMB_CAST = "ThumbCast"
 NOTE_ADDED = "NoteAdded"
 TOPICS_MERGED = "TopicsMerged"
+# A facilitator revealed the topics written privately.
+TOPICS_REVEALED = "TopicsRevealed"
+# Someone became a co-facilitator or stopped being one: their screens' controls change, and everyone's list.
+ROLE_CHANGED = "RoleChanged"
 # Not database changes: who is connected right now changed; a running timebox ran out.
 PRESENCE_CHANGED = "PresenceChanged"
 TIME_UP = "TimeUp"
@@ -46,6 +50,9 @@ class Change:
     note_id: int | None = None
     # Of affected_user_ids, those a merge gave a dot back (they voted for both topics): each is told so.
     returned_user_ids: tuple[int, ...] = field(default=())
+    # A change to an unrevealed topic that made its author start or stop being one of those writing privately:
+    # everyone's "how many others have written" changes (and nothing else of it reaches them).
+    writers_changed: bool = False
     # What the write's own transaction already read, so that rendering it here need not read it again:
     # the meeting row as the write left it, and the actor's dots after it (a vote). Never sent to other workers.
     meeting: Any = field(default=None, compare=False, repr=False)
@@ -66,6 +73,7 @@ class Change:
             "other_topic_id": self.other_topic_id,
             "note_id": self.note_id,
             "returned_user_ids": list(self.returned_user_ids),
+            "writers_changed": self.writers_changed,
         }
 
     @classmethod
@@ -82,4 +90,5 @@ class Change:
             other_topic_id=data.get("other_topic_id"),
             note_id=data.get("note_id"),
             returned_user_ids=tuple(data.get("returned_user_ids", ())),
+            writers_changed=bool(data.get("writers_changed", False)),
         )

@@ -29,15 +29,15 @@ class Question:
     button: str
 
 
-def question(kind: str, code: str, form) -> Question:
+def question(kind: str, code: str, form, user=None) -> Question:
     """The confirmation of a delete, merge, finish or leave, in the words of this meeting (after check passed)."""
     meeting = find_meeting(code)
     if kind == "delete":
-        title = find_topic(meeting, form.get("topic_id")).title
+        title = find_topic(meeting, form.get("topic_id"), user).title
         return Question(f"Delete “{title}”?", "Its votes go back to the people who cast them. This cannot be undone.",
                         "Delete topic")
     if kind == "merge":
-        source, target = (find_topic(meeting, form.get(key)).title for key in ("source", "target"))
+        source, target = (find_topic(meeting, form.get(key), user).title for key in ("source", "target"))
         return Question(f"Merge “{source}” into “{target}”?",
                         f"“{source}” disappears; its votes and notes move to “{target}”, and anyone who voted for both "
                         "gets a dot back. This cannot be undone.", "Merge topics")

@@ -35,7 +35,14 @@ from leancoffee.services.changes import Change
 from leancoffee.services.errors import Conflict, Invalid
 from leancoffee.services.meetings import status_fields
 from leancoffee.services.timebox import EXTEND_SECONDS, ends_after, format_pattern, parse_pattern, timebox_seconds, timer_view
-from leancoffee.services.topics import discussed_topic, end_discussion, expected_state, place_topic, require_expected
+from leancoffee.services.topics import (
+    discussed_topic,
+    end_discussion,
+    expected_state,
+    place_topic,
+    require_expected,
+    reveal_all,
+)
 
 PHASE_STATUS = {COLLECTING: None, VOTING: IN_PROGRESS, DISCUSSING_PHASE: IN_PROGRESS, DONE: COMPLETED}
 
@@ -62,15 +69,24 @@ def change_phase(user: User, code, phase, *, expected=None) -> Change:
             end_discussion(meeting, TO_DISCUSS, now)
         if phase == DONE:
             end_discussion(meeting, DISCUSSED, now)
+        if meeting.phase == COLLECTING:
+            reveal_all(meeting)  # "Open voting" reveals what was written privately: votes need topics to see
         Meeting.update(phase_fields(meeting, phase, now)).where(Meeting.id == meeting.id).execute()
     return Change(changes.PHASE_CHANGED, meeting.id, meeting.version, actor_id=user.id)
 
 
-def update_settings(user: User, code, hidden_voting, timebox_pattern) -> Change:
-    """Facilitator: hidden voting on or off, and the timebox pattern."""
+def update_settings(user: User, code, hidden_voting, timebox_pattern, show_authors=None, private_writing=None) -> Change:
+    """Facilitator: hidden voting, the timebox pattern, showing authors and private writing (None: left as it is)."""
     pattern = format_pattern(parse_pattern(timebox_pattern))
     with meeting_write(code, user, facilitator=True) as meeting:
-        Meeting.update(hidden_voting=bool(hidden_voting), timebox_pattern=pattern).where(Meeting.id == meeting.id).execute()
+        fields = {Meeting.hidden_voting: bool(hidden_voting), Meeting.timebox_pattern: pattern}
+        if show_authors is not None:
+            fields[Meeting.show_authors] = bool(show_authors)  # topics written so far keep how they were written
+        if private_writing is not None:
+            fields[Meeting.private_writing] = bool(private_writing)
+            if not private_writing:
+                reveal_all(meeting)  # turned off, it hides nothing any more: what was private is everyone's
+        Meeting.update(fields).where(Meeting.id == meeting.id).execute()
     return Change(changes.SETTINGS_CHANGED, meeting.id, meeting.version, actor_id=user.id)
 
 

@@ -2,6 +2,8 @@
 
 import secrets
 
+from peewee import fn
+
 from leancoffee.db import db
 from leancoffee.models import (
     COLLECTING,
@@ -29,19 +31,27 @@ from leancoffee.services import changes, quotas
 from leancoffee.services.access import begin_change, meeting_write, membership, require_member, require_open
 from leancoffee.services.changes import Change
 from leancoffee.services.errors import Conflict, Invalid
+from leancoffee.services.roles import require_another_facilitator
 from leancoffee.services.timebox import format_pattern, parse_pattern
-from leancoffee.services.topics import end_discussion, expected_state, require_expected
+from leancoffee.services.topics import end_discussion, expected_state, require_expected, reveal_all
 from leancoffee.services.validation import clean_int, clean_text
 
 STATUS_LABELS = {"planned": "Planned", "in_progress": "In progress", "completed": "Completed"}
 
 
 def my_meetings(user: User | None) -> list[Meeting]:
-    """Meetings this user created or joined, newest first."""
+    """Meetings this user created or joined, newest first, each with the user's role in it (`my_role`)."""
     if user is None:
         return []
-    joined = Participant.select(Participant.meeting).where(Participant.user == user.id)
-    return list(Meeting.select().where(Meeting.id.in_(joined)).order_by(Meeting.created_at.desc(), Meeting.id.desc()))
+    mine = (Participant.meeting == Meeting.id) & (Participant.user == user.id)
+    return list(Meeting.select(Meeting, Participant.role.alias("my_role")).join(Participant, on=mine)
+                .order_by(Meeting.created_at.desc(), Meeting.id.desc()).objects())
+
+
+def name_number(meeting_id: int, name: str, participant_id: int | None = None) -> int:
+    """The number that tells this name apart in the meeting: 1 for the first to join with it, then 2, 3…"""
+    same = (Participant.meeting == meeting_id) & (Participant.name == name) & (Participant.id != (participant_id or 0))
+    return (Participant.select(fn.MAX(Participant.name_number)).where(same).scalar() or 0) + 1
 
 
 def new_meeting_code() -> str:
@@ -94,9 +104,12 @@ def join_meeting(user: User, code, name) -> Change:
         if participant is None:
             quotas.require_seat(meeting)
             role = FACILITATOR if meeting.facilitator_id == user.id else PARTICIPANT
-            Participant.create(meeting=meeting, user=user.id, name=name, role=role)
+            Participant.create(meeting=meeting, user=user.id, name=name, role=role, name_number=name_number(meeting.id, name))
         else:
-            Participant.update(name=name, is_active=True, left_at=None).where(Participant.id == participant.id).execute()
+            # The same name keeps its number (stable for the meeting); a new name is numbered among its namesakes.
+            number = participant.name_number if name == participant.name else name_number(meeting.id, name, participant.id)
+            Participant.update(name=name, name_number=number, is_active=True, left_at=None).where(
+                Participant.id == participant.id).execute()
         User.update(name=name).where(User.id == user.id).execute()
     return Change(changes.PARTICIPANT_JOINED, meeting.id, meeting.version, actor_id=user.id)
 
@@ -108,6 +121,7 @@ def leave_meeting(user: User, code) -> Change:
         participant = require_member(meeting, user)
         if meeting.status == COMPLETED:
             raise Conflict("This meeting has ended: its list of attendees is final, so you cannot leave it now.")
+        require_another_facilitator(meeting, participant, "leave")
         Participant.update(is_active=False, left_at=utcnow()).where(Participant.id == participant.id).execute()
     return Change(changes.PARTICIPANT_LEFT, meeting.id, meeting.version, actor_id=user.id)
 
@@ -141,6 +155,8 @@ def change_meeting_status(user: User, code, status, *, expected=None) -> Change:
         elif meeting.phase == DONE:
             fields[Meeting.phase] = DISCUSSING_PHASE
         # The same as the phase steps: Done closes the discussion (its time kept), going back undoes it.
+        if status == COMPLETED:
+            reveal_all(meeting)  # a finished meeting keeps nothing private: its summary lists every topic
         if status == COMPLETED:
             end_discussion(meeting, DISCUSSED, now)
         elif status == PLANNED and meeting.phase == DISCUSSING_PHASE:

@@ -6,7 +6,7 @@ from leancoffee.models import DISCUSSED, DISCUSSING, Note, Topic, User, Vote, ut
 from leancoffee.services import changes
 from leancoffee.services.access import find_topic, meeting_write
 from leancoffee.services.changes import Change
-from leancoffee.services.errors import Invalid
+from leancoffee.services.errors import Conflict, Invalid
 from leancoffee.services.topics import end_discussion
 
 
@@ -20,7 +20,9 @@ def merge_topics(user: User, code, source_id, target_id) -> Change:
     if source_id in (None, "") or target_id in (None, ""):
         raise Invalid("Choose the topic to merge and the topic to merge it into.")
     with meeting_write(code, user, facilitator=True) as meeting:
-        source, target = find_topic(meeting, source_id), find_topic(meeting, target_id)
+        source, target = find_topic(meeting, source_id, user), find_topic(meeting, target_id, user)
+        if source.unrevealed or target.unrevealed:
+            raise Conflict("Reveal the topics first: a topic still private cannot be merged. Nothing was changed.")
         if source.id == target.id:
             raise Invalid("Choose another topic to merge into.")
         target_voters = Vote.select(Vote.user).where(Vote.topic == target.id)

@@ -6,8 +6,9 @@ import re
 from dataclasses import dataclass, field
 
 from leancoffee.models import ACTION, TAKEAWAY, Meeting, Participant, ThumbsRound
-from leancoffee.services.board import COLUMN_LABELS, BoardState, TopicView, load_board
+from leancoffee.services.board import COLUMN_LABELS, BoardState, load_board
 from leancoffee.services.timebox import format_duration
+from leancoffee.services.viewing import TopicView
 
 HIDDEN_VOTES_LABEL = "votes hidden until voting closes"
 
@@ -70,7 +71,7 @@ def build_summary(meeting_id: int) -> Summary:
     else:
         waiting.sort(key=lambda t: (-t.votes, t.created_at, t.id))
     return Summary(
-        meeting=state.meeting, attendees=[p.name for p in people],
+        meeting=state.meeting, attendees=[p.label for p in people],
         discussed=[_topic_summary(state, t, rounds) for t in discussed],
         not_discussed=[_topic_summary(state, t, rounds) for t in waiting],
     )
@@ -80,7 +81,7 @@ def _topic_summary(state: BoardState, topic: TopicView, rounds: dict[int, list])
     """One topic with its rounds and notes; no vote count while counts are hidden."""
     notes = state.notes.get(topic.id, [])
     return TopicSummary(
-        title=topic.title, description=topic.description, author=topic.author_name, status=topic.status,
+        title=topic.title, description=topic.description, author=topic.author_name or "anonymous", status=topic.status,
         votes=None if state.counts_hidden else topic.votes, seconds=state.spent_seconds(topic),
         rounds=rounds.get(topic.id, []), merged_from=topic.merged_from,
         takeaways=[n for n in notes if n.kind == TAKEAWAY], actions=[n for n in notes if n.kind == ACTION],

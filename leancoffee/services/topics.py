@@ -3,6 +3,7 @@
 from peewee import fn
 
 from leancoffee.models import (
+    COLLECTING,
     DISCUSSED,
     DISCUSSING,
     TIMER_IDLE,
@@ -17,10 +18,7 @@ from leancoffee.models import (
     utcnow,
 )
 from leancoffee.services import changes, quotas
-from leancoffee.services.access import (
-    find_topic,
-    meeting_write,
-)
+from leancoffee.services.access import find_topic, keep_version, meeting_write, membership
 from leancoffee.services.changes import Change
 from leancoffee.services.errors import Conflict, Forbidden, Invalid
 from leancoffee.services.validation import clean_text
@@ -66,40 +64,74 @@ def add_topic(user: User, code, title, description="") -> Change:
     title, description = _clean_topic_text(title, description)
     with meeting_write(code, user) as meeting:
         quotas.require_topic_room(meeting)
-        topic = Topic.create(meeting=meeting.id, author=user.id, title=title, description=description)
-    return Change(changes.TOPIC_ADDED, meeting.id, meeting.version, actor_id=user.id, topic_id=topic.id, columns=(TO_DISCUSS,))
+        # Both fixed when written: a topic written anonymously stays so; a private one waits for the reveal.
+        private = meeting.private_writing and meeting.phase == COLLECTING
+        first = private and not _has_unrevealed(meeting, user)
+        topic = Topic.create(meeting=meeting.id, author=user.id, title=title, description=description,
+                             anonymous=not meeting.show_authors, unrevealed=private)
+        if private:
+            keep_version(meeting)
+    return Change(changes.TOPIC_ADDED, meeting.id, None if private else meeting.version, actor_id=user.id,
+                  topic_id=topic.id, columns=(TO_DISCUSS,), writers_changed=first)
+
+
+def _has_unrevealed(meeting, user) -> bool:
+    """Whether the user has written topics not revealed yet."""
+    mine = (Topic.meeting == meeting.id) & (Topic.author == user.id) & Topic.unrevealed
+    return Topic.select().where(mine).exists()
+
+
+def reveal_all(meeting: Meeting) -> None:
+    """Every topic written privately becomes everyone's, all at once."""
+    Topic.update(unrevealed=False).where((Topic.meeting == meeting.id) & Topic.unrevealed).execute()
+
+
+def reveal_topics(user: User, code) -> Change:
+    """Facilitator: show everyone the topics written privately (opening voting does it too)."""
+    with meeting_write(code, user, facilitator=True) as meeting:
+        if not Topic.select().where((Topic.meeting == meeting.id) & Topic.unrevealed).exists():
+            raise Conflict("There are no topics waiting to be revealed. Nothing was changed.")
+        reveal_all(meeting)
+    return Change(changes.TOPICS_REVEALED, meeting.id, meeting.version, actor_id=user.id)
 
 
 def _require_editor(meeting, user, topic) -> None:
-    """Only the topic's author or the meeting's facilitator may change it."""
-    if topic.author_id != user.id and meeting.facilitator_id != user.id:
-        raise Forbidden("Only the topic's author or the facilitator can change it.")
+    """Only the topic's author or a facilitator of the meeting may change it."""
+    if topic.author_id != user.id and not membership(meeting, user).facilitates:
+        raise Forbidden("Only the topic's author or a facilitator can change it.")
 
 
 def edit_topic(user: User, code, topic_id, title, description="") -> Change:
     """The author or facilitator changes a topic's text."""
     title, description = _clean_topic_text(title, description)
     with meeting_write(code, user) as meeting:
-        topic = find_topic(meeting, topic_id)
+        topic = find_topic(meeting, topic_id, user)
         _require_editor(meeting, user, topic)
         Topic.update(title=title, description=description, updated_at=utcnow()).where(Topic.id == topic.id).execute()
-    return Change(changes.TOPIC_EDITED, meeting.id, meeting.version, actor_id=user.id, topic_id=topic.id)
+        if topic.unrevealed:
+            keep_version(meeting)
+    return Change(changes.TOPIC_EDITED, meeting.id, None if topic.unrevealed else meeting.version, actor_id=user.id,
+                  topic_id=topic.id)
 
 
 def delete_topic(user: User, code, topic_id) -> Change:
     """The author or facilitator deletes a topic; its votes go back to their owners."""
     with meeting_write(code, user) as meeting:
-        topic = find_topic(meeting, topic_id)
+        topic = find_topic(meeting, topic_id, user)
         _require_editor(meeting, user, topic)
         voters = tuple(v.user_id for v in Vote.select(Vote.user).where(Vote.topic == topic.id))
         if topic.status == DISCUSSING:
             _put_timer_away(meeting)  # the timer was this topic's: no other topic may inherit it
         Vote.delete().where(Vote.topic == topic.id).execute()
         topic.delete_instance()
+        last = topic.unrevealed and not _has_unrevealed(meeting, user)
+        if topic.unrevealed:
+            keep_version(meeting)
     return Change(
         changes.TOPIC_DELETED,
         meeting.id,
-        meeting.version,
+        None if topic.unrevealed else meeting.version,
+        writers_changed=last,
         actor_id=user.id,
         topic_id=topic.id,
         affected_user_ids=voters,
@@ -163,7 +195,9 @@ def move_topic(user: User, code, topic_id, status, *, expected=None) -> Change:
     if status not in TOPIC_STATUSES:
         raise Invalid("Unknown column: choose To Discuss, Discussing or Discussed.")
     with meeting_write(code, user, facilitator=True) as meeting:
-        topic = find_topic(meeting, topic_id)
+        topic = find_topic(meeting, topic_id, user)
+        if topic.unrevealed:
+            raise Conflict("Reveal the topics first: this one is still yours alone. Nothing was changed.")
         require_expected(expected, expected_state("column", meeting, topic=topic),
                          f"“{topic.title}” is in {COLUMN_LABELS[topic.status]} now")
         retired = discussed_topic(meeting) if status == DISCUSSING and topic.status != DISCUSSING else None

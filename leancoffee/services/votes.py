@@ -29,6 +29,8 @@ def _require_voting_open(meeting) -> None:
     """Dots are placed while topics are collected and voted on, not once discussion starts."""
     if meeting.phase not in (COLLECTING, VOTING):
         raise Conflict("Voting is closed: the meeting has moved on to discussing.")
+    if meeting.private_writing and meeting.phase == COLLECTING:
+        raise Conflict("Voting opens once a facilitator reveals the topics everyone wrote. Nothing was changed.")
 
 
 def cast_vote(user: User, code, topic_id) -> Change:
@@ -40,7 +42,7 @@ def cast_vote(user: User, code, topic_id) -> Change:
     try:
         with meeting_write(code, user, vote=True) as meeting:
             _require_voting_open(meeting)
-            topic = find_topic(meeting, topic_id)
+            topic = find_topic(meeting, topic_id, user)
             if topic.status != TO_DISCUSS:
                 raise Conflict("Voting is only open for topics in To Discuss.")
             mine = {voted for (voted,) in VOTED_TOPICS.rows(meeting.id, user.id)}
@@ -61,7 +63,7 @@ def remove_vote(user: User, code, topic_id) -> Change:
     """Take back the user's dot from a topic."""
     with meeting_write(code, user, vote=True) as meeting:
         _require_voting_open(meeting)
-        topic = find_topic(meeting, topic_id)
+        topic = find_topic(meeting, topic_id, user)
         if topic.status != TO_DISCUSS:
             raise Conflict("Votes can only be changed while the topic is in To Discuss.")
         removed = DELETE_VOTE.rowcount(topic.id, user.id)

@@ -8,7 +8,19 @@ from flask_login import login_user, logout_user
 from leancoffee.live import live
 from leancoffee.live.push import mark_oob
 from leancoffee.models import COMPLETED, DONE
-from leancoffee.services import accounts, changes, confirmations, facilitation, meetings, merging, notes, room, topics, votes
+from leancoffee.services import (
+    accounts,
+    changes,
+    confirmations,
+    facilitation,
+    meetings,
+    merging,
+    notes,
+    roles,
+    room,
+    topics,
+    votes,
+)
 from leancoffee.services.access import find_meeting
 from leancoffee.services.changes import Change
 from leancoffee.services.errors import ActionRefused, Forbidden
@@ -49,7 +61,8 @@ def _perform(code, action, *args, anchor=None, confirm=None, then=None):
             raise Forbidden("Join this meeting first: only its participants can do that.")
         if confirm and request.form.get("confirmed") != "1":
             confirmations.check(action, user, code, *args)
-            return ask(code, confirmations.question(confirm, code, {**request.view_args, **request.form.to_dict()}))
+            form = {**request.view_args, **request.form.to_dict()}
+            return ask(code, confirmations.question(confirm, code, form, user))
         change = action(user, code, *args)
     except ActionRefused as error:
         return refused(code, error)
@@ -164,7 +177,27 @@ def change_phase(code):
 def update_settings(code):
     """Facilitator: hidden voting and the timebox pattern."""
     form = request.form
-    return _perform(code, facilitation.update_settings, form.get("hidden_voting") == "1", form.get("timebox_pattern"))
+    return _perform(code, facilitation.update_settings, form.get("hidden_voting") == "1", form.get("timebox_pattern"),
+                    _checkbox("show_authors"), _checkbox("private_writing"))
+
+
+def _checkbox(name: str) -> bool | None:
+    """A checkbox sent with a hidden "0" before it: on, off, or None when the form does not have it at all."""
+    values = request.form.getlist(name)
+    return ("1" in values) if values else None
+
+
+@bp.post("/m/<meeting_code:code>/reveal")
+def reveal_topics(code):
+    """Facilitator: show everyone the topics written privately, all at once."""
+    return _perform(code, topics.reveal_topics)
+
+
+@bp.post("/m/<meeting_code:code>/role")
+def set_role(code):
+    """Facilitator: make someone a co-facilitator (role=facilitator), or take it back (role=participant)."""
+    form = request.form
+    return _perform(code, roles.set_role, form.get("person"), form.get("role"), anchor=lambda c: "facilitators")
 
 
 @bp.post("/m/<meeting_code:code>/discuss-next")

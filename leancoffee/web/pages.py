@@ -9,11 +9,12 @@ from flask_login import current_user
 from leancoffee.live import live
 from leancoffee.models import COMPLETED, DEFAULT_TIMEBOX
 from leancoffee.services.access import find_meeting, membership
-from leancoffee.services.board import Viewer, load_board, viewer_for
+from leancoffee.services.board import load_board
 from leancoffee.services.errors import NotFound
 from leancoffee.services.meetings import my_meetings
 from leancoffee.services.room import find_room
 from leancoffee.services.summary import build_summary, to_csv, to_markdown
+from leancoffee.services.viewing import Viewer, viewer_for
 from leancoffee.web.routing import path_for, public_url
 from leancoffee.web.security import csrf_token
 

@@ -8,8 +8,8 @@ from leancoffee.live import live
 from leancoffee.live.push import Push, mark_oob
 from leancoffee.models import Meeting
 from leancoffee.services.access import find_meeting, membership
-from leancoffee.services.board import viewer_for
 from leancoffee.services.errors import ActionRefused, Unavailable
+from leancoffee.services.viewing import viewer_for
 from leancoffee.web.routing import path_for
 from leancoffee.web.security import csrf_token, keep_session_unchanged
 

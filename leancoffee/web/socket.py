@@ -13,9 +13,9 @@ from leancoffee.live import live
 from leancoffee.live.connection import INTERNAL_ERROR, POLICY_VIOLATION, Connection
 from leancoffee.live.wire import end_http_reading, take_over
 from leancoffee.services.access import find_meeting, membership
-from leancoffee.services.board import Viewer, viewer_for
 from leancoffee.services.errors import NotFound
 from leancoffee.services.room import find_room, room_secret_of
+from leancoffee.services.viewing import Viewer, viewer_for
 from leancoffee.web.security import same_origin
 
 bp = Blueprint("socket", __name__)

@@ -1,0 +1,77 @@
+"""Issue 19 over a real server: a new co-facilitator's open screens take up the role at once, namesakes arrive numbered."""
+
+import re
+
+import pytest
+
+from tests.helpers import HttpPerson, receive_until
+from tests.test_sessions_and_hidden_live import nothing_arrives
+
+pytestmark = pytest.mark.server
+
+
+def user_id_of(person: HttpPerson, code: str, name: str) -> int:
+    """A person's id as the board lists them (the participants list names each row by user id)."""
+    page = person.get(f"/m/{code}").text
+    return int(re.search(rf'id="person-(\d+)">\s*<span class="presence-dot"[^>]*></span>\s*'
+                         rf'<span class="person-name"><bdi>{re.escape(name)}</bdi>', page)[1])
+
+
+def settled(*sockets):
+    for ws in sockets:
+        receive_until(ws, lambda f: 'id="meeting-status"' in f)
+    for ws in sockets:
+        nothing_arrives(ws, 0.6)
+
+
+def test_a_co_facilitator_s_screens_get_the_controls_live_and_lose_them_when_it_is_taken_back(server):
+    fay, ann, bob = HttpPerson(server.base), HttpPerson(server.base), HttpPerson(server.base)
+    code = fay.start_meeting("Teams", "Fay")
+    ann.join(code, "Ann")
+    bob.join(code, "Bob")
+    ann_id = user_id_of(fay, code, "Ann")
+    ann_ws, bob_ws, fay_ws = ann.socket(code), bob.socket(code), fay.socket(code)
+    settled(ann_ws, bob_ws, fay_ws)
+
+    assert fay.act(f"/m/{code}/role", {"person": ann_id, "role": "facilitator"}).status_code == 200
+    ann_board = receive_until(ann_ws, lambda f: 'id="meeting-status"' in f)
+    bob_board = receive_until(bob_ws, lambda f: 'id="meeting-status"' in f)
+    assert "Open voting" in ann_board and "Make co-facilitator" in ann_board and "(you)" in ann_board
+    assert "Open voting" not in bob_board and 'id="facilitators" hidden' in bob_board
+    assert bob_board.count('<span class="tag">facilitator</span>') == 2  # everyone sees who facilitates
+
+    # From now on Ann's socket is among the facilitators': a new topic brings her the merge form, not Bob.
+    bob.act(f"/m/{code}/topics", {"title": "First"})
+    bob.act(f"/m/{code}/topics", {"title": "Second"})
+    assert 'id="merge"' in receive_until(ann_ws, lambda f: "Merge duplicate topics" in f)
+    assert all("Merge duplicate topics" not in f for f in nothing_arrives(bob_ws, 0.8))
+
+    # Fay leaves: Ann runs the meeting alone; her screens are told that nobody else facilitates.
+    assert fay.act(f"/m/{code}/leave", {"confirmed": "1"}).status_code == 200
+    left = receive_until(ann_ws, lambda f: 'id="facilitators"' in f)
+    assert "Facilitators (1)" in left and "Step down" not in left
+    assert ann.press(code, "phase", {"phase": "voting"}).status_code == 200
+    assert 'data-phase="voting"' in receive_until(bob_ws, lambda f: 'data-phase="voting"' in f)
+
+    # Ann makes Bob one and Bob takes it back from her: her screens lose the controls.
+    bob_id = user_id_of(ann, code, "Bob")
+    ann.act(f"/m/{code}/role", {"person": bob_id, "role": "facilitator"})
+    assert "Close voting" in receive_until(bob_ws, lambda f: 'id="meeting-status"' in f)
+    nothing_arrives(ann_ws, 0.5)
+    assert bob.act(f"/m/{code}/role", {"person": ann_id, "role": "participant"}).status_code == 200
+    demoted = receive_until(ann_ws, lambda f: 'id="meeting-status"' in f)
+    assert "Close voting" not in demoted and 'id="facilitators" hidden' in demoted
+    bob.act(f"/m/{code}/topics", {"title": "Third"})
+    assert all("Merge duplicate topics" not in f for f in nothing_arrives(ann_ws, 0.8))
+
+
+def test_a_second_ann_arrives_numbered_on_every_screen(server):
+    fay, ann, other = HttpPerson(server.base), HttpPerson(server.base), HttpPerson(server.base)
+    code = fay.start_meeting("Names", "Fay")
+    ann.join(code, "Ann")
+    fay_ws = fay.socket(code)
+    settled(fay_ws)
+    other.join(code, "Ann")
+    row = receive_until(fay_ws, lambda f: "participants-list" in f)
+    assert "<bdi>Ann (2)</bdi>" in row
+    assert "<bdi>Ann (2)</bdi>" in fay.get(f"/m/{code}").text and "<bdi>Ann</bdi>" in fay.get(f"/m/{code}").text
