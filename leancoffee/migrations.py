@@ -26,6 +26,7 @@ from peewee import (
 from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
 
 from leancoffee.db import SCHEMA_LOCK_KEY, db, open_database
+from leancoffee.migration_v7 import actions_and_series
 from leancoffee.models import utcnow
 
 
@@ -130,7 +131,23 @@ def _v2_facilitation() -> None:
     migrate(*(migrator.add_column(table, column, field) for (table, column), field in new_columns.items()))
     # Existing meetings: the phase their status implies.
     db.execute_sql("UPDATE meeting SET phase = 'done' WHERE status = 'completed'")
-    from leancoffee.models import Note, ThumbsRound, ThumbsVote  # new in this version, unchanged since
+    from leancoffee.models import Participant, ThumbsRound, ThumbsVote, Topic  # new in this version, unchanged since
+
+    class Note(Model):
+        """The note as version 2 made it (frozen here: version 7 gave the model owner and done columns)."""
+
+        id = AutoField()
+        meeting = ForeignKeyField(Participant.meeting.rel_model, on_delete="CASCADE")
+        topic = ForeignKeyField(Topic, on_delete="CASCADE")
+        author = ForeignKeyField(Participant.user.rel_model)
+        kind = CharField(max_length=10, constraints=[_one_of("kind", ("takeaway", "action"))])
+        text = TextField(constraints=[Check("length(text) BETWEEN 1 AND 500")])
+        owner = CharField(max_length=40, default="")
+        created_at = DateTimeField(default=utcnow)
+
+        class Meta:
+            database = db
+            table_name = "note"
 
     db.create_tables([ThumbsVote, ThumbsRound, Note])
 
@@ -174,6 +191,8 @@ MIGRATIONS = [
     (3, "sign out everywhere", _v3_sign_out_everywhere),
     (4, "room link", _v4_room_link),
     (5, "merge trace", _v5_merge_trace),
+    # Version 6 is co-facilitators and anonymous topics (another branch); this one stands alone, whatever 6 holds.
+    (7, "actions and series", actions_and_series),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -186,6 +205,8 @@ def current_version() -> int:
         return 0
     # A database made before migrations existed: recognise it by its columns.
     columns = {c.name for c in db.get_columns("meeting")}
+    if "series_id" in columns:
+        return 7
     if "phase" not in columns:
         return 1
     if "merged_from" in {c.name for c in db.get_columns("topic")}:
