@@ -153,7 +153,7 @@ def test_presence_change_without_names_sends_the_participant_list(board):
 def test_full_board_has_every_live_region_marked_oob(board):
     m, fay, ann, bob = board
     html = full_board(load_board(m.id), Viewer(ann.id, False, True), {ann.id})
-    regions = ("meeting-status", "timer", "thumbs", "action-bar", "columns", "merge", "settings", "participants")
+    regions = ("meeting-status", "timer", "thumbs", "action-bar", "columns", "actions", "merge", "settings", "participants")
     marked = re.findall(r'<[a-z]+ id="([^"]+)"[^>]*hx-swap-oob="true"', html)
     assert marked == list(regions)
 

@@ -1,15 +1,15 @@
 """The one place that turns a committed change into the fragments every screen needs."""
 
-from flask import current_app
-
-from leancoffee.live.push import EVERYONE, FACILITATOR, ROOM, Push, mark_oob, user_audience
+from leancoffee.live.fragments import facilitator_view, member_view, oob, render_part
+from leancoffee.live.notes_fanout import action_changed, note_added, note_changed, note_deleted
+from leancoffee.live.push import EVERYONE, FACILITATOR, ROOM, Push, user_audience
 from leancoffee.models import DISCUSSING, TO_DISCUSS
 from leancoffee.services import changes
 from leancoffee.services.board import BoardState, Viewer
 from leancoffee.services.changes import Change
 
 # Changes after which a viewer's whole board may look different (controls, hidden counts, read-only).
-WHOLE_BOARD = {changes.SESSION_STATUS_CHANGED, changes.PHASE_CHANGED, changes.SETTINGS_CHANGED}
+WHOLE_BOARD = {changes.SESSION_STATUS_CHANGED, changes.PHASE_CHANGED, changes.SETTINGS_CHANGED, changes.RUN_AGAIN}
 # Changes that alter which topics exist or what they are called: the facilitator's merge form lists them.
 TOPIC_LIST = {changes.TOPIC_ADDED, changes.TOPIC_EDITED, changes.TOPIC_DELETED, changes.TOPICS_MERGED}
 TIMER_KINDS = {changes.TIMER_CHANGED, changes.TIME_UP}
@@ -24,32 +24,8 @@ def needs_whole_board(change: Change) -> bool:
     return change.kind not in VOTE_KINDS
 
 
-def render_part(template: str, state: BoardState, viewer: Viewer | None = None, **extra) -> str:
-    """Render one partial (one root element) for a viewer, from the board alone.
-
-    Not through Flask's render_template: a fragment goes to every screen, so nothing of the request
-    that caused it (its user, session or CSRF token) may reach it, and skipping the request context
-    and signals halves what rendering a vote's fragments costs.
-    """
-    return current_app.jinja_env.get_template(template).render(board=state, viewer=viewer or Viewer(None), **extra)
-
-
-def oob(template: str, state: BoardState, viewer: Viewer | None = None, **extra) -> str:
-    """A partial marked for an out-of-band swap."""
-    return mark_oob(render_part(template, state, viewer, **extra))
-
-
-def member_view(state: BoardState, user_id: int) -> Viewer:
-    """The Viewer of a member of this meeting."""
-    return Viewer(user_id=user_id, is_facilitator=state.meeting.facilitator_id == user_id, is_member=True)
-
-
-def facilitator_view(state: BoardState) -> Viewer:
-    return member_view(state, state.meeting.facilitator_id)
-
-
 BOARD_REGIONS = ("_meeting_status.html", "_timer.html", "_thumbs.html", "_action_bar.html", "_columns.html",
-                 "_merge.html", "_settings.html")
+                 "_actions.html", "_merge.html", "_settings.html")
 
 
 def full_board(state: BoardState, viewer: Viewer, present: set[int]) -> str:
@@ -251,15 +227,6 @@ def _thumb(push: Push, change: Change, state: BoardState, present: set[int]) -> 
     push.add((user_audience(change.actor_id), oob("_thumbs.html", state, member_view(state, change.actor_id))))
 
 
-def _note(push: Push, change: Change, state: BoardState, present: set[int]) -> None:
-    """The note alone, appended to its topic's list (removed first, so a screen that has it keeps one)."""
-    note = next((n for n in state.notes.get(change.topic_id, ()) if n.id == change.note_id), None)
-    if note is not None:
-        row = render_part("_note.html", state, note=note)
-        push.add((EVERYONE, f'<div id="note-{int(note.id)}" hx-swap-oob="delete"></div>'
-                            f'<ul hx-swap-oob="beforeend:#notes-{int(change.topic_id)}">{row}</ul>'))
-
-
 # Who sees what, by kind of change (besides the room screen's whole board, which every change but a
 # hidden vote re-sends to ROOM). EVERYONE is every member's board, FACILITATOR the facilitator's,
 # user_audience(id) one person's tabs. Changes in WHOLE_BOARD re-send each viewer's whole board instead.
@@ -277,7 +244,11 @@ FRAGMENTS = {
     changes.TIMER_CHANGED: _timer,            # timer regions (FACILITATOR: the controls), moved cards
     changes.TIME_UP: _timer,
     changes.THUMB_CAST: _thumb,               # EVERYONE: counts; the voter: their pressed thumb
-    changes.NOTE_ADDED: _note,                # EVERYONE: the note added, appended to its topic's list
+    changes.NOTE_ADDED: note_added,           # the note appended to its topic's list (author, FACILITATOR: its tools);
+    changes.NOTE_EDITED: note_changed,        # an action: its row appended to the action list (owner, FACILITATOR: Done)
+    changes.NOTE_DELETED: note_deleted,       # the note and its action row gone, from every meeting listing it
+    changes.ACTION_DONE: action_changed,      # the note's done mark and its action row, in every meeting listing it
+    changes.ACTION_REOPENED: action_changed,
 }
 
 

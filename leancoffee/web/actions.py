@@ -8,7 +8,19 @@ from flask_login import login_user, logout_user
 from leancoffee.live import live
 from leancoffee.live.push import mark_oob
 from leancoffee.models import COMPLETED, DONE
-from leancoffee.services import accounts, changes, confirmations, facilitation, meetings, merging, notes, room, topics, votes
+from leancoffee.services import (
+    accounts,
+    changes,
+    confirmations,
+    facilitation,
+    meetings,
+    merging,
+    notes,
+    room,
+    series,
+    topics,
+    votes,
+)
 from leancoffee.services.access import find_meeting
 from leancoffee.services.changes import Change
 from leancoffee.services.errors import ActionRefused, Forbidden
@@ -54,6 +66,8 @@ def _perform(code, action, *args, anchor=None, confirm=None, then=None):
         return refused(code, error)
     g.meeting_id = change.meeting_id  # for the request's log line
     push = live.publish(change)
+    for elsewhere in change.also:  # the same note, listed by other meetings of its series
+        live.publish(elsewhere)
     return answer(code, push, user, anchor=anchor(change) if anchor else None, meeting=change.meeting,
                   choice=change.choice, then=then)
 
@@ -202,7 +216,49 @@ def add_note(code, topic_id):
     """Add a takeaway or an action item to a topic."""
     form = request.form
     kind, text, owner = form.get("kind"), form.get("text"), form.get("owner")
-    return _perform(code, notes.add_note, topic_id, kind, text, owner, anchor=lambda c: f"topic-{topic_id}")
+    return _perform(code, partial(notes.add_note, owner_participant=form.get("owner_participant")), topic_id, kind, text, owner,
+                    anchor=lambda c: f"topic-{topic_id}")
+
+
+@bp.post("/m/<meeting_code:code>/notes/<int:note_id>/edit")
+def edit_note(code, note_id):
+    """Author or facilitator: change a takeaway's or an action's text (and an action's owner)."""
+    form = request.form
+    edit = partial(notes.edit_note, owner_participant=form.get("owner_participant"))
+    return _perform(code, edit, note_id, form.get("text"), form.get("owner"), anchor=lambda c: f"note-{note_id}")
+
+
+@bp.post("/m/<meeting_code:code>/notes/<int:note_id>/delete")
+def delete_note(code, note_id):
+    """Author or facilitator: delete a takeaway or an action (asks first)."""
+    return _perform(code, notes.delete_note, note_id, confirm="delete_note")
+
+
+# Where a Done or Reopen pressed outside the board goes back to (a plain form; htmx stays on its page).
+BACK_TO = {"home": lambda code: "/", "summary": summary_url}
+
+
+@bp.post("/m/<meeting_code:code>/actions/<int:note_id>/<any(done, reopen):verb>")
+def mark_action(code, note_id, verb):
+    """The action's owner or a facilitator: done, or open again (also in a completed meeting)."""
+    back = BACK_TO.get(request.form.get("back", ""))
+    return _perform(code, partial(notes.mark_action, done=verb == "done"), note_id, anchor=lambda c: f"action-{note_id}",
+                    then=back(code) if back else None)
+
+
+@bp.post("/m/<meeting_code:code>/run-again")
+def run_again(code):
+    """Facilitator of a finished meeting: start the next meeting of its series, and go to its board."""
+    user = acting_user()
+    try:
+        if user is None:
+            raise Forbidden("Join this meeting first: only its participants can do that.")
+        change, following = series.run_again(user, code)
+    except ActionRefused as error:
+        return refused(code, error)
+    g.meeting_id = change.meeting_id  # for the request's log line
+    live.publish(change)
+    return answer(code, None, user, then=board_url(following.code))
 
 
 @bp.post("/m/<meeting_code:code>/room-link")
