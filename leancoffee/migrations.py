@@ -26,6 +26,8 @@ from peewee import (
 from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
 
 from leancoffee.db import SCHEMA_LOCK_KEY, db, open_database
+from leancoffee.migration_v6 import real_teams
+from leancoffee.migration_v7 import actions_and_series
 from leancoffee.models import utcnow
 
 
@@ -130,7 +132,23 @@ def _v2_facilitation() -> None:
     migrate(*(migrator.add_column(table, column, field) for (table, column), field in new_columns.items()))
     # Existing meetings: the phase their status implies.
     db.execute_sql("UPDATE meeting SET phase = 'done' WHERE status = 'completed'")
-    from leancoffee.models import Note, ThumbsRound, ThumbsVote  # new in this version, unchanged since
+    from leancoffee.models import Participant, ThumbsRound, ThumbsVote, Topic  # new in this version, unchanged since
+
+    class Note(Model):
+        """The note as version 2 made it (frozen here: version 7 gave the model owner and done columns)."""
+
+        id = AutoField()
+        meeting = ForeignKeyField(Participant.meeting.rel_model, on_delete="CASCADE")
+        topic = ForeignKeyField(Topic, on_delete="CASCADE")
+        author = ForeignKeyField(Participant.user.rel_model)
+        kind = CharField(max_length=10, constraints=[_one_of("kind", ("takeaway", "action"))])
+        text = TextField(constraints=[Check("length(text) BETWEEN 1 AND 500")])
+        owner = CharField(max_length=40, default="")
+        created_at = DateTimeField(default=utcnow)
+
+        class Meta:
+            database = db
+            table_name = "note"
 
     db.create_tables([ThumbsVote, ThumbsRound, Note])
 
@@ -168,42 +186,14 @@ def _v5_merge_trace() -> None:
     migrate(migrator.add_column("topic", "merged_from", merged_from))
 
 
-def _v6_real_teams() -> None:
-    """Version 6, real teams: several facilitators, names told apart, anonymous and private topics, device links."""
-    migrator = SqliteMigrator(db) if isinstance(db.obj, SqliteDatabase) else PostgresqlMigrator(db)
-    false, true = SQL("DEFAULT FALSE"), SQL("DEFAULT TRUE")
-    migrate(
-        migrator.add_column("meeting", "show_authors", BooleanField(default=True, constraints=[true])),
-        migrator.add_column("meeting", "private_writing", BooleanField(default=False, constraints=[false])),
-        migrator.add_column("topic", "anonymous", BooleanField(default=False, constraints=[false])),
-        migrator.add_column("topic", "unrevealed", BooleanField(default=False, constraints=[
-            false, Check("unrevealed = FALSE OR status = 'to_discuss'")])),
-        migrator.add_column("participant", "name_number", IntegerField(default=1, constraints=[
-            SQL("DEFAULT 1"), Check("name_number >= 1")])),
-    )
-    # The role column becomes the truth: the meeting's creator facilitates, everyone else takes part.
-    db.execute_sql("UPDATE participant SET role = CASE WHEN user_id = (SELECT facilitator_id FROM meeting "
-                   "WHERE meeting.id = participant.meeting_id) THEN 'facilitator' ELSE 'participant' END")
-    # Namesakes already in a meeting are numbered by join order, as joins now do.
-    rows = db.execute_sql("SELECT id, meeting_id, name FROM participant ORDER BY meeting_id, joined_at, id").fetchall()
-    seen: dict = {}
-    for row_id, meeting_id, name in rows:
-        number = seen[(meeting_id, name)] = seen.get((meeting_id, name), 0) + 1
-        if number > 1:
-            db.execute_sql(f"UPDATE participant SET name_number = {int(number)} WHERE id = {int(row_id)}")
-    migrate(migrator.add_index("participant", ("meeting_id", "name", "name_number"), True))
-    from leancoffee.models import DeviceLink  # new in this version, unchanged since
-
-    db.create_tables([DeviceLink])
-
-
 MIGRATIONS = [
     (1, "live board", _v1_live_board),
     (2, "facilitation", _v2_facilitation),
     (3, "sign out everywhere", _v3_sign_out_everywhere),
     (4, "room link", _v4_room_link),
     (5, "merge trace", _v5_merge_trace),
-    (6, "real teams", _v6_real_teams),
+    (6, "real teams", real_teams),
+    (7, "actions and series", actions_and_series),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -216,6 +206,8 @@ def current_version() -> int:
         return 0
     # A database made before migrations existed: recognise it by its columns.
     columns = {c.name for c in db.get_columns("meeting")}
+    if "series_id" in columns:
+        return 7
     if "phase" not in columns:
         return 1
     topic_columns = {c.name for c in db.get_columns("topic")}

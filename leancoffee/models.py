@@ -1,4 +1,4 @@
-"""Tables: users, meetings, participants, topics and votes; the rules that data must obey live here."""
+"""Tables: users, meetings and their series, participants, topics, votes and notes; the rules that data must obey live here."""
 
 import secrets
 from datetime import UTC, datetime
@@ -84,6 +84,14 @@ class User(UserMixin, BaseModel):
         return f"{self.id}.{self.session_generation}"
 
 
+class Series(BaseModel):
+    """Meetings run again one after another (Run again); `code` is the unguessable id of the series' stable link."""
+
+    id = AutoField()
+    code = CharField(max_length=32, unique=True)
+    created_at = DateTimeField(default=utcnow)
+
+
 class Meeting(BaseModel):
     """One Lean Coffee; `code` is the unguessable id in its links, `version` counts its changes."""
 
@@ -117,6 +125,8 @@ class Meeting(BaseModel):
     show_authors = BooleanField(default=True, constraints=[SQL("DEFAULT TRUE")])
     # "Private writing": topics written while collecting stay their author's own until a facilitator reveals them.
     private_writing = BooleanField(default=False, constraints=[SQL("DEFAULT FALSE")])
+    # The series this meeting belongs to (None until it is run again, or run from another).
+    series = ForeignKeyField(Series, backref="meetings", null=True, on_delete="SET NULL")
 
     @property
     def votes_hidden(self) -> bool:
@@ -235,8 +245,15 @@ class Note(BaseModel):
     author = ForeignKeyField(User)
     kind = CharField(max_length=10, constraints=[_one_of("kind", (TAKEAWAY, ACTION))])
     text = TextField(constraints=[Check(f"length(text) BETWEEN 1 AND {NOTE_MAX}")])
+    # An action's owner is a participant of the note's meeting, or a name typed for someone not in it: never both.
     owner = CharField(max_length=NAME_MAX, default="")
+    owner_participant = ForeignKeyField(
+        Participant, null=True, constraints=[Check("owner_participant_id IS NULL OR owner = ''")]
+    )
     created_at = DateTimeField(default=utcnow)
+    # Only an action is ever done; it may be marked done after its meeting is completed, and in any meeting it was carried to.
+    done = BooleanField(default=False, constraints=[SQL("DEFAULT FALSE"), Check("done = FALSE OR kind = 'action'")])
+    done_at = DateTimeField(null=True)
 
 
 class DeviceLink(BaseModel):
@@ -253,4 +270,17 @@ class DeviceLink(BaseModel):
         table_name = "device_link"
 
 
-ALL_MODELS = [User, Meeting, Participant, Topic, Vote, ThumbsVote, ThumbsRound, Note, DeviceLink]
+
+class CarriedNote(BaseModel):
+    """An open action that Run again carried into a later meeting of its series: the same note, shown there too."""
+
+    id = AutoField()
+    meeting = ForeignKeyField(Meeting, on_delete="CASCADE")
+    note = ForeignKeyField(Note, backref="carried", on_delete="CASCADE")
+
+    class Meta:
+        indexes = ((("meeting", "note"), True),)
+
+
+
+ALL_MODELS = [User, Series, Meeting, Participant, Topic, Vote, ThumbsVote, ThumbsRound, Note, DeviceLink, CarriedNote]

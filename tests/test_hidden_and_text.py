@@ -228,7 +228,7 @@ def test_markdown_export_renders_as_the_text_people_typed(hostile):
     need(_markdown_it() is not None, "markdown-it-py is not installed (pip install -r requirements-dev.txt)")
     m, fay = hostile
     html = _markdown_it().render(fay.get(f"/m/{m.code}/summary.md").text)
-    assert re.findall(r"<h2>(.*?)</h2>", html) == ["Attendees", "Discussed", "Not discussed"]
+    assert re.findall(r"<h2>(.*?)</h2>", html) == ["Attendees", "Discussed", "Not discussed", "Actions"]
     assert re.findall(r"<h1>(.*?)</h1>", html) == ["&lt;script&gt;x&lt;/script&gt; # coffee"]
     assert len(re.findall(r"<h3>", html)) == len(HOSTILE_TITLES)
     for markup in ("<script", "<img", "<a ", "<em", "<strong", "<code", "<pre", "<blockquote", "<ol", "<hr", "<table",

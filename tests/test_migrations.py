@@ -7,7 +7,7 @@ import pytest
 
 from leancoffee.db import db, open_database
 from leancoffee.migrations import LATEST, MIGRATIONS, SchemaVersion, current_version, upgrade
-from leancoffee.models import ALL_MODELS, Meeting, Topic
+from leancoffee.models import ALL_MODELS, CarriedNote, Meeting, Note, Series, Topic
 from leancoffee.services.board import load_board
 from tests.backends import fresh_postgres_database, need_postgres
 from tests.helpers import ROOT
@@ -39,11 +39,11 @@ def columns_in_database():
 
 def test_an_empty_database_is_brought_to_the_latest_schema(database_url):
     use(database_url)
-    assert upgrade() == [1, 2, 3, 4, 5, 6]
+    assert upgrade() == [1, 2, 3, 4, 5, 6, 7]
     assert upgrade() == []  # idempotent: a restart finds nothing to do
     assert columns_in_database() == columns_of_models()
     with db.connection_context():
-        assert current_version() == LATEST and [v.version for v in SchemaVersion.select()] == [1, 2, 3, 4, 5, 6]
+        assert current_version() == LATEST and [v.version for v in SchemaVersion.select()] == [1, 2, 3, 4, 5, 6, 7]
 
 
 def test_a_database_of_the_previous_version_keeps_its_data(database_url):
@@ -56,7 +56,7 @@ def test_a_database_of_the_previous_version_keeps_its_data(database_url):
         db.execute_sql("INSERT INTO topic (meeting_id, author_id, title, description, status, created_at, updated_at, moved_at) "
                        "VALUES (1, 1, 'Kept topic', '', 'discussed', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
         db.execute_sql("INSERT INTO vote (meeting_id, topic_id, user_id, created_at) VALUES (1, 1, 1, CURRENT_TIMESTAMP)")
-    assert upgrade() == [2, 3, 4, 5, 6]
+    assert upgrade() == [2, 3, 4, 5, 6, 7]
     assert columns_in_database() == columns_of_models()
     with db.connection_context():
         meeting = Meeting.get(Meeting.code == "oldcode12345")
@@ -90,7 +90,7 @@ def test_users_of_version_2_keep_their_rows_and_start_at_generation_0(database_u
     assert upgrade(target=2) == [1, 2]
     with db.connection_context():
         db.execute_sql("INSERT INTO \"user\" (name, created_at) VALUES ('Ann', CURRENT_TIMESTAMP)")
-    assert upgrade() == [3, 4, 5, 6]
+    assert upgrade() == [3, 4, 5, 6, 7]
     from leancoffee.models import User
 
     with db.connection_context():
@@ -124,7 +124,7 @@ def test_meetings_of_version_3_each_get_their_own_room_secret(database_url):
         for value in (f"'{first.room_secret}'", "NULL"):
             with pytest.raises(IntegrityError), db.atomic():
                 db.execute_sql(f"UPDATE meeting SET room_secret = {value} WHERE id = {second.id}")
-    assert upgrade() == [5, 6]  # the topics' merge trace and teams, then the board reads as the app does
+    assert upgrade() == [5, 6, 7]  # the topics' merge trace, teams, actions and series, then the board reads as the app does
     assert columns_in_database() == columns_of_models()
     with db.connection_context():
         # (The model is today's: a meeting made by it needs today's schema.)
@@ -144,7 +144,7 @@ def test_topics_of_version_4_keep_their_rows_and_gain_an_empty_merge_trace(datab
                        "VALUES (1, 1, 'Old topic', 'kept', 'to_discuss', "
                        "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
         db.execute_sql("INSERT INTO vote (meeting_id, topic_id, user_id, created_at) VALUES (1, 1, 1, CURRENT_TIMESTAMP)")
-    assert upgrade() == [5, 6]
+    assert upgrade() == [5, 6, 7]
     assert columns_in_database() == columns_of_models()
     with db.connection_context():
         topic = Topic.get(Topic.title == "Old topic")
@@ -181,7 +181,7 @@ def test_meetings_of_version_5_keep_their_people_and_topics_and_gain_roles_numbe
                        "merged_from) VALUES (1, 2, 'Old topic', '', 'to_discuss', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, "
                        "CURRENT_TIMESTAMP, '')")
         db.execute_sql("INSERT INTO vote (meeting_id, topic_id, user_id, created_at) VALUES (1, 1, 3, CURRENT_TIMESTAMP)")
-    assert upgrade() == [6]
+    assert upgrade() == [6, 7]  # and on to the latest, which the models describe
     assert columns_in_database() == columns_of_models()
     with db.connection_context():
         people = {p.user_id: p for p in Participant.select()}
@@ -205,3 +205,51 @@ def test_meetings_of_version_5_keep_their_people_and_topics_and_gain_roles_numbe
                        "VALUES (1, 1, 'By hand', '', 'to_discuss', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
         assert (Topic.get(Topic.title == "By hand").anonymous, Topic.get(Topic.title == "By hand").unrevealed) == (False, False)
         assert DeviceLink.select().count() == 0
+
+
+def test_notes_and_meetings_of_version_6_keep_their_rows_and_gain_owners_done_and_series(database_url):
+    """Version 7 from version 6: notes stay open, free-text owners stay, no meeting has a series."""
+    from peewee import IntegrityError
+
+    use(database_url)
+    assert upgrade(target=6) == [1, 2, 3, 4, 5, 6]
+    with db.connection_context():
+        db.execute_sql("INSERT INTO \"user\" (name, created_at) VALUES ('Fay', CURRENT_TIMESTAMP)")
+        db.execute_sql("INSERT INTO meeting (code, title, votes_per_person, status, facilitator_id, created_at, version, phase, "
+                       "room_secret) VALUES ('v5code123456', 'Before actions last', 3, 'completed', 1, CURRENT_TIMESTAMP, 9, "
+                       "'done', 'a-room-secret-of-version-5-meeting')")
+        db.execute_sql("INSERT INTO participant (meeting_id, user_id, name, role, is_active, joined_at) "
+                       "VALUES (1, 1, 'Fay', 'facilitator', TRUE, CURRENT_TIMESTAMP)")
+        db.execute_sql("INSERT INTO topic (meeting_id, author_id, title, description, status, created_at, updated_at, moved_at) "
+                       "VALUES (1, 1, 'Old topic', '', 'discussed', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
+        for kind, text, owner in (("action", "Write the rota", "Bob"), ("takeaway", "Weekly is enough", "")):
+            db.execute_sql("INSERT INTO note (meeting_id, topic_id, author_id, kind, text, owner, created_at) "
+                           f"VALUES (1, 1, 1, '{kind}', '{text}', '{owner}', CURRENT_TIMESTAMP)")
+    assert upgrade() == [7]
+    assert columns_in_database() == columns_of_models()
+    with db.connection_context():
+        assert current_version() == 7
+        action, takeaway = Note.select().order_by(Note.id)
+        assert (action.text, action.owner, action.owner_participant_id, action.done, action.done_at) == (
+            "Write the rota", "Bob", None, False, None)
+        assert (takeaway.text, takeaway.done) == ("Weekly is enough", False)
+        meeting = Meeting.get(Meeting.code == "v5code123456")
+        assert (meeting.title, meeting.version, meeting.series_id) == ("Before actions last", 9, None)
+        assert [n.text for n in load_board(meeting.id).actions] == ["Write the rota"]
+        # The schema keeps the rules: an owner is a participant or a typed name, never both; only actions are done.
+        for bad in ("UPDATE note SET owner_participant_id = 1 WHERE id = 1",  # the typed name "Bob" is still there
+                    "UPDATE note SET done = TRUE WHERE id = 2",
+                    "UPDATE note SET done = NULL WHERE id = 1",
+                    "UPDATE meeting SET series_id = 99 WHERE id = 1",
+                    "INSERT INTO carriednote (meeting_id, note_id) VALUES (1, 99)"):
+            with pytest.raises(IntegrityError), db.atomic():
+                db.execute_sql(bad)
+        series = Series.create(code="series123456")
+        Meeting.update(series=series).where(Meeting.id == meeting.id).execute()
+        CarriedNote.create(meeting=meeting.id, note=action.id)
+        with pytest.raises(IntegrityError), db.atomic():
+            CarriedNote.create(meeting=meeting.id, note=action.id)
+        # A note written by another tool is open by default.
+        db.execute_sql("INSERT INTO note (meeting_id, topic_id, author_id, kind, text, owner, created_at) "
+                       "VALUES (1, 1, 1, 'action', 'By hand', '', CURRENT_TIMESTAMP)")
+        assert Note.get(Note.text == "By hand").done is False

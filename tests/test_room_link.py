@@ -124,7 +124,7 @@ def test_renewing_closes_the_old_screens_at_once_and_only_the_facilitator_may(se
 def test_a_room_socket_attached_after_its_link_was_renewed_is_closed(app, meeting):
     from types import SimpleNamespace
 
-    from leancoffee.services.board import Viewer
+    from leancoffee.services.viewing import Viewer
     from leancoffee.web.socket import close_if_renewed_meanwhile
 
     m, *_ = meeting

@@ -107,7 +107,9 @@ def test_no_exception_is_swallowed_silently():
 
 def test_templates_build_every_url_from_the_routes():
     """No literal path in a template: a route moved in one place moves everywhere (url_for)."""
-    literal = re.compile(r"""(?:href|src|action|hx-post|hx-get|hx-ws:connect)=["']/|["']/(?:m|static|room|meetings|logout)\b""")
+    # An attribute starting with a slash, a quoted path of one of our prefixes, or a path glued to a variable.
+    literal = re.compile(r"""(?:href|src|action|hx-post|hx-get|hx-ws:connect)=["']/"""
+                         r"""|["']/(?:m|s|d|static|room|meetings|logout|device)\b|~ ["']/""")
     found = [f"{path.name}:{n}" for path in sorted((ROOT / "templates").glob("*.html"))
              for n, line in enumerate(path.read_text().splitlines(), 1) if literal.search(line)]
     assert found == []

@@ -1,5 +1,6 @@
 """The one place that turns a committed change into the fragments every screen needs."""
 
+from leancoffee.live.notes_fanout import action_changed, note_added, note_changed, note_deleted
 from leancoffee.live.push import EVERYONE, FACILITATOR, ROOM, Push, user_audience
 from leancoffee.live.render import facilitator_view, member_view, oob, render_part
 from leancoffee.live.writing import column_count_variants, column_list_variants, private_writing_push, topic_body
@@ -11,7 +12,7 @@ from leancoffee.services.viewing import Viewer
 
 # Changes after which a viewer's whole board may look different (controls, hidden counts, read-only).
 WHOLE_BOARD = {changes.SESSION_STATUS_CHANGED, changes.PHASE_CHANGED, changes.SETTINGS_CHANGED, changes.ROLE_CHANGED,
-               changes.TOPICS_REVEALED}
+               changes.TOPICS_REVEALED, changes.RUN_AGAIN}
 # Changes that alter which topics exist or what they are called: the facilitator's merge form lists them.
 TOPIC_LIST = {changes.TOPIC_ADDED, changes.TOPIC_EDITED, changes.TOPIC_DELETED, changes.TOPICS_MERGED}
 TIMER_KINDS = {changes.TIMER_CHANGED, changes.TIME_UP}
@@ -29,7 +30,7 @@ def needs_whole_board(change: Change) -> bool:
 
 
 BOARD_REGIONS = ("_meeting_status.html", "_writing.html", "_timer.html", "_thumbs.html", "_action_bar.html", "_columns.html",
-                 "_merge.html", "_settings.html", "_roles.html")
+                 "_actions.html", "_merge.html", "_settings.html", "_roles.html")
 
 
 def full_board(state: BoardState, viewer: Viewer, present: set[int]) -> str:
@@ -220,15 +221,6 @@ def _thumb(push: Push, change: Change, state: BoardState, present: set[int]) -> 
     push.add((user_audience(change.actor_id), oob("_thumbs.html", state, member_view(state, change.actor_id))))
 
 
-def _note(push: Push, change: Change, state: BoardState, present: set[int]) -> None:
-    """The note alone, appended to its topic's list (removed first, so a screen that has it keeps one)."""
-    note = next((n for n in state.notes.get(change.topic_id, ()) if n.id == change.note_id), None)
-    if note is not None:
-        row = render_part("_note.html", state, note=note)
-        push.add((EVERYONE, f'<div id="note-{int(note.id)}" hx-swap-oob="delete"></div>'
-                            f'<ul hx-swap-oob="beforeend:#notes-{int(change.topic_id)}">{row}</ul>'))
-
-
 # Who sees what, by kind of change (besides the room screen's whole board, which every change but a
 # hidden vote re-sends to ROOM). EVERYONE is every member's board, FACILITATOR the facilitator's,
 # user_audience(id) one person's tabs. Changes in WHOLE_BOARD re-send each viewer's whole board instead.
@@ -246,7 +238,11 @@ FRAGMENTS = {
     changes.TIMER_CHANGED: _timer,            # timer regions (FACILITATOR: the controls), moved cards
     changes.TIME_UP: _timer,
     changes.THUMB_CAST: _thumb,               # EVERYONE: counts; the voter: their pressed thumb
-    changes.NOTE_ADDED: _note,                # EVERYONE: the note added, appended to its topic's list
+    changes.NOTE_ADDED: note_added,           # the note appended to its topic's list (author, FACILITATOR: its tools);
+    changes.NOTE_EDITED: note_changed,        # an action: its row appended to the action list (owner, FACILITATOR: Done)
+    changes.NOTE_DELETED: note_deleted,       # the note and its action row gone, from every meeting listing it
+    changes.ACTION_DONE: action_changed,      # the note's done mark and its action row, in every meeting listing it
+    changes.ACTION_REOPENED: action_changed,
 }
 
 

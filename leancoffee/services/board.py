@@ -17,7 +17,6 @@ from leancoffee.models import (
     TOPIC_STATUSES,
     VOTING,
     Meeting,
-    Note,
     Participant,
     ThumbsVote,
     Topic,
@@ -25,6 +24,7 @@ from leancoffee.models import (
     utcnow,
 )
 from leancoffee.prepared import Prepared
+from leancoffee.services.action_items import NoteRules, load_notes
 from leancoffee.services.meetings import STATUS_LABELS
 from leancoffee.services.merging import merged_titles
 from leancoffee.services.timebox import TimerView, timebox_seconds, timer_view
@@ -42,7 +42,7 @@ PHASE_GUIDANCE = {
 
 
 @dataclass
-class BoardState:
+class BoardState(NoteRules):
     """Everything the board shows, read once and rendered for as many viewers as needed."""
 
     meeting: Meeting
@@ -51,6 +51,8 @@ class BoardState:
     topics: dict[int, TopicView]
     votes_by_user: dict[int, set[int]] = field(default_factory=dict)
     notes: dict[int, list] = field(default_factory=dict)
+    # Every action this meeting lists: its own, and those carried into it from earlier meetings of its series.
+    actions: list = field(default_factory=list)
     # The thumbs of the current round, by user.
     thumbs_by_user: dict[int, str] = field(default_factory=dict)
     # Topics written privately and not revealed yet, kept out of `topics`: only column(…, viewer) shows one, to its author.
@@ -240,10 +242,7 @@ def load_board(meeting_id: int) -> BoardState:
     everyone = list(Participant.select().where(Participant.meeting == meeting_id).order_by(Participant.joined_at, Participant.id))
     names = {p.user_id: p.label for p in everyone}
     topics, unrevealed = _topic_views(meeting_id, names)
-    notes: dict[int, list] = defaultdict(list)
-    for note in Note.select().where(Note.meeting == meeting_id).order_by(Note.created_at, Note.id):
-        note.author_name = names.get(note.author_id, "someone")
-        notes[note.topic_id].append(note)
+    notes, actions = load_notes(meeting_id)
     current = next((t for t in topics.values() if t.status == DISCUSSING), None)
     thumbs = {}
     if current is not None and meeting.timer_round:
@@ -261,7 +260,8 @@ def load_board(meeting_id: int) -> BoardState:
         names=names,
         topics=topics,
         votes_by_user=dict(votes_by_user),
-        notes=dict(notes),
+        notes=notes,
+        actions=actions,
         thumbs_by_user=thumbs,
         unrevealed=unrevealed,
     )

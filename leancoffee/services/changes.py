@@ -17,6 +17,12 @@ SETTINGS_CHANGED = "SettingsChanged"
 TIMER_CHANGED = "TimerChanged"
 THUMB_CAST = "ThumbCast"
 NOTE_ADDED = "NoteAdded"
+NOTE_EDITED = "NoteEdited"
+NOTE_DELETED = "NoteDeleted"
+ACTION_DONE = "ActionDone"
+ACTION_REOPENED = "ActionReopened"
+# A finished meeting was run again: its screens learn where the series goes on.
+RUN_AGAIN = "RunAgain"
 TOPICS_MERGED = "TopicsMerged"
 # A facilitator revealed the topics written privately.
 TOPICS_REVEALED = "TopicsRevealed"
@@ -59,6 +65,8 @@ class Change:
     actor_dots: frozenset[int] | None = field(default=None, compare=False, repr=False)
     # A tie the actor must settle (agenda.TieChoice): their answer asks; nobody else needs it.
     choice: Any = field(default=None, compare=False, repr=False)
+    # The same change in other meetings (a note of a series is listed in several): each is published too.
+    also: tuple = field(default=(), compare=False, repr=False)
 
     def to_dict(self) -> dict:
         """Plain data, for the wire between workers."""

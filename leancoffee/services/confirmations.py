@@ -36,6 +36,9 @@ def question(kind: str, code: str, form, user=None) -> Question:
         title = find_topic(meeting, form.get("topic_id"), user).title
         return Question(f"Delete “{title}”?", "Its votes go back to the people who cast them. This cannot be undone.",
                         "Delete topic")
+    if kind == "delete_note":
+        return Question("Delete this note?", "It disappears from the board and the summary. This cannot be undone.",
+                        "Delete note")
     if kind == "merge":
         source, target = (find_topic(meeting, form.get(key), user).title for key in ("source", "target"))
         return Question(f"Merge “{source}” into “{target}”?",

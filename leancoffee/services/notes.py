@@ -1,24 +1,118 @@
-"""Takeaways and action items captured on topics (the original plan's session notes)."""
+"""Takeaways and action items captured on topics: add, edit, delete; an action is done, or open again."""
 
-from leancoffee.models import ACTION, NAME_MAX, NOTE_MAX, TAKEAWAY, Note, User
+from leancoffee.models import ACTION, NAME_MAX, NOTE_MAX, TAKEAWAY, CarriedNote, Meeting, Note, Participant, User, utcnow
 from leancoffee.services import changes, quotas
-from leancoffee.services.access import find_topic, meeting_write
+from leancoffee.services.access import find_topic, meeting_write, require_facilitator
 from leancoffee.services.changes import Change
-from leancoffee.services.errors import Conflict, Invalid
+from leancoffee.services.errors import Conflict, Forbidden, Invalid, NotFound
 from leancoffee.services.validation import clean_text
 
+NO_SUCH_NOTE = "That takeaway or action does not exist in this meeting (it may have been deleted)."
 
-def add_note(user: User, code, topic_id, kind, text, owner="") -> Change:
+
+def _owner(meeting: Meeting, kind: str, picked, typed) -> tuple[int | None, str]:
+    """An action's owner: a participant picked from the meeting's list, or a name typed for someone not in it."""
+    typed = clean_text(typed, "Owner", NAME_MAX, required=False) if kind == ACTION else ""
+    if kind != ACTION or picked in (None, ""):
+        return None, typed
+    if typed:
+        raise Invalid("Pick the owner from the list or type a name, not both.")
+    participant_id = int(picked) if str(picked).isdigit() and len(str(picked)) < 19 else 0
+    owner = Participant.get_or_none((Participant.id == participant_id) & (Participant.meeting == meeting.id))
+    if owner is None or not owner.is_active:
+        raise Invalid("That person is not in this meeting: pick someone from the list, or type a name.")
+    return owner.id, ""
+
+
+def add_note(user: User, code, topic_id, kind, text, owner="", owner_participant=None) -> Change:
     """Any participant adds a takeaway, or an action with an optional owner, to a topic."""
     if kind not in (TAKEAWAY, ACTION):
         raise Invalid("Choose a takeaway or an action.")
-    label = "Takeaway" if kind == TAKEAWAY else "Action"
-    text = clean_text(text, label, NOTE_MAX, multiline=True)
-    owner = clean_text(owner, "Owner", NAME_MAX, required=False) if kind == ACTION else ""
+    text = clean_text(text, "Takeaway" if kind == TAKEAWAY else "Action", NOTE_MAX, multiline=True)
     with meeting_write(code, user) as meeting:
         topic = find_topic(meeting, topic_id, user)
         if topic.unrevealed:
             raise Conflict("Takeaways come once the topics are revealed. Nothing was changed.")
         quotas.require_note_room(topic)
-        note = Note.create(meeting=meeting.id, topic=topic.id, author=user.id, kind=kind, text=text, owner=owner)
+        picked, typed = _owner(meeting, kind, owner_participant, owner)
+        note = Note.create(meeting=meeting.id, topic=topic.id, author=user.id, kind=kind, text=text, owner=typed,
+                           owner_participant=picked)
     return Change(changes.NOTE_ADDED, meeting.id, meeting.version, actor_id=user.id, topic_id=topic.id, note_id=note.id)
+
+
+def _find_note(meeting: Meeting, note_id, carried_too: bool = False) -> Note:
+    """The note with this id in this meeting (or, with `carried_too`, carried into it), or NotFound."""
+    try:
+        note_id = int(note_id)
+    except (TypeError, ValueError):
+        raise NotFound(NO_SUCH_NOTE) from None
+    note = Note.get_or_none(Note.id == note_id) if 0 < note_id < 2**63 else None
+    carried = carried_too and note is not None and CarriedNote.select().where(
+        (CarriedNote.meeting == meeting.id) & (CarriedNote.note == note.id)).exists()
+    if note is None or (note.meeting_id != meeting.id and not carried):
+        raise NotFound(NO_SUCH_NOTE)
+    return note
+
+
+def _require_note_editor(meeting: Meeting, user: User, note: Note) -> None:
+    """Only the note's author or a facilitator may change it."""
+    if note.author_id != user.id:
+        try:
+            require_facilitator(meeting, user)
+        except Forbidden:
+            raise Forbidden("Only the note's author or the facilitator can change it.") from None
+
+
+def edit_note(user: User, code, note_id, text, owner="", owner_participant=None) -> Change:
+    """The author or a facilitator changes a note's text (and an action's owner)."""
+    with meeting_write(code, user) as meeting:
+        note = _find_note(meeting, note_id)
+        _require_note_editor(meeting, user, note)
+        label = "Takeaway" if note.kind == TAKEAWAY else "Action"
+        text = clean_text(text, label, NOTE_MAX, multiline=True)
+        picked, typed = _owner(meeting, note.kind, owner_participant, owner)
+        Note.update(text=text, owner=typed, owner_participant=picked).where(Note.id == note.id).execute()
+    return Change(changes.NOTE_EDITED, meeting.id, meeting.version, actor_id=user.id, topic_id=note.topic_id, note_id=note.id,
+                  also=_elsewhere(note, meeting, changes.NOTE_EDITED))
+
+
+def delete_note(user: User, code, note_id) -> Change:
+    """The author or a facilitator deletes a note (from every meeting it was carried to as well)."""
+    with meeting_write(code, user) as meeting:
+        note = _find_note(meeting, note_id)
+        _require_note_editor(meeting, user, note)
+        also = _elsewhere(note, meeting, changes.NOTE_DELETED)
+        note.delete_instance()
+    return Change(changes.NOTE_DELETED, meeting.id, meeting.version, actor_id=user.id, topic_id=note.topic_id,
+                  note_id=note.id, also=also)
+
+
+def mark_action(user: User, code, note_id, done: bool) -> Change:
+    """An action's owner or a facilitator marks it done (or open again): also in a completed meeting, and for every
+    meeting of the series that lists it."""
+    with meeting_write(code, user, open_only=False) as meeting:
+        note = _find_note(meeting, note_id, carried_too=True)
+        if note.kind != ACTION:
+            raise Invalid("Only an action can be marked done.")
+        owner = Participant.get_or_none(Participant.id == note.owner_participant_id) if note.owner_participant_id else None
+        if owner is None or owner.user_id != user.id:
+            try:
+                require_facilitator(meeting, user)
+            except Forbidden:
+                raise Forbidden("Only the action's owner or the facilitator can mark it done or open.") from None
+        Note.update(done=done, done_at=utcnow() if done else None).where(Note.id == note.id).execute()
+        kind = changes.ACTION_DONE if done else changes.ACTION_REOPENED
+        also = _elsewhere(note, meeting, kind)
+    return Change(kind, meeting.id, meeting.version, actor_id=user.id, topic_id=note.topic_id, note_id=note.id, also=also)
+
+
+def _elsewhere(note: Note, acting: Meeting, kind: str) -> tuple[Change, ...]:
+    """The same change for every other meeting listing the note (its own, those it was carried to), each a version on."""
+    carried = CarriedNote.select(CarriedNote.meeting).where(CarriedNote.note == note.id)
+    listing = {note.meeting_id} | {c.meeting_id for c in carried}
+    others = sorted(listing - {acting.id})
+    if not others:
+        return ()
+    Meeting.update(version=Meeting.version + 1).where(Meeting.id.in_(others)).execute()
+    versions = dict(Meeting.select(Meeting.id, Meeting.version).where(Meeting.id.in_(others)).tuples())
+    return tuple(Change(kind, m, versions[m], topic_id=note.topic_id, note_id=note.id) for m in others)

@@ -48,6 +48,9 @@ class Summary:
     attendees: list[str]
     discussed: list[TopicSummary]
     not_discussed: list[TopicSummary]
+    # Every action the meeting lists (its own, then those carried into it), and the board it was read from.
+    actions: list = field(default_factory=list)
+    board: BoardState | None = None
 
     @property
     def topics(self) -> list[TopicSummary]:
@@ -74,6 +77,7 @@ def build_summary(meeting_id: int) -> Summary:
         meeting=state.meeting, attendees=[p.label for p in people],
         discussed=[_topic_summary(state, t, rounds) for t in discussed],
         not_discussed=[_topic_summary(state, t, rounds) for t in waiting],
+        actions=state.actions, board=state,
     )
 
 
@@ -123,7 +127,18 @@ def to_markdown(summary: Summary) -> str:
             lines += [f"## {heading}", ""]
             for number, topic in enumerate(topics, 1):
                 lines += _markdown_topic(number, topic)
+    if summary.actions:
+        # A task list rather than a table: GitHub ticks it, and a multi-line action stays whole.
+        lines += ["## Actions", ""] + [md_item(f"- [{'x' if n.done else ' '}] ", n.text) + _markdown_action_tail(n)
+                                       for n in summary.actions] + [""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _markdown_action_tail(note) -> str:
+    """Who owns an action and which topic it came from (an earlier meeting's, when carried)."""
+    owner = md_text(note.owner_name) if note.owner_name else "no owner"
+    earlier = ", an earlier meeting" if note.carried else ""
+    return f" — {owner} · {md_text(note.topic_title)}{earlier}"
 
 
 def _markdown_header(summary: Summary) -> list[str]:
@@ -150,18 +165,21 @@ def _markdown_topic(number: int, t: TopicSummary) -> list[str]:
     if t.takeaways:
         lines += ["", "Takeaways:"] + [md_item("- ", n.text) for n in t.takeaways]
     if t.actions:
-        lines += ["", "Actions:"] + [md_item("- [ ] ", n.text) + (f" ({md_text(n.owner)})" if n.owner else "")
-                                     for n in t.actions]
+        lines += ["", "Actions:"] + [md_item(f"- [{'x' if n.done else ' '}] ", n.text)
+                                     + (f" ({md_text(n.owner_name)})" if n.owner_name else "") for n in t.actions]
     return lines + [""]
 
 
 CSV_HEADER = ["record", "topic", "column", "votes", "time_spent_seconds", "round", "thumbs_up", "neutral",
-              "thumbs_down", "outcome", "text", "owner"]
+              "thumbs_down", "outcome", "text", "owner", "done"]
+EARLIER_MEETING = "earlier meeting"
 
 
 def to_csv(summary: Summary) -> str:
-    """The summary as CSV: one row per attendee, topic, topic merged into it, thumbs round, takeaway and action."""
+    """The summary as CSV: one row per attendee, topic, topic merged into it, thumbs round, takeaway and action
+    (the meeting's own and those carried into it, each with its owner and whether it is done)."""
     rows = [CSV_HEADER] + [["attendee", "", "", "", "", "", "", "", "", "", name, ""] for name in summary.attendees]
+    topics = summary.board.topics if summary.board else {}
     for t in summary.topics:
         column = COLUMN_LABELS[t.status]
         votes = "" if t.votes is None else t.votes
@@ -171,9 +189,12 @@ def to_csv(summary: Summary) -> str:
             outcome = OUTCOME_LABELS[r.outcome]
             rows.append(["thumbs", t.title, column, "", "", r.round, r.up, r.neutral, r.down, outcome, "", ""])
         rows += [["takeaway", t.title, column, "", "", "", "", "", "", "", n.text, ""] for n in t.takeaways]
-        rows += [["action", t.title, column, "", "", "", "", "", "", "", n.text, n.owner] for n in t.actions]
+    for n in summary.actions:
+        column = EARLIER_MEETING if n.carried or n.topic_id not in topics else COLUMN_LABELS[topics[n.topic_id].status]
+        done = "yes" if n.done else "no"
+        rows.append(["action", n.topic_title, column, "", "", "", "", "", "", "", n.text, n.owner_name, done])
     out = io.StringIO()
-    csv.writer(out).writerows([[_safe_cell(v) for v in row] for row in rows])
+    csv.writer(out).writerows([[_safe_cell(v) for v in row] + [""] * (len(CSV_HEADER) - len(row)) for row in rows])
     return out.getvalue()
 
 

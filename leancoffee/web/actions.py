@@ -15,9 +15,9 @@ from leancoffee.services import (
     facilitation,
     meetings,
     merging,
-    notes,
     roles,
     room,
+    series,
     topics,
     votes,
 )
@@ -47,7 +47,7 @@ def _user_or_new(name):
     return user
 
 
-def _perform(code, action, *args, anchor=None, confirm=None, then=None):
+def perform(code, action, *args, anchor=None, confirm=None, then=None):
     """Every action's one path: the form parsed by its view → the service (one transaction) → publish → answer.
 
     A refusal changes nothing and publishes nothing. An action named by `confirm` ("delete", "merge",
@@ -68,6 +68,8 @@ def _perform(code, action, *args, anchor=None, confirm=None, then=None):
         return refused(code, error)
     g.meeting_id = change.meeting_id  # for the request's log line
     push = live.publish(change)
+    for elsewhere in change.also:  # the same note, listed by other meetings of its series
+        live.publish(elsewhere)
     return answer(code, push, user, anchor=anchor(change) if anchor else None, meeting=change.meeting,
                   choice=change.choice, then=then)
 
@@ -107,7 +109,7 @@ def join(code):
 @bp.post("/m/<meeting_code:code>/leave")
 def leave(code):
     """Leave a meeting (rejoin later as the same participant)."""
-    return _perform(code, meetings.leave_meeting, confirm="leave")
+    return perform(code, meetings.leave_meeting, confirm="leave")
 
 
 @bp.post("/m/<meeting_code:code>/status")
@@ -115,7 +117,7 @@ def change_status(code):
     """Facilitator: Planned, In progress, Completed (which asks first, then shows the summary)."""
     status = request.form.get("status")
     finish = status == COMPLETED
-    return _perform(code, partial(meetings.change_meeting_status, expected=_expected()), status,
+    return perform(code, partial(meetings.change_meeting_status, expected=_expected()), status,
                     confirm="finish" if finish else None, then=summary_url(code) if finish else None)
 
 
@@ -128,7 +130,7 @@ def _expected() -> str:
 def add_topic(code):
     """Propose a topic."""
     form = request.form
-    return _perform(code, topics.add_topic, form.get("title"), form.get("description"), anchor=lambda c: f"topic-{c.topic_id}")
+    return perform(code, topics.add_topic, form.get("title"), form.get("description"), anchor=lambda c: f"topic-{c.topic_id}")
 
 
 @bp.post("/m/<meeting_code:code>/topics/<int:topic_id>/edit")
@@ -136,32 +138,32 @@ def edit_topic(code, topic_id):
     """Author or facilitator: change a topic's text."""
     form = request.form
     title, description = form.get("title"), form.get("description")
-    return _perform(code, topics.edit_topic, topic_id, title, description, anchor=lambda c: f"topic-{topic_id}")
+    return perform(code, topics.edit_topic, topic_id, title, description, anchor=lambda c: f"topic-{topic_id}")
 
 
 @bp.post("/m/<meeting_code:code>/topics/<int:topic_id>/delete")
 def delete_topic(code, topic_id):
     """Author or facilitator: delete a topic."""
-    return _perform(code, topics.delete_topic, topic_id, confirm="delete")
+    return perform(code, topics.delete_topic, topic_id, confirm="delete")
 
 
 @bp.post("/m/<meeting_code:code>/topics/<int:topic_id>/move")
 def move_topic(code, topic_id):
     """Facilitator: move a topic to another column."""
     move = partial(topics.move_topic, expected=_expected())
-    return _perform(code, move, topic_id, request.form.get("status"), anchor=lambda c: f"topic-{topic_id}")
+    return perform(code, move, topic_id, request.form.get("status"), anchor=lambda c: f"topic-{topic_id}")
 
 
 @bp.post("/m/<meeting_code:code>/topics/<int:topic_id>/vote")
 def vote(code, topic_id):
     """Spend a dot on a topic."""
-    return _perform(code, votes.cast_vote, topic_id, anchor=lambda c: f"topic-{topic_id}")
+    return perform(code, votes.cast_vote, topic_id, anchor=lambda c: f"topic-{topic_id}")
 
 
 @bp.post("/m/<meeting_code:code>/topics/<int:topic_id>/unvote")
 def unvote(code, topic_id):
     """Take a dot back."""
-    return _perform(code, votes.remove_vote, topic_id, anchor=lambda c: f"topic-{topic_id}")
+    return perform(code, votes.remove_vote, topic_id, anchor=lambda c: f"topic-{topic_id}")
 
 
 @bp.post("/m/<meeting_code:code>/phase")
@@ -169,7 +171,7 @@ def change_phase(code):
     """Facilitator: one phase forward or back (Done asks first, then shows the summary)."""
     phase = request.form.get("phase")
     finish = phase == DONE
-    return _perform(code, partial(facilitation.change_phase, expected=_expected()), phase,
+    return perform(code, partial(facilitation.change_phase, expected=_expected()), phase,
                     confirm="finish" if finish else None, then=summary_url(code) if finish else None)
 
 
@@ -177,7 +179,7 @@ def change_phase(code):
 def update_settings(code):
     """Facilitator: hidden voting and the timebox pattern."""
     form = request.form
-    return _perform(code, facilitation.update_settings, form.get("hidden_voting") == "1", form.get("timebox_pattern"),
+    return perform(code, facilitation.update_settings, form.get("hidden_voting") == "1", form.get("timebox_pattern"),
                     _checkbox("show_authors"), _checkbox("private_writing"))
 
 
@@ -190,59 +192,66 @@ def _checkbox(name: str) -> bool | None:
 @bp.post("/m/<meeting_code:code>/reveal")
 def reveal_topics(code):
     """Facilitator: show everyone the topics written privately, all at once."""
-    return _perform(code, topics.reveal_topics)
+    return perform(code, topics.reveal_topics)
 
 
 @bp.post("/m/<meeting_code:code>/role")
 def set_role(code):
     """Facilitator: make someone a co-facilitator (role=facilitator), or take it back (role=participant)."""
     form = request.form
-    return _perform(code, roles.set_role, form.get("person"), form.get("role"), anchor=lambda c: "facilitators")
+    return perform(code, roles.set_role, form.get("person"), form.get("role"), anchor=lambda c: "facilitators")
 
 
 @bp.post("/m/<meeting_code:code>/discuss-next")
 def discuss_next(code):
     """Facilitator: the top-voted topic (or the chosen one of a tie) is discussed next, under a fresh timebox."""
-    return _perform(code, partial(facilitation.discuss_next, expected=_expected()), request.form.get("topic"))
+    return perform(code, partial(facilitation.discuss_next, expected=_expected()), request.form.get("topic"))
 
 
 @bp.post("/m/<meeting_code:code>/timer")
 def control_timer(code):
     """Facilitator: start, pause, resume, extend or stop the timer."""
-    return _perform(code, partial(facilitation.control_timer, expected=_expected()), request.form.get("action"))
+    return perform(code, partial(facilitation.control_timer, expected=_expected()), request.form.get("action"))
 
 
 @bp.post("/m/<meeting_code:code>/thumbs")
 def cast_thumb(code):
     """Thumbs up, neutral or down when time is up."""
-    return _perform(code, facilitation.cast_thumb, request.form.get("choice"))
+    return perform(code, facilitation.cast_thumb, request.form.get("choice"))
 
 
 @bp.post("/m/<meeting_code:code>/decide")
 def decide_round(code):
     """Facilitator: continue, or move on (to the next top topic)."""
-    return _perform(code, partial(facilitation.decide_round, expected=_expected()), request.form.get("outcome"))
+    return perform(code, partial(facilitation.decide_round, expected=_expected()), request.form.get("outcome"))
 
 
 @bp.post("/m/<meeting_code:code>/merge")
 def merge_topics(code):
     """Facilitator: merge a duplicate topic into another."""
     form = request.form
-    return _perform(code, merging.merge_topics, form.get("source"), form.get("target"), confirm="merge")
+    return perform(code, merging.merge_topics, form.get("source"), form.get("target"), confirm="merge")
 
 
-@bp.post("/m/<meeting_code:code>/topics/<int:topic_id>/notes")
-def add_note(code, topic_id):
-    """Add a takeaway or an action item to a topic."""
-    form = request.form
-    kind, text, owner = form.get("kind"), form.get("text"), form.get("owner")
-    return _perform(code, notes.add_note, topic_id, kind, text, owner, anchor=lambda c: f"topic-{topic_id}")
+@bp.post("/m/<meeting_code:code>/run-again")
+def run_again(code):
+    """Facilitator of a finished meeting: start the next meeting of its series, and go to its board."""
+    user = acting_user()
+    try:
+        if user is None:
+            raise Forbidden("Join this meeting first: only its participants can do that.")
+        change, following = series.run_again(user, code)
+    except ActionRefused as error:
+        return refused(code, error)
+    g.meeting_id = change.meeting_id  # for the request's log line
+    live.publish(change)
+    return answer(code, None, user, then=board_url(following.code))
 
 
 @bp.post("/m/<meeting_code:code>/room-link")
 def renew_room_link(code):
     """Facilitator: a new room screen link; screens opened with the old one close at once."""
-    answered = _perform(code, room.renew_room_link, anchor=lambda c: "share")
+    answered = perform(code, room.renew_room_link, anchor=lambda c: "share")
     if isinstance(answered, str):  # htmx, and renewed: this page shows the new link (no other screen shows it)
         answered += mark_oob(render_template("_share.html", meeting=find_meeting(code), facilitating=True,
                                              csrf_token=csrf_token()))

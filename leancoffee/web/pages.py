@@ -9,10 +9,12 @@ from flask_login import current_user
 from leancoffee.live import live
 from leancoffee.models import COMPLETED, DEFAULT_TIMEBOX
 from leancoffee.services.access import find_meeting, membership
+from leancoffee.services.action_items import open_actions_of
 from leancoffee.services.board import load_board
 from leancoffee.services.errors import NotFound
 from leancoffee.services.meetings import my_meetings
 from leancoffee.services.room import find_room
+from leancoffee.services.series import current_meeting, find_series, place_of, series_page
 from leancoffee.services.summary import build_summary, to_csv, to_markdown
 from leancoffee.services.viewing import Viewer, viewer_for
 from leancoffee.web.routing import path_for, public_url
@@ -36,7 +38,8 @@ def acting_user():
 def home():
     """Start a meeting."""
     user = acting_user()
-    return page("home.html", user=user, meetings=my_meetings(user), default_timebox=DEFAULT_TIMEBOX)
+    return page("home.html", user=user, meetings=my_meetings(user), default_timebox=DEFAULT_TIMEBOX,
+                my_actions=open_actions_of(user.id) if user else [])
 
 
 def for_members(view=None, *, summary_when_completed=False):
@@ -59,7 +62,8 @@ def for_members(view=None, *, summary_when_completed=False):
         participant = membership(meeting, acting_user())
         if participant is None or not participant.is_active:
             if summary_when_completed and meeting.status == COMPLETED:
-                return page("summary.html", summary=build_summary(meeting.id), member=False)
+                return page("summary.html", summary=build_summary(meeting.id), member=False, viewer=viewer_for(meeting, None),
+                            place=place_of(meeting))
             return page("join.html", meeting=meeting, participant=participant, user=acting_user())
         return view(meeting, participant, **kwargs)
 
@@ -116,8 +120,9 @@ def room_by_link(secret):
 @bp.get("/m/<meeting_code:code>/summary")
 @for_members(summary_when_completed=True)
 def summary(meeting, participant):
-    """What the meeting produced; exports as Markdown and CSV."""
-    return page("summary.html", summary=build_summary(meeting.id))
+    """What the meeting produced; exports as Markdown and CSV. Owners and facilitators mark actions done here too."""
+    return page("summary.html", summary=build_summary(meeting.id), viewer=viewer_for(meeting, participant),
+                place=place_of(meeting))
 
 
 @bp.get("/m/<meeting_code:code>/summary.<any(md, csv):fmt>")
@@ -129,6 +134,26 @@ def summary_export(meeting, participant, fmt):
     filename = f"lean-coffee-{meeting.created_at:%Y-%m-%d}-{meeting.id}.{fmt}"  # not the code: it is the meeting's key
     return Response(body, content_type=f"{mimetype}; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.get("/s/<series_code>")
+def series_link(series_code):
+    """A series' stable link: always its current meeting (the bookmark a team keeps)."""
+    try:
+        series = find_series(series_code)
+    except NotFound as error:
+        return page("not_found.html", 404, message=error.message)
+    return redirect(path_for("pages.board", code=current_meeting(series).code), code=303)
+
+
+@bp.get("/s/<series_code>/meetings")
+def series_meetings(series_code):
+    """A series' page: its meetings with their dates and summaries, and its open actions."""
+    try:
+        found = series_page(series_code)
+    except NotFound as error:
+        return page("not_found.html", 404, message=error.message)
+    return page("series.html", series=found, series_url=public_url(path_for("pages.series_link", series_code=found.series.code)))
 
 
 @bp.app_errorhandler(404)

@@ -1,0 +1,225 @@
+"""Issue 20: takeaways and actions that last (edit, delete, owners, done), My actions, and meeting series, over HTTP."""
+
+import csv
+import io
+
+import pytest
+
+from leancoffee.models import CarriedNote, Meeting, Note, Participant, Topic, Vote
+from leancoffee.services import notes, series
+from leancoffee.services.errors import Conflict, Forbidden, Invalid
+from tests.helpers import board_expected
+
+
+def topic_id(title):
+    return Topic.get(Topic.title == title).id
+
+
+def participant(m, name):
+    return Participant.get((Participant.meeting == m.id) & (Participant.name == name))
+
+
+def facilitate(fay, m, action, data=None):
+    """Fay presses a control of her board: the form sends the state it names."""
+    return fay.post(f"/m/{m.code}/{action}", {**(data or {}), "expected": board_expected(fay, m.code, action)})
+
+
+@pytest.fixture
+def discussed(meeting):
+    """Ann's "Rota" under discussion, "Budget" waiting with a vote; Fay's action for Bob (picked), Ann's takeaway."""
+    m, fay, ann, bob = meeting
+    ann.post(f"/m/{m.code}/topics", {"title": "Rota"})
+    bob.post(f"/m/{m.code}/topics", {"title": "Budget", "description": "Next year"})
+    assert bob.post(f"/m/{m.code}/topics/{topic_id('Budget')}/vote").status_code == 200
+    assert fay.post(f"/m/{m.code}/topics/{topic_id('Rota')}/move",
+                    {"status": "discussing", "expected": "to_discuss"}).status_code == 200
+    rota = topic_id("Rota")
+    bob_id = participant(m, "Bob").id
+    assert fay.post(f"/m/{m.code}/topics/{rota}/notes",
+                    {"kind": "action", "text": "Draft the rota", "owner_participant": bob_id}).status_code == 200
+    assert ann.post(f"/m/{m.code}/topics/{rota}/notes", {"kind": "takeaway", "text": "Weekly is enough"}).status_code == 200
+    return m, fay, ann, bob
+
+
+def note(text):
+    return Note.get(Note.text == text)
+
+
+def finish(fay, m):
+    """Fay finishes the meeting the way her board offers it: one phase at a time, up to Done."""
+    phases = ["collecting", "voting", "discussing", "done"]
+    for phase in phases[phases.index(Meeting.get_by_id(m.id).phase) + 1:]:
+        assert facilitate(fay, m, "phase", {"phase": phase, "confirmed": "1"}).status_code == 200
+    assert Meeting.get_by_id(m.id).status == "completed"
+
+
+def test_an_owner_is_picked_from_the_participants_or_typed_never_both(discussed):
+    m, fay, ann, bob = discussed
+    action = note("Draft the rota")
+    assert (action.owner_participant_id, action.owner) == (participant(m, "Bob").id, "")
+    board = ann.get(f"/m/{m.code}").text
+    assert "owner: <bdi>Bob</bdi>" in board and f'<option value="{participant(m, "Bob").id}">Bob</option>' in board
+    rota = topic_id("Rota")
+    both = ann.post(f"/m/{m.code}/topics/{rota}/notes",
+                    {"kind": "action", "text": "Both", "owner": "Zoe", "owner_participant": participant(m, "Ann").id})
+    assert both.status_code == 422 and "not both" in both.text
+    for stranger in ("999999", "abc", "-1", "9" * 40):
+        refused = ann.post(f"/m/{m.code}/topics/{rota}/notes", {"kind": "action", "text": "Who", "owner_participant": stranger})
+        assert refused.status_code == 422 and "not in this meeting" in refused.text
+    typed = ann.post(f"/m/{m.code}/topics/{rota}/notes", {"kind": "action", "text": "Ask legal", "owner": "Zoe"})
+    assert typed.status_code == 200 and (note("Ask legal").owner, note("Ask legal").owner_participant_id) == ("Zoe", None)
+    assert Note.select().where(Note.text.in_(["Both", "Who"])).count() == 0
+
+
+def test_authors_and_the_facilitator_edit_and_delete_notes_others_cannot(discussed):
+    m, fay, ann, bob = discussed
+    takeaway = note("Weekly is enough")
+    refused = bob.post(f"/m/{m.code}/notes/{takeaway.id}/edit", {"text": "Mine now"})
+    assert refused.status_code == 403 and note("Weekly is enough").text == "Weekly is enough"
+    assert ann.post(f"/m/{m.code}/notes/{takeaway.id}/edit", {"text": "Weekly, on Mondays"}).status_code == 200
+    assert Note.get_by_id(takeaway.id).text == "Weekly, on Mondays"
+    assert ann.post(f"/m/{m.code}/notes/{takeaway.id}/edit", {"text": "   "}).status_code == 422
+    action = note("Draft the rota")
+    edit = {"text": "Draft the rota by Friday", "owner": "Zoe"}
+    assert fay.post(f"/m/{m.code}/notes/{action.id}/edit", edit).status_code == 200
+    edited = Note.get_by_id(action.id)
+    assert (edited.text, edited.owner, edited.owner_participant_id) == ("Draft the rota by Friday", "Zoe", None)
+    # Delete asks first; without confirmed=1 nothing goes.
+    asked = ann.post(f"/m/{m.code}/notes/{takeaway.id}/delete")
+    assert asked.status_code == 200 and "Delete this note?" in asked.text and Note.get_or_none(Note.id == takeaway.id)
+    assert bob.post(f"/m/{m.code}/notes/{takeaway.id}/delete", {"confirmed": "1"}).status_code == 403
+    assert ann.post(f"/m/{m.code}/notes/{takeaway.id}/delete", {"confirmed": "1"}).status_code == 200
+    assert Note.get_or_none(Note.id == takeaway.id) is None
+    assert ann.post(f"/m/{m.code}/notes/{takeaway.id}/edit", {"text": "Gone"}).status_code == 404
+    assert "Weekly" not in ann.get(f"/m/{m.code}").text
+
+
+def test_the_owner_or_the_facilitator_marks_done_also_once_completed_and_nothing_else_changes(discussed):
+    m, fay, ann, bob = discussed
+    action, takeaway = note("Draft the rota"), note("Weekly is enough")
+    assert ann.post(f"/m/{m.code}/actions/{action.id}/done").status_code == 403  # neither owner nor facilitator
+    assert bob.post(f"/m/{m.code}/actions/{takeaway.id}/done").status_code == 422  # a takeaway is never done
+    finish(fay, m)
+    # Completed: the board is frozen, but the owner still marks the action done (without JavaScript: back to the summary).
+    assert ann.post(f"/m/{m.code}/notes/{takeaway.id}/edit", {"text": "Late"}).status_code == 409
+    done = bob.post(f"/m/{m.code}/actions/{action.id}/done", {"back": "summary"}, htmx=False)
+    assert done.status_code == 303 and done.headers["Location"] == f"/m/{m.code}/summary"
+    row = Note.get_by_id(action.id)
+    assert row.done is True and row.done_at is not None
+    page = bob.get(f"/m/{m.code}/summary").text
+    assert "All actions (1)" in page and "✓ yes" in page and "Reopen" in page
+    assert "Reopen" not in ann.get(f"/m/{m.code}/summary").text  # Ann may not change it: no button
+    assert fay.post(f"/m/{m.code}/actions/{action.id}/reopen").status_code == 200
+    assert Note.get_by_id(action.id).done is False and Note.get_by_id(action.id).done_at is None
+
+
+def test_the_summary_and_exports_list_every_action_with_owner_topic_and_done(discussed):
+    m, fay, ann, bob = discussed
+    ann.post(f"/m/{m.code}/topics/{topic_id('Rota')}/notes", {"kind": "action", "text": "=Ask legal", "owner": "Zoe"})
+    assert bob.post(f"/m/{m.code}/actions/{note('Draft the rota').id}/done").status_code == 200
+    finish(fay, m)
+    page = ann.get(f"/m/{m.code}/summary").text
+    table = page[page.index("All actions (2)"):]
+    assert table.index("Draft the rota") < table.index("<bdi>Bob</bdi>") < table.index("Rota") < table.index("✓ yes")
+    markdown = ann.get(f"/m/{m.code}/summary.md").text
+    assert "## Actions\n\n- [x] Draft the rota — Bob · Rota\n- [ ] \\=Ask legal — Zoe · Rota\n" in markdown
+    assert "- [x] Draft the rota (Bob)" in markdown  # the topic's own list says it too
+    rows = [r for r in csv.DictReader(io.StringIO(ann.get(f"/m/{m.code}/summary.csv").text)) if r["record"] == "action"]
+    assert [(r["text"], r["owner"], r["topic"], r["column"], r["done"]) for r in rows] == [
+        ("Draft the rota", "Bob", "Rota", "Discussed", "yes"), ("'=Ask legal", "Zoe", "Rota", "Discussed", "no")]
+
+
+def test_my_actions_lists_the_open_actions_a_person_owns_across_meetings(discussed, person):
+    m, fay, ann, bob = discussed
+    home = bob.get("/").text
+    assert "My actions (1)" in home and f'href="/m/{m.code}#action-{note("Draft the rota").id}"' in home
+    assert "My actions" not in ann.get("/").text
+    done = bob.post(f"/m/{m.code}/actions/{note('Draft the rota').id}/done", {"back": "home"}, htmx=False)
+    assert done.status_code == 303 and done.headers["Location"] == "/"
+    assert "My actions" not in bob.get("/").text
+
+
+def test_run_again_carries_settings_topics_not_discussed_and_open_actions(discussed):
+    m, fay, ann, bob = discussed
+    Meeting.update(hidden_voting=True, timebox_pattern="5m 3m").where(Meeting.id == m.id).execute()
+    assert fay.post(f"/m/{m.code}/run-again").status_code == 409  # not finished yet
+    finish(fay, m)
+    assert ann.post(f"/m/{m.code}/run-again").status_code == 403
+    ran = fay.post(f"/m/{m.code}/run-again", htmx=False)
+    nxt = Meeting.select().order_by(Meeting.id.desc()).get()
+    assert ran.status_code == 303 and ran.headers["Location"] == f"/m/{nxt.code}"
+    first = Meeting.get_by_id(m.id)
+    assert nxt.series_id == first.series_id is not None and nxt.status == "planned"
+    assert (nxt.title, nxt.votes_per_person, nxt.hidden_voting, nxt.timebox_pattern, nxt.facilitator_id) == (
+        first.title, first.votes_per_person, True, "5m 3m", first.facilitator_id)
+    assert [(p.name, p.role) for p in Participant.select().where(Participant.meeting == nxt.id)] == [("Fay", "facilitator")]
+    carried = Topic.get(Topic.meeting == nxt.id)
+    budget = Topic.get((Topic.meeting == m.id) & (Topic.title == "Budget"))
+    assert (carried.title, carried.description, carried.author_id, carried.status) == ("Budget", "Next year", budget.author_id,
+                                                                                       "to_discuss")
+    assert Vote.select().where(Vote.topic == carried.id).count() == 0
+    assert Vote.select().where(Vote.topic == budget.id).count() == 1
+    action = note("Draft the rota")
+    assert [c.note_id for c in CarriedNote.select().where(CarriedNote.meeting == nxt.id)] == [action.id]
+    # A second press on the same meeting starts nothing more; the series goes on from its newest meeting.
+    assert fay.post(f"/m/{m.code}/run-again").status_code == 409
+    assert Meeting.select().count() == 2
+
+
+def test_an_action_marked_done_in_the_next_meeting_is_done_in_the_series(discussed):
+    m, fay, ann, bob = discussed
+    finish(fay, m)
+    fay.post(f"/m/{m.code}/run-again")
+    nxt = Meeting.select().order_by(Meeting.id.desc()).get()
+    action = note("Draft the rota")
+    assert bob.post(f"/m/{nxt.code}/actions/{action.id}/done").status_code == 403  # Bob has not joined it yet
+    assert bob.post(f"/m/{nxt.code}/join", {"name": "Bob"}, htmx=False).status_code == 303
+    board = bob.get(f"/m/{nxt.code}").text
+    assert f'id="action-{action.id}"' in board and "from an earlier meeting" in board
+    assert f'href="/m/{nxt.code}#action-{action.id}"' in bob.get("/").text  # My actions points at the newest meeting
+    assert bob.post(f"/m/{nxt.code}/actions/{action.id}/done").status_code == 200
+    assert Note.get_by_id(action.id).done is True
+    assert "✓ yes" in bob.get(f"/m/{m.code}/summary").text
+    series_code = Meeting.get_by_id(m.id).series.code
+    listed = ann.get(f"/s/{series_code}/meetings").text
+    assert "Open actions (0)" in listed and "Meetings (2)" in listed and f"/m/{m.code}/summary" in listed
+    # A done action stays behind when the series runs again.
+    finish(fay, nxt)
+    fay.post(f"/m/{nxt.code}/run-again")
+    third = Meeting.select().order_by(Meeting.id.desc()).get()
+    assert CarriedNote.select().where(CarriedNote.meeting == third.id).count() == 0
+
+
+def test_the_series_link_always_opens_the_current_meeting(discussed, person):
+    m, fay, ann, bob = discussed
+    finish(fay, m)
+    assert "Run again" in fay.get(f"/m/{m.code}/summary").text and "Run again" not in ann.get(f"/m/{m.code}/summary").text
+    fay.post(f"/m/{m.code}/run-again")
+    nxt = Meeting.select().order_by(Meeting.id.desc()).get()
+    code = Meeting.get_by_id(m.id).series.code
+    stranger = person()
+    opened = stranger.get(f"/s/{code}")
+    assert opened.status_code == 303 and opened.headers["Location"] == f"/m/{nxt.code}"
+    assert "Join" in stranger.get(opened.headers["Location"]).text
+    assert "Run again" not in fay.get(f"/m/{m.code}/summary").text  # only the newest meeting runs again
+    listed = stranger.get(f"/s/{code}/meetings").text
+    assert "Open actions (1)" in listed and "Draft the rota" in listed and "<bdi>Bob</bdi>" in listed
+    assert listed.index(f"/m/{nxt.code}/summary") < listed.index(f"/m/{m.code}/summary")  # newest first
+    for bad in ("nope", "x" * 200, "%00"):
+        assert stranger.get(f"/s/{bad}").status_code == 404 and stranger.get(f"/s/{bad}/meetings").status_code == 404
+
+
+def test_services_refuse_with_typed_errors_and_change_nothing(app, discussed):
+    m, fay, ann, bob = discussed
+    users = {name: participant(m, name).user for name in ("Fay", "Ann", "Bob")}
+    action = note("Draft the rota")
+    with app.test_request_context():
+        with pytest.raises(Forbidden):
+            notes.mark_action(users["Ann"], m.code, action.id, True)
+        with pytest.raises(Invalid):
+            notes.edit_note(users["Fay"], m.code, action.id, "x" * 501)
+        with pytest.raises(Conflict):
+            series.run_again(users["Fay"], m.code)
+        change = notes.mark_action(users["Bob"], m.code, action.id, True)
+    assert change.kind == "ActionDone" and change.note_id == action.id and change.also == ()
+    assert Note.get_by_id(action.id).done and Meeting.get_by_id(m.id).version == change.version
