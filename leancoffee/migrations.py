@@ -168,12 +168,39 @@ def _v5_merge_trace() -> None:
     migrate(migrator.add_column("topic", "merged_from", merged_from))
 
 
+def _v8_api_tokens() -> None:
+    """Version 8, the read API: personal tokens, each kept as the SHA-256 of its secret."""
+
+    class User(Model):
+        id = AutoField()
+
+        class Meta:
+            database = db
+            table_name = "user"
+
+    class ApiToken(Model):
+        id = AutoField()
+        user = ForeignKeyField(User, on_delete="CASCADE")
+        name = CharField(max_length=60, constraints=[Check("length(name) BETWEEN 1 AND 60")])
+        token_hash = CharField(max_length=64, unique=True, constraints=[Check("length(token_hash) = 64")])
+        created_at = DateTimeField(default=utcnow)
+        revoked_at = DateTimeField(null=True)
+
+        class Meta:
+            database = db
+            table_name = "apitoken"
+
+    db.create_tables([ApiToken])
+
+
 MIGRATIONS = [
     (1, "live board", _v1_live_board),
     (2, "facilitation", _v2_facilitation),
     (3, "sign out everywhere", _v3_sign_out_everywhere),
     (4, "room link", _v4_room_link),
     (5, "merge trace", _v5_merge_trace),
+    # 6 and 7 are taken by work landing in parallel (co-facilitators, actions and series).
+    (8, "api tokens", _v8_api_tokens),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -188,6 +215,8 @@ def current_version() -> int:
     columns = {c.name for c in db.get_columns("meeting")}
     if "phase" not in columns:
         return 1
+    if db.table_exists("apitoken"):
+        return 8
     if "merged_from" in {c.name for c in db.get_columns("topic")}:
         return 5
     if "room_secret" in columns:
