@@ -14,6 +14,7 @@ from leancoffee.services.errors import NotFound
 from leancoffee.services.meetings import my_meetings
 from leancoffee.services.room import find_room
 from leancoffee.services.summary import build_summary, to_csv, to_markdown
+from leancoffee.web.responses import api_error, is_api_request
 from leancoffee.web.routing import path_for, public_url
 from leancoffee.web.security import csrf_token
 
@@ -132,5 +133,7 @@ def summary_export(meeting, participant, fmt):
 
 @bp.app_errorhandler(404)
 def not_found(error):
-    """A friendly page for unknown addresses."""
+    """A friendly page for unknown addresses (a JSON error under /api/)."""
+    if is_api_request():
+        return api_error(404, "There is nothing at this address: the API's paths are in /api/v1/openapi.json.")
     return page("not_found.html", 404, message="There is nothing at this address.")
