@@ -24,7 +24,7 @@ from leancoffee.prepared import Prepared
 from leancoffee.services.board import PHASE_LABELS
 from leancoffee.services.errors import ActionRefused, Busy, Invalid, TooLarge, TooManyRequests
 from leancoffee.services.timebox import epoch_ms, format_duration
-from leancoffee.web import actions, api, ops, pages, ratelimit, socket
+from leancoffee.web import actions, api, ops, pages, ratelimit, settings, socket
 from leancoffee.web.responses import api_error, is_api_request, refused, unavailable
 from leancoffee.web.routing import MeetingCodeConverter, RoomSecretConverter, path_builder, public_url, route_of_request
 from leancoffee.web.security import (
@@ -65,6 +65,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     app.register_blueprint(actions.bp)
     app.register_blueprint(socket.bp)
+    app.register_blueprint(settings.bp)
     app.register_blueprint(api.bp)
     # Secure cookies on HTTPS requests only: a fixed SESSION_COOKIE_SECURE would break joining over plain HTTP on a LAN.
     app.wsgi_app = SecureCookiesOverHttps(StripWebSocketCompression(app.wsgi_app))
