@@ -39,11 +39,11 @@ def columns_in_database():
 
 def test_an_empty_database_is_brought_to_the_latest_schema(database_url):
     use(database_url)
-    assert upgrade() == [1, 2, 3, 4, 5]
+    assert upgrade() == [1, 2, 3, 4, 5, 8]
     assert upgrade() == []  # idempotent: a restart finds nothing to do
     assert columns_in_database() == columns_of_models()
     with db.connection_context():
-        assert current_version() == LATEST and [v.version for v in SchemaVersion.select()] == [1, 2, 3, 4, 5]
+        assert current_version() == LATEST and [v.version for v in SchemaVersion.select()] == [1, 2, 3, 4, 5, 8]
 
 
 def test_a_database_of_the_previous_version_keeps_its_data(database_url):
@@ -56,7 +56,7 @@ def test_a_database_of_the_previous_version_keeps_its_data(database_url):
         db.execute_sql("INSERT INTO topic (meeting_id, author_id, title, description, status, created_at, updated_at, moved_at) "
                        "VALUES (1, 1, 'Kept topic', '', 'discussed', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
         db.execute_sql("INSERT INTO vote (meeting_id, topic_id, user_id, created_at) VALUES (1, 1, 1, CURRENT_TIMESTAMP)")
-    assert upgrade() == [2, 3, 4, 5]
+    assert upgrade() == [2, 3, 4, 5, 8]
     assert columns_in_database() == columns_of_models()
     with db.connection_context():
         meeting = Meeting.get(Meeting.code == "oldcode12345")
@@ -90,7 +90,7 @@ def test_users_of_version_2_keep_their_rows_and_start_at_generation_0(database_u
     assert upgrade(target=2) == [1, 2]
     with db.connection_context():
         db.execute_sql("INSERT INTO \"user\" (name, created_at) VALUES ('Ann', CURRENT_TIMESTAMP)")
-    assert upgrade() == [3, 4, 5]
+    assert upgrade() == [3, 4, 5, 8]
     from leancoffee.models import User
 
     with db.connection_context():
@@ -123,7 +123,7 @@ def test_meetings_of_version_3_each_get_their_own_room_secret(database_url):
             with pytest.raises(IntegrityError), db.atomic():
                 db.execute_sql(f"UPDATE meeting SET room_secret = {value} WHERE id = {second.id}")
         assert Meeting.create(code="newcode12345", title="New", facilitator=1).room_secret not in (first.room_secret, None)
-    assert upgrade() == [5]  # the topics' merge trace, then the board reads as the app does
+    assert upgrade() == [5, 8]  # the topics' merge trace (and the API's tokens), then the board reads as the app does
     assert columns_in_database() == columns_of_models()
     with db.connection_context():
         assert [t.votes for t in load_board(first.id).topics.values()] == [1]
@@ -141,7 +141,7 @@ def test_topics_of_version_4_keep_their_rows_and_gain_an_empty_merge_trace(datab
                        "VALUES (1, 1, 'Old topic', 'kept', 'to_discuss', "
                        "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
         db.execute_sql("INSERT INTO vote (meeting_id, topic_id, user_id, created_at) VALUES (1, 1, 1, CURRENT_TIMESTAMP)")
-    assert upgrade() == [5]
+    assert upgrade() == [5, 8]
     assert columns_in_database() == columns_of_models()
     with db.connection_context():
         topic = Topic.get(Topic.title == "Old topic")
@@ -154,3 +154,37 @@ def test_topics_of_version_4_keep_their_rows_and_gain_an_empty_merge_trace(datab
                        "VALUES (1, 1, 'By hand', '', 'to_discuss', "
                        "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
         assert Topic.get(Topic.title == "By hand").merged_from == ""
+
+
+def test_version_5_gains_the_token_table_with_its_rules_in_the_schema_and_keeps_its_data(database_url):
+    use(database_url)
+    assert upgrade(target=5) == [1, 2, 3, 4, 5]
+    with db.connection_context():
+        db.execute_sql("INSERT INTO \"user\" (name, created_at) VALUES ('Fay', CURRENT_TIMESTAMP)")
+        db.execute_sql("INSERT INTO meeting (code, title, votes_per_person, status, facilitator_id, created_at, version, phase, "
+                       "room_secret) VALUES ('v5code123456', 'Before the API', 3, 'in_progress', 1, CURRENT_TIMESTAMP, 9, "
+                       "'voting', 'a-room-secret-of-version-5-meeting')")
+        db.execute_sql("INSERT INTO topic (meeting_id, author_id, title, description, status, created_at, updated_at, moved_at) "
+                       "VALUES (1, 1, 'Old topic', '', 'to_discuss', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
+        db.execute_sql("INSERT INTO vote (meeting_id, topic_id, user_id, created_at) VALUES (1, 1, 1, CURRENT_TIMESTAMP)")
+    assert upgrade() == [8]
+    assert columns_in_database() == columns_of_models()
+    from peewee import DataError, IntegrityError
+
+    from leancoffee.models import ApiToken, User
+    from leancoffee.services import tokens
+
+    with db.connection_context():
+        meeting = Meeting.get(Meeting.code == "v5code123456")
+        assert (meeting.title, meeting.version) == ("Before the API", 9)
+        assert [t.votes for t in load_board(meeting.id).topics.values()] == [1]
+        fay = User.get(User.name == "Fay")
+        made = tokens.create_token(fay, "script")
+        assert tokens.authenticate(made.secret)[0].id == fay.id and made.token.revoked_at is None  # NULL until revoked
+        insert = "INSERT INTO apitoken (user_id, name, token_hash, created_at) VALUES ({}, '{}', '{}', CURRENT_TIMESTAMP)"
+        for user_id, name, digest in ((fay.id, "same hash", made.token.token_hash),  # unique hash
+                                      (fay.id, "", "b" * 64), (fay.id, "n" * 61, "c" * 64),  # name 1-60
+                                      (fay.id, "short hash", "d" * 10), (999, "no such user", "e" * 64)):  # FK to user
+            with pytest.raises((IntegrityError, DataError)), db.atomic():  # PostgreSQL: a DataError past varchar(60)
+                db.execute_sql(insert.format(user_id, name, digest))
+        assert ApiToken.select().count() == 1
