@@ -52,7 +52,9 @@ def test_a_member_reads_the_board_with_a_token_and_with_the_browser_session(toke
     _, fay, ann, bob = meeting
     ann.post(f"/m/{m.code}/topics", {"title": "Hiring", "description": "two juniors"})
     by_token = api_get(Person(ann.client.application).client, f"/api/v1/meetings/{m.code}", keys["ann"]).get_json()
-    by_session = api_get(ann.client, f"/api/v1/meetings/{m.code}").get_json()
+    response = api_get(ann.client, f"/api/v1/meetings/{m.code}")
+    assert response.headers["Cache-Control"] == "no-store"  # a meeting's data, like its pages: never kept by a cache
+    by_session = response.get_json()
     assert by_token == by_session
     assert (by_token["title"], by_token["status"], by_token["phase"]) == ("Team coffee", "planned", "collecting")
     hiring = topics_of(by_token)["Hiring"]

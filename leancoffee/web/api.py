@@ -81,7 +81,7 @@ def rate_key() -> str:
 
 def http_error(error: HTTPException):
     """Errors werkzeug raises (405, 404 of an unknown address, 400 ...): JSON under /api/, as they were elsewhere."""
-    if not is_api_request():
+    if not is_api_request() or error.code is None or error.code < 400:  # a routing redirect stays one
         return error
     allowed = getattr(error, "valid_methods", None)
     headers = {"Allow": ", ".join(allowed)} if allowed else {}
