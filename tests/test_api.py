@@ -1,6 +1,7 @@
 """Issue 22, the read API: every endpoint for every role, the pages' hiding rules, JSON errors, the OpenAPI contract."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -262,3 +263,31 @@ def test_api_reads_have_a_limit_of_their_own_per_token(tmp_path, monkeypatch):
     assert api_get(client, f"/api/v1/meetings/{code}", second).status_code == 200  # each token has its own budget
     assert api_get(ann.client, f"/api/v1/meetings/{code}").status_code == 200  # and each person's session
     assert fay.get(f"/m/{code}").status_code == 200  # pages are not API reads
+
+
+@pytest.mark.server
+def test_a_token_works_through_the_real_server_and_neither_it_nor_the_code_reaches_the_log(tmp_path):
+    import socket
+
+    import requests
+
+    from tests.helpers import AppServer, HttpPerson, page_token
+
+    srv = AppServer(f"sqlite:///{tmp_path / 'api.db'}").start(tmp_path / "server.log")
+    try:
+        fay = HttpPerson(srv.base)
+        code = fay.start_meeting(title="Served")
+        made = fay.http.post(srv.base + "/settings/tokens", data={"name": "cron", "csrf_token": page_token(
+            fay.get("/settings/tokens").text)})
+        secret = re.search(r'id="token-secret"[^>]*>([^<]+)<', made.text).group(1)
+        board = requests.get(f"{srv.base}/api/v1/meetings/{code}", headers={"Authorization": f"Bearer {secret}"}, timeout=10)
+        assert board.status_code == 200 and board.json()["title"] == "Served"
+        assert requests.get(f"{srv.base}/api/v1/meetings/{code}", timeout=10).status_code == 401  # no token, no cookie
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as sock:  # the server's own error line
+            sock.sendall(f"GET /api/v1/meetings/{code} HTTP/1.1 extra\r\n\r\n".encode())
+            assert sock.recv(4096).startswith(b"HTTP/1.1 400")
+    finally:
+        srv.stop()
+    log = (tmp_path / "server.log").read_text()
+    assert code not in log and secret not in log and secret[4:] not in log
+    assert 'route="/api/v1/meetings/<meeting_code:code>"' in log and "/api/v1/meetings/<code> HTTP/1.1 extra" in log
