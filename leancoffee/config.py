@@ -154,6 +154,8 @@ def load_config() -> dict:
         # Writes per person (per address before joining) on a moving window, in Flask-Limiter's words
         # ("40 per 10 seconds"); "off" lifts it (the benchmark). With REDIS_URL every worker shares one count.
         "RATE_LIMIT_WRITES": env.get("RATE_LIMIT_WRITES", "40 per 10 seconds"),
+        # API reads per token (per person with the browser session, per address without either), the same way.
+        "RATE_LIMIT_API_READS": env.get("RATE_LIMIT_API_READS", "120 per minute"),
         # How long SQLite waits for another writer before the request fails as "busy, retry".
         "SQLITE_BUSY_TIMEOUT_MS": int(env.get("SQLITE_BUSY_TIMEOUT_MS", "5000")),
         # Who may read /metrics and /readyz's detail: these client addresses (as ProxyFix gives them

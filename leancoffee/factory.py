@@ -24,8 +24,8 @@ from leancoffee.prepared import Prepared
 from leancoffee.services.board import PHASE_LABELS
 from leancoffee.services.errors import ActionRefused, Busy, Invalid, TooLarge, TooManyRequests
 from leancoffee.services.timebox import epoch_ms, format_duration
-from leancoffee.web import actions, devices, notes, ops, pages, ratelimit, socket
-from leancoffee.web.responses import refused, unavailable
+from leancoffee.web import actions, api, devices, notes, ops, pages, ratelimit, settings, socket
+from leancoffee.web.responses import api_error, is_api_request, refused, unavailable
 from leancoffee.web.routing import MeetingCodeConverter, RoomSecretConverter, path_builder, public_url, route_of_request
 from leancoffee.web.security import (
     CheckedRequest,
@@ -67,6 +67,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(devices.bp)
     app.register_blueprint(notes.bp)
     app.register_blueprint(socket.bp)
+    app.register_blueprint(settings.bp)
+    app.register_blueprint(api.bp)
     # Secure cookies on HTTPS requests only: a fixed SESSION_COOKIE_SECURE would break joining over plain HTTP on a LAN.
     app.wsgi_app = SecureCookiesOverHttps(StripWebSocketCompression(app.wsgi_app))
     # Static files never reach Flask: WhiteNoise serves them with cache headers, and the .gz beside each
@@ -94,14 +96,20 @@ def create_app(config: dict | None = None) -> Flask:
         code = request.view_args.get("code") if request.view_args else None
         if not form_is_utf8():
             return refused(code, Invalid("The form contained text that is not valid UTF-8, so nothing was changed."))
+        if is_api_request():
+            return None  # the API is read-only: its routes answer a POST with 405 (no session, no CSRF token involved)
         if not csrf_ok():
             return refused(code, ActionRefused(STALE_PAGE))
         return None
 
+    api.init_app(app)  # the API's caller is known before the limiter counts their read against them
     ratelimit.configure(app)  # after the CSRF check: a stale page's refused write spends no budget
 
     @app.errorhandler(RateLimitExceeded)
     def too_many_writes(error):
+        if is_api_request():
+            wait = ratelimit.retry_after_seconds()
+            return api_error(429, f"Too many API requests: try again in {wait} s.", {"Retry-After": str(wait)})
         return refused(_meeting_code(), TooManyRequests(ratelimit.retry_after_seconds()))
 
     @app.errorhandler(OperationalError)

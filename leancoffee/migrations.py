@@ -28,6 +28,7 @@ from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
 from leancoffee.db import SCHEMA_LOCK_KEY, db, open_database
 from leancoffee.migration_v6 import real_teams
 from leancoffee.migration_v7 import actions_and_series
+from leancoffee.migration_v8 import api_tokens
 from leancoffee.models import utcnow
 
 
@@ -194,6 +195,7 @@ MIGRATIONS = [
     (5, "merge trace", _v5_merge_trace),
     (6, "real teams", real_teams),
     (7, "actions and series", actions_and_series),
+    (8, "api tokens", api_tokens),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -205,6 +207,8 @@ def current_version() -> int:
     if not db.table_exists("meeting"):
         return 0
     # A database made before migrations existed: recognise it by its columns.
+    if db.table_exists("apitoken"):
+        return 8
     columns = {c.name for c in db.get_columns("meeting")}
     if "series_id" in columns:
         return 7

@@ -41,11 +41,12 @@ TAKEAWAY, ACTION = "takeaway", "action"
 NOTE_MAX = 500
 DEFAULT_TIMEBOX = "8m 4m 2m"
 TIMEBOX_PATTERN_MAX = 80
+TOKEN_NAME_MAX = 60
 # What forms tell people (maxlength, "up to n characters"): the same numbers the schema enforces.
 FORM_LIMITS = {
     "name": NAME_MAX, "meeting_title": MEETING_TITLE_MAX, "topic_title": TOPIC_TITLE_MAX,
     "topic_description": TOPIC_DESCRIPTION_MAX, "note": NOTE_MAX, "timebox_pattern": TIMEBOX_PATTERN_MAX,
-    "votes_min": VOTES_MIN, "votes_max": VOTES_MAX,
+    "votes_min": VOTES_MIN, "votes_max": VOTES_MAX, "token_name": TOKEN_NAME_MAX,
 }
 
 
@@ -282,5 +283,16 @@ class CarriedNote(BaseModel):
         indexes = ((("meeting", "note"), True),)
 
 
+class ApiToken(BaseModel):
+    """A personal, read-only API token: only its SHA-256 is kept; it works until revoked (services/tokens.py)."""
 
-ALL_MODELS = [User, Series, Meeting, Participant, Topic, Vote, ThumbsVote, ThumbsRound, Note, DeviceLink, CarriedNote]
+    id = AutoField()
+    user = ForeignKeyField(User, backref="api_tokens", on_delete="CASCADE")
+    name = CharField(max_length=TOKEN_NAME_MAX, constraints=[Check(f"length(name) BETWEEN 1 AND {TOKEN_NAME_MAX}")])
+    # Hex SHA-256 of the token: a leaked database gives no token that works.
+    token_hash = CharField(max_length=64, unique=True, constraints=[Check("length(token_hash) = 64")])
+    created_at = DateTimeField(default=utcnow)
+    revoked_at = DateTimeField(null=True)
+
+
+ALL_MODELS = [User, Series, Meeting, Participant, Topic, Vote, ThumbsVote, ThumbsRound, Note, DeviceLink, CarriedNote, ApiToken]

@@ -11,11 +11,14 @@ import re
 # and whatever follows up to a delimiter.
 _CODE_IN_TEXT = re.compile(r"/m/[^/\s?#'\"]+")
 _ROOM_SECRET_IN_TEXT = re.compile(r"/room/[^/\s?#'\"]+")
+# The API's paths name a meeting by its code too: /api/v1/meetings/<code>[/...].
+_API_CODE_IN_TEXT = re.compile(r"/meetings/[^/\s?#'\"]+")
 
 
 def redact_codes(text: str) -> str:
     """The text with every meeting path's code replaced by `<code>`, and every room link's secret by `<secret>`."""
-    return _ROOM_SECRET_IN_TEXT.sub("/room/<secret>", _CODE_IN_TEXT.sub("/m/<code>", text))
+    text = _API_CODE_IN_TEXT.sub("/meetings/<code>", _CODE_IN_TEXT.sub("/m/<code>", text))
+    return _ROOM_SECRET_IN_TEXT.sub("/room/<secret>", text)
 
 
 class RedactCodes(logging.Filter):

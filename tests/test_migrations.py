@@ -39,11 +39,11 @@ def columns_in_database():
 
 def test_an_empty_database_is_brought_to_the_latest_schema(database_url):
     use(database_url)
-    assert upgrade() == [1, 2, 3, 4, 5, 6, 7]
+    assert upgrade() == [1, 2, 3, 4, 5, 6, 7, 8]
     assert upgrade() == []  # idempotent: a restart finds nothing to do
     assert columns_in_database() == columns_of_models()
     with db.connection_context():
-        assert current_version() == LATEST and [v.version for v in SchemaVersion.select()] == [1, 2, 3, 4, 5, 6, 7]
+        assert current_version() == LATEST and [v.version for v in SchemaVersion.select()] == [1, 2, 3, 4, 5, 6, 7, 8]
 
 
 def test_a_database_of_the_previous_version_keeps_its_data(database_url):
@@ -56,7 +56,7 @@ def test_a_database_of_the_previous_version_keeps_its_data(database_url):
         db.execute_sql("INSERT INTO topic (meeting_id, author_id, title, description, status, created_at, updated_at, moved_at) "
                        "VALUES (1, 1, 'Kept topic', '', 'discussed', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
         db.execute_sql("INSERT INTO vote (meeting_id, topic_id, user_id, created_at) VALUES (1, 1, 1, CURRENT_TIMESTAMP)")
-    assert upgrade() == [2, 3, 4, 5, 6, 7]
+    assert upgrade() == [2, 3, 4, 5, 6, 7, 8]
     assert columns_in_database() == columns_of_models()
     with db.connection_context():
         meeting = Meeting.get(Meeting.code == "oldcode12345")
@@ -90,7 +90,7 @@ def test_users_of_version_2_keep_their_rows_and_start_at_generation_0(database_u
     assert upgrade(target=2) == [1, 2]
     with db.connection_context():
         db.execute_sql("INSERT INTO \"user\" (name, created_at) VALUES ('Ann', CURRENT_TIMESTAMP)")
-    assert upgrade() == [3, 4, 5, 6, 7]
+    assert upgrade() == [3, 4, 5, 6, 7, 8]
     from leancoffee.models import User
 
     with db.connection_context():
@@ -124,7 +124,7 @@ def test_meetings_of_version_3_each_get_their_own_room_secret(database_url):
         for value in (f"'{first.room_secret}'", "NULL"):
             with pytest.raises(IntegrityError), db.atomic():
                 db.execute_sql(f"UPDATE meeting SET room_secret = {value} WHERE id = {second.id}")
-    assert upgrade() == [5, 6, 7]  # the topics' merge trace, teams, actions and series, then the board reads as the app does
+    assert upgrade() == [5, 6, 7, 8]  # then the board reads as the app does
     assert columns_in_database() == columns_of_models()
     with db.connection_context():
         # (The model is today's: a meeting made by it needs today's schema.)
@@ -144,7 +144,7 @@ def test_topics_of_version_4_keep_their_rows_and_gain_an_empty_merge_trace(datab
                        "VALUES (1, 1, 'Old topic', 'kept', 'to_discuss', "
                        "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
         db.execute_sql("INSERT INTO vote (meeting_id, topic_id, user_id, created_at) VALUES (1, 1, 1, CURRENT_TIMESTAMP)")
-    assert upgrade() == [5, 6, 7]
+    assert upgrade() == [5, 6, 7, 8]
     assert columns_in_database() == columns_of_models()
     with db.connection_context():
         topic = Topic.get(Topic.title == "Old topic")
@@ -181,7 +181,7 @@ def test_meetings_of_version_5_keep_their_people_and_topics_and_gain_roles_numbe
                        "merged_from) VALUES (1, 2, 'Old topic', '', 'to_discuss', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, "
                        "CURRENT_TIMESTAMP, '')")
         db.execute_sql("INSERT INTO vote (meeting_id, topic_id, user_id, created_at) VALUES (1, 1, 3, CURRENT_TIMESTAMP)")
-    assert upgrade() == [6, 7]  # and on to the latest, which the models describe
+    assert upgrade() == [6, 7, 8]  # and on to the latest, which the models describe
     assert columns_in_database() == columns_of_models()
     with db.connection_context():
         people = {p.user_id: p for p in Participant.select()}
@@ -225,10 +225,10 @@ def test_notes_and_meetings_of_version_6_keep_their_rows_and_gain_owners_done_an
         for kind, text, owner in (("action", "Write the rota", "Bob"), ("takeaway", "Weekly is enough", "")):
             db.execute_sql("INSERT INTO note (meeting_id, topic_id, author_id, kind, text, owner, created_at) "
                            f"VALUES (1, 1, 1, '{kind}', '{text}', '{owner}', CURRENT_TIMESTAMP)")
-    assert upgrade() == [7]
+    assert upgrade() == [7, 8]  # and on to the latest, which the models describe
     assert columns_in_database() == columns_of_models()
     with db.connection_context():
-        assert current_version() == 7
+        assert current_version() == LATEST
         action, takeaway = Note.select().order_by(Note.id)
         assert (action.text, action.owner, action.owner_participant_id, action.done, action.done_at) == (
             "Write the rota", "Bob", None, False, None)
@@ -253,3 +253,37 @@ def test_notes_and_meetings_of_version_6_keep_their_rows_and_gain_owners_done_an
         db.execute_sql("INSERT INTO note (meeting_id, topic_id, author_id, kind, text, owner, created_at) "
                        "VALUES (1, 1, 1, 'action', 'By hand', '', CURRENT_TIMESTAMP)")
         assert Note.get(Note.text == "By hand").done is False
+
+
+def test_version_7_gains_the_token_table_with_its_rules_in_the_schema_and_keeps_its_data(database_url):
+    use(database_url)
+    assert upgrade(target=7) == [1, 2, 3, 4, 5, 6, 7]
+    with db.connection_context():
+        db.execute_sql("INSERT INTO \"user\" (name, created_at) VALUES ('Fay', CURRENT_TIMESTAMP)")
+        db.execute_sql("INSERT INTO meeting (code, title, votes_per_person, status, facilitator_id, created_at, version, phase, "
+                       "room_secret) VALUES ('v5code123456', 'Before the API', 3, 'in_progress', 1, CURRENT_TIMESTAMP, 9, "
+                       "'voting', 'a-room-secret-of-version-5-meeting')")
+        db.execute_sql("INSERT INTO topic (meeting_id, author_id, title, description, status, created_at, updated_at, moved_at) "
+                       "VALUES (1, 1, 'Old topic', '', 'to_discuss', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
+        db.execute_sql("INSERT INTO vote (meeting_id, topic_id, user_id, created_at) VALUES (1, 1, 1, CURRENT_TIMESTAMP)")
+    assert upgrade() == [8]
+    assert columns_in_database() == columns_of_models()
+    from peewee import DataError, IntegrityError
+
+    from leancoffee.models import ApiToken, User
+    from leancoffee.services import tokens
+
+    with db.connection_context():
+        meeting = Meeting.get(Meeting.code == "v5code123456")
+        assert (meeting.title, meeting.version) == ("Before the API", 9)
+        assert [t.votes for t in load_board(meeting.id).topics.values()] == [1]
+        fay = User.get(User.name == "Fay")
+        made = tokens.create_token(fay, "script")
+        assert tokens.authenticate(made.secret)[0].id == fay.id and made.token.revoked_at is None  # NULL until revoked
+        insert = "INSERT INTO apitoken (user_id, name, token_hash, created_at) VALUES ({}, '{}', '{}', CURRENT_TIMESTAMP)"
+        for user_id, name, digest in ((fay.id, "same hash", made.token.token_hash),  # unique hash
+                                      (fay.id, "", "b" * 64), (fay.id, "n" * 61, "c" * 64),  # name 1-60
+                                      (fay.id, "short hash", "d" * 10), (999, "no such user", "e" * 64)):  # FK to user
+            with pytest.raises((IntegrityError, DataError)), db.atomic():  # PostgreSQL: a DataError past varchar(60)
+                db.execute_sql(insert.format(user_id, name, digest))
+        assert ApiToken.select().count() == 1

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from leancoffee.db import db
 from leancoffee.models import DeviceLink, Participant, User, utcnow
+from leancoffee.services import tokens
 from leancoffee.services.errors import NotFound
 
 LINK_MINUTES = 10
@@ -42,10 +43,15 @@ def use_device_link(token) -> User:
         return User.get_by_id(rows[0].user_id)
 
 
-def sign_out_everywhere(user: User) -> list[int]:
-    """End this person's sessions on every device (their login cookies stop working); returns their meetings' ids."""
+def sign_out_everywhere(user: User, revoke_tokens: bool = False) -> list[int]:
+    """End this person's sessions on every device (their login cookies stop working), and their API tokens if asked.
+
+    Returns their meetings' ids.
+    """
     with db.atomic():
         User.update(session_generation=User.session_generation + 1).where(User.id == user.id).execute()
         # Links made before signing out must not sign anyone back in.
         DeviceLink.delete().where((DeviceLink.user == user.id) & DeviceLink.used_at.is_null()).execute()
+        if revoke_tokens:
+            tokens.revoke_all(user)
         return [p.meeting_id for p in Participant.select(Participant.meeting).where(Participant.user == user.id)]

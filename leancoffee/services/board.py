@@ -170,9 +170,9 @@ class BoardState(NoteRules):
             return sorted(topics, key=lambda t: (-t.votes, t.created_at, t.id))
         return sorted(topics, key=lambda t: (t.moved_at, t.id))
 
-    def columns(self) -> list[tuple[str, str, list[TopicView]]]:
-        """(status, label, topics) for the three columns, in board order."""
-        return [(s, COLUMN_LABELS[s], self.column(s)) for s in TOPIC_STATUSES]
+    def columns(self, viewer: Viewer | None = None) -> list[tuple[str, str, list[TopicView]]]:
+        """(status, label, topics) for the three columns, in board order (with the viewer's own unrevealed topics)."""
+        return [(s, COLUMN_LABELS[s], self.column(s, viewer)) for s in TOPIC_STATUSES]
 
     def my_votes(self, viewer: Viewer) -> set[int]:
         return self.votes_by_user.get(viewer.user_id, set())

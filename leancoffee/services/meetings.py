@@ -54,6 +54,14 @@ def name_number(meeting_id: int, name: str, participant_id: int | None = None) -
     return (Participant.select(fn.MAX(Participant.name_number)).where(same).scalar() or 0) + 1
 
 
+def my_meetings_page(user: User, offset: int, limit: int) -> tuple[list[tuple[Meeting, Participant]], int]:
+    """One page of the meetings this user created or joined, newest first, each with their membership; and how many in all."""
+    mine = (Meeting.select(Meeting, Participant).join(Participant, on=(Participant.meeting == Meeting.id), attr="membership")
+            .where(Participant.user == user.id))
+    rows = mine.order_by(Meeting.created_at.desc(), Meeting.id.desc()).offset(offset).limit(limit)
+    return [(m, m.membership) for m in rows], mine.count()
+
+
 def new_meeting_code() -> str:
     """An unguessable link code (72 random bits, URL-safe)."""
     return secrets.token_urlsafe(9)

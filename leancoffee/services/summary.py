@@ -17,6 +17,7 @@ HIDDEN_VOTES_LABEL = "votes hidden until voting closes"
 class TopicSummary:
     """One topic as the summary shows it."""
 
+    id: int
     title: str
     description: str
     author: str
@@ -59,7 +60,12 @@ class Summary:
 
 def build_summary(meeting_id: int) -> Summary:
     """Read a meeting into its summary."""
-    state = load_board(meeting_id)
+    return summary_of(load_board(meeting_id))
+
+
+def summary_of(state: BoardState) -> Summary:
+    """The summary of a board already read (the API renders both from one read)."""
+    meeting_id = state.meeting.id
     people = Participant.select().where(Participant.meeting == meeting_id).order_by(Participant.joined_at, Participant.id)
     rounds: dict[int, list] = {}
     for r in ThumbsRound.select().where(ThumbsRound.meeting == meeting_id).order_by(ThumbsRound.round):
@@ -85,7 +91,8 @@ def _topic_summary(state: BoardState, topic: TopicView, rounds: dict[int, list])
     """One topic with its rounds and notes; no vote count while counts are hidden."""
     notes = state.notes.get(topic.id, [])
     return TopicSummary(
-        title=topic.title, description=topic.description, author=topic.author_name or "anonymous", status=topic.status,
+        id=topic.id, title=topic.title, description=topic.description, author=topic.author_name or "anonymous",
+        status=topic.status,
         votes=None if state.counts_hidden else topic.votes, seconds=state.spent_seconds(topic),
         rounds=rounds.get(topic.id, []), merged_from=topic.merged_from,
         takeaways=[n for n in notes if n.kind == TAKEAWAY], actions=[n for n in notes if n.kind == ACTION],

@@ -260,13 +260,17 @@ def renew_room_link(code):
 
 @bp.post("/logout")
 def logout():
-    """Sign this person out on every device: every earlier cookie stops working and their open boards close."""
+    """Sign this person out on every device: every earlier cookie stops working and their open boards close.
+
+    With `revoke_tokens` ticked, their API tokens stop working too.
+    """
     user = acting_user()
+    revoke_tokens = request.form.get("revoke_tokens") == "1"
     session.clear()
     logout_user()  # after clear(): it leaves the word that deletes the remember cookie in the session
     rotate_csrf_token()
     if user is not None:
-        for meeting_id in accounts.sign_out_everywhere(user):
+        for meeting_id in accounts.sign_out_everywhere(user, revoke_tokens=revoke_tokens):
             live.publish(Change(changes.SIGNED_OUT, meeting_id, None, actor_id=user.id))
-        flash("You are signed out on all your devices.", "info")
+        flash("You are signed out on all your devices" + (", and your API tokens are revoked." if revoke_tokens else "."), "info")
     return redirect(path_for("pages.home"), code=303)

@@ -17,6 +17,7 @@ from leancoffee.services.room import find_room
 from leancoffee.services.series import current_meeting, find_series, place_of, series_page
 from leancoffee.services.summary import build_summary, to_csv, to_markdown
 from leancoffee.services.viewing import Viewer, viewer_for
+from leancoffee.web.responses import api_error, is_api_request
 from leancoffee.web.routing import path_for, public_url
 from leancoffee.web.security import csrf_token
 
@@ -158,5 +159,7 @@ def series_meetings(series_code):
 
 @bp.app_errorhandler(404)
 def not_found(error):
-    """A friendly page for unknown addresses."""
+    """A friendly page for unknown addresses (a JSON error under /api/)."""
+    if is_api_request():
+        return api_error(404, "There is nothing at this address: the API's paths are in /api/v1/openapi.json.")
     return page("not_found.html", 404, message="There is nothing at this address.")

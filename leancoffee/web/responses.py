@@ -2,7 +2,7 @@
 
 from functools import cache
 
-from flask import current_app, redirect, render_template, request
+from flask import current_app, jsonify, redirect, render_template, request
 
 from leancoffee.live import live
 from leancoffee.live.push import Push, mark_oob
@@ -12,6 +12,18 @@ from leancoffee.services.errors import ActionRefused, Unavailable
 from leancoffee.services.viewing import viewer_for
 from leancoffee.web.routing import path_for
 from leancoffee.web.security import csrf_token, keep_session_unchanged
+
+API_PREFIX = "/api/"
+
+
+def is_api_request() -> bool:
+    """Whether the request is for the JSON API, whose every answer (errors included) is JSON."""
+    return request.path.startswith(API_PREFIX)
+
+
+def api_error(status: int, message: str, headers: dict | None = None):
+    """An API error: `{"error": {"status": ..., "message": ...}}` with that status."""
+    return jsonify(error={"status": status, "message": message}), status, headers or {}
 
 
 def is_htmx() -> bool:
@@ -63,6 +75,8 @@ def refused(code: str | None, error: ActionRefused):
     keep_session_unchanged()
     retry_after = getattr(error, "retry_after", None)
     headers = {"Retry-After": str(retry_after)} if retry_after else {}
+    if is_api_request():
+        return api_error(error.status, error.message, headers)
     choice = getattr(error, "choice", None)
     if choice is not None:
         body, status = _panel(code, "_tie_choice.html", error.status, choice=choice, message=error.message)
@@ -78,6 +92,8 @@ def unavailable(code: str | None):
     keep_session_unchanged()
     error = Unavailable()
     headers = {"Retry-After": str(error.retry_after)}
+    if is_api_request():
+        return api_error(error.status, error.message, headers)
     templates = current_app.jinja_env
     if is_htmx():
         return mark_oob(templates.get_template("_flash.html").render(messages=[("error", error.message)])), error.status, headers
