@@ -1,10 +1,22 @@
 """Schema version 6, real teams: the facilitator role on each membership row, namesakes' numbers, meeting settings for
 authors and private writing, anonymous and unrevealed topics, device links (a step of migrations.py, kept whole here)."""
 
-from peewee import SQL, BooleanField, Check, IntegerField, SqliteDatabase
+from peewee import (
+    SQL,
+    AutoField,
+    BooleanField,
+    CharField,
+    Check,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    SqliteDatabase,
+)
 from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
 
 from leancoffee.db import db
+from leancoffee.models import utcnow
 
 
 def real_teams() -> None:
@@ -31,6 +43,29 @@ def real_teams() -> None:
         if number > 1:
             db.execute_sql(f"UPDATE participant SET name_number = {int(number)} WHERE id = {int(row_id)}")
     migrate(migrator.add_index("participant", ("meeting_id", "name", "name_number"), True))
-    from leancoffee.models import DeviceLink  # new in this version, unchanged since
+    db.create_tables([_device_link_table()])
 
-    db.create_tables([DeviceLink])
+
+def _device_link_table():
+    """The device_link table as version 6 makes it (frozen here: the live model may change later)."""
+
+    class User(Model):
+        id = AutoField()
+
+        class Meta:
+            database = db
+            table_name = "user"
+
+    class DeviceLink(Model):
+        id = AutoField()
+        user = ForeignKeyField(User, on_delete="CASCADE")
+        token_hash = CharField(max_length=64, unique=True, constraints=[Check("length(token_hash) = 64")])
+        created_at = DateTimeField(default=utcnow)
+        expires_at = DateTimeField(constraints=[Check("expires_at > created_at")])
+        used_at = DateTimeField(null=True)
+
+        class Meta:
+            database = db
+            table_name = "device_link"
+
+    return DeviceLink

@@ -262,7 +262,7 @@ class DeviceLink(BaseModel):
 
     id = AutoField()
     user = ForeignKeyField(User, on_delete="CASCADE")
-    token_hash = CharField(max_length=64, unique=True)
+    token_hash = CharField(max_length=64, unique=True, constraints=[Check("length(token_hash) = 64")])
     created_at = DateTimeField(default=utcnow)
     expires_at = DateTimeField(constraints=[Check("expires_at > created_at")])
     used_at = DateTimeField(null=True)

@@ -11,13 +11,17 @@ import re
 # and whatever follows up to a delimiter.
 _CODE_IN_TEXT = re.compile(r"/m/[^/\s?#'\"]+")
 _ROOM_SECRET_IN_TEXT = re.compile(r"/room/[^/\s?#'\"]+")
+# A series' link (/s/<code>) opens its current meeting; a device link (/d/<token>) signs someone in.
+_SERIES_CODE_IN_TEXT = re.compile(r"/s/[^/\s?#'\"]+")
+_DEVICE_TOKEN_IN_TEXT = re.compile(r"/d/[^/\s?#'\"]+")
 # The API's paths name a meeting by its code too: /api/v1/meetings/<code>[/...].
 _API_CODE_IN_TEXT = re.compile(r"/meetings/[^/\s?#'\"]+")
 
 
 def redact_codes(text: str) -> str:
-    """The text with every meeting path's code replaced by `<code>`, and every room link's secret by `<secret>`."""
+    """The text with every meeting, API and series path's code replaced by `<code>`, and room and device links' secrets."""
     text = _API_CODE_IN_TEXT.sub("/meetings/<code>", _CODE_IN_TEXT.sub("/m/<code>", text))
+    text = _SERIES_CODE_IN_TEXT.sub("/s/<code>", _DEVICE_TOKEN_IN_TEXT.sub("/d/<secret>", text))
     return _ROOM_SECRET_IN_TEXT.sub("/room/<secret>", text)
 
 

@@ -202,11 +202,41 @@ def test_the_series_link_always_opens_the_current_meeting(discussed, person):
     assert opened.status_code == 303 and opened.headers["Location"] == f"/m/{nxt.code}"
     assert "Join" in stranger.get(opened.headers["Location"]).text
     assert "Run again" not in fay.get(f"/m/{m.code}/summary").text  # only the newest meeting runs again
-    listed = stranger.get(f"/s/{code}/meetings").text
+    # The series page is for people in one of its meetings; to anyone else it reads like no series at all.
+    assert stranger.get(f"/s/{code}/meetings").status_code == 404
+    assert "Draft the rota" not in stranger.get(f"/m/{m.code}/summary").text.split("Summary")[0]
+    listed = ann.get(f"/s/{code}/meetings").text
     assert "Open actions (1)" in listed and "Draft the rota" in listed and "<bdi>Bob</bdi>" in listed
     assert listed.index(f"/m/{nxt.code}/summary") < listed.index(f"/m/{m.code}/summary")  # newest first
     for bad in ("nope", "x" * 200, "%00"):
         assert stranger.get(f"/s/{bad}").status_code == 404 and stranger.get(f"/s/{bad}/meetings").status_code == 404
+
+
+def test_run_again_keeps_every_facilitator_anonymity_and_the_meeting_settings(discussed):
+    m, fay, ann, bob = discussed
+    ann_id = participant(m, "Ann").user_id
+    assert fay.post(f"/m/{m.code}/role", {"person": str(ann_id), "role": "facilitator"}, htmx=False).status_code == 303
+    form = {"hidden_voting": "0", "timebox_pattern": "8m", "show_authors": ["0"], "private_writing": ["0"]}
+    assert fay.post(f"/m/{m.code}/settings", form, htmx=False).status_code == 303
+    bob.post(f"/m/{m.code}/topics", {"title": "Pay gap"})  # written while nobody's name is shown
+    finish(fay, m)
+    assert ann.post(f"/m/{m.code}/run-again", htmx=False).status_code == 303  # a co-facilitator runs it again
+    nxt = Meeting.select().order_by(Meeting.id.desc()).get()
+    assert sorted((p.name, p.role) for p in Participant.select().where(Participant.meeting == nxt.id)) == [
+        ("Ann", "facilitator"), ("Fay", "facilitator")]
+    assert (nxt.show_authors, nxt.private_writing) == (False, False)
+    carried = Topic.get((Topic.meeting == nxt.id) & (Topic.title == "Pay gap"))
+    assert carried.anonymous and not Topic.get((Topic.meeting == nxt.id) & (Topic.title == "Budget")).anonymous
+    assert bob.post(f"/m/{nxt.code}/join", {"name": "Bob"}, htmx=False).status_code == 303
+    assert "by <bdi>Bob</bdi>" not in fay.get(f"/m/{nxt.code}").text.split('id="topic-' + str(carried.id))[1][:600]
+
+
+def test_an_owner_picked_by_an_odd_id_is_refused_not_a_crash(discussed):
+    m, fay, ann, bob = discussed
+    rota = topic_id("Rota")
+    for odd in ("²", "٣", "-1", "0", "9" * 40, "1.5", " "):
+        answer = ann.post(f"/m/{m.code}/topics/{rota}/notes", {"kind": "action", "text": f"odd {odd}", "owner_participant": odd})
+        assert answer.status_code in (404, 422) and Note.select().where(Note.text == f"odd {odd}").count() == 0, odd
 
 
 def test_services_refuse_with_typed_errors_and_change_nothing(app, discussed):

@@ -326,3 +326,19 @@ def test_anonymous_and_unrevealed_topics_tell_the_api_no_more_than_the_page(toke
     summary = checked(api_get(client, f"/api/v1/meetings/{m.code}/summary", keys["bob"])).get_json()
     secret = [t for t in json_topics(summary) if t["title"] == "Pay transparency"]
     assert [(t["author"], t["yours"]) for t in secret] == [(None, False)]
+
+
+def test_roles_and_names_in_the_api_are_the_pages_own(tokens, meeting, app, person):
+    m, keys = tokens
+    _, fay, ann, bob = meeting
+    ann_id = Participant.get((Participant.meeting == m.id) & (Participant.name == "Ann")).user_id
+    assert fay.post(f"/m/{m.code}/role", {"person": str(ann_id), "role": "facilitator"}, htmx=False).status_code == 303
+    second_ann = person()
+    assert second_ann.post(f"/m/{m.code}/join", {"name": "Ann"}, htmx=False).status_code == 303
+    client = app.test_client()
+    listed = checked(api_get(client, "/api/v1/meetings", keys["ann"])).get_json()
+    assert [(i["code"], i["role"]) for i in listed["meetings"]] == [(m.code, "facilitator")]  # a co-facilitator
+    people = checked(api_get(client, f"/api/v1/meetings/{m.code}/participants", keys["bob"])).get_json()["participants"]
+    assert [(p["name"], p["role"]) for p in people] == [
+        ("Fay", "facilitator"), ("Ann", "facilitator"), ("Bob", "participant"), ("Ann (2)", "participant")]
+    assert "facilitator" in checked(api_get(client, f"/api/v1/meetings/{m.code}", keys["ann"])).get_json()

@@ -109,3 +109,20 @@ def test_a_saved_action_whose_broadcast_fails_still_answers_and_resyncs(app, mon
     assert errors_counted(fay.client, "publish") == before + 1
     logged = capsys.readouterr().err
     assert "event=publish_failed" in logged and "RuntimeError: a template broke" in logged
+
+
+def test_a_change_rendered_only_for_its_answer_that_fails_to_render_still_answers(app, monkeypatch, capsys):
+    """With no screen of the meeting here the change renders on first use (for a page without a live socket)."""
+    fay, code = started(app)
+    hub = app.extensions["live"].hub
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a fragment broke")
+
+    monkeypatch.setattr(hub, "_render", broken)
+    before = errors_counted(fay.client, "publish")
+    response = fay.post(f"/m/{code}/topics/1/vote")  # htmx, no X-Live-Socket: the answer would carry the fragments
+    assert response.status_code == 200 and response.headers["HX-Refresh"] == "true"
+    assert Vote.select().count() == 1
+    assert errors_counted(fay.client, "publish") == before + 1
+    assert "RuntimeError: a fragment broke" in capsys.readouterr().err

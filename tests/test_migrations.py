@@ -198,7 +198,9 @@ def test_meetings_of_version_5_keep_their_people_and_topics_and_gain_roles_numbe
                           "UPDATE participant SET name_number = 0 WHERE user_id = 4",
                           "UPDATE topic SET unrevealed = TRUE, status = 'discussed' WHERE id = 1",
                           "INSERT INTO device_link (user_id, token_hash, created_at, expires_at) "
-                          "VALUES (1, 'h', '2024-01-01 10:00:00', '2024-01-01 09:00:00')"):
+                          "VALUES (1, 'h', '2024-01-01 10:00:00', '2024-01-01 09:00:00')",
+                          "INSERT INTO device_link (user_id, token_hash, created_at, expires_at) "  # a hash is 64 hex digits
+                          "VALUES (1, 'h', '2024-01-01 10:00:00', '2024-01-01 11:00:00')"):
             with pytest.raises(IntegrityError), db.atomic():
                 db.execute_sql(statement)
         db.execute_sql("INSERT INTO topic (meeting_id, author_id, title, description, status, created_at, updated_at, moved_at) "

@@ -140,6 +140,9 @@ def test_room_secrets_are_taken_out_of_messages_we_do_not_write():
 
     line = 'GET /room/0123456789abcdefghijklmnopqrstuv/ws?x HTTP/1.1" and /m/AbCdEf123456/room'
     assert redact_codes(line) == 'GET /room/<secret>/ws?x HTTP/1.1" and /m/<code>/room'
+    # A series' link opens its current meeting and a device link signs someone in: neither reaches a log either.
+    assert redact_codes("GET /s/AbCdEf123456/meetings and POST /d/abc-DEF_0123456789xyz") == (
+        "GET /s/<code>/meetings and POST /d/<secret>")
 
 
 def test_the_room_link_follows_hidden_voting_like_every_screen(server):

@@ -81,11 +81,13 @@ def test_no_function_is_too_complex_and_no_module_too_long():
 
 
 def _logs(node: ast.AST) -> bool:
-    """Whether a block calls a logger (`log.*`, `logger.*`) or the app's `event(...)`."""
+    """Whether a block calls a logger (`log.*`, `logger.*`), the app's `event(...)`, or a method named `_log_*`."""
     for call in ast.walk(node):
         if isinstance(call, ast.Call):
             func = call.func
             if isinstance(func, ast.Name) and func.id == "event":
+                return True
+            if isinstance(func, ast.Attribute) and func.attr.startswith("_log_"):
                 return True
             if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in ("log", "logger"):
                 return True

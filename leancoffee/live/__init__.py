@@ -93,13 +93,11 @@ class Live:
         """
         committed_at = time.time()
         try:
-            push = self.hub.dispatch(change, sent_at=committed_at)
+            push = self.hub.dispatch(change, sent_at=committed_at,
+                                     on_failure=lambda error: self._log_publish_failure(change, error))
         except Exception as error:  # a bug in rendering must not turn a saved action into a 500
-            metrics.ERRORS.labels("publish").inc()
-            event(log, "publish_failed", logging.ERROR, exc_info=error, meeting=change.meeting_id,
-                  version=change.version, kind=change.kind, effect="saved; its screens get the whole board again")
+            self._log_publish_failure(change, error)
             push = None
-            self._resync_after_failure(change.meeting_id)
         # A vote's fragments travel with it, so other workers need not read and render it again.
         relayed = self.hub.backplane.publish(change, committed_at, push if change.kind in VOTE_KINDS else None)
         if has_request_context():
@@ -107,6 +105,13 @@ class Live:
         event(log, "broadcast", meeting=change.meeting_id, version=change.version, kind=change.kind,
               sockets=len(self.hub.connections_of(change.meeting_id)))
         return push
+
+    def _log_publish_failure(self, change: Change, error: Exception) -> None:
+        """A saved change failed to render here: told (log, metrics), and this worker's screens of it get the whole board."""
+        metrics.ERRORS.labels("publish").inc()
+        event(log, "publish_failed", logging.ERROR, exc_info=error, meeting=change.meeting_id,
+              version=change.version, kind=change.kind, effect="saved; its screens get the whole board again")
+        self._resync_after_failure(change.meeting_id)
 
     def _resync_after_failure(self, meeting_id: int) -> None:
         """Bring this worker's screens of a meeting up to date after a change failed to render."""

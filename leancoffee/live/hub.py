@@ -120,7 +120,7 @@ class Hub:
             self.presence.disconnected(conn.meeting_id, conn.viewer.user_id)
 
     def dispatch(self, change: Change, sent_at: float | None = None, origin: str = "local",
-                 fragments: dict | None = None) -> Push | Deferred:
+                 fragments: dict | None = None, on_failure=None) -> Push | Deferred:
         """Render a committed change and queue it on every local socket of its meeting.
 
         `fragments`: its sender's rendering (backplane), used as is when it is the very next version here.
@@ -132,7 +132,7 @@ class Hub:
             return Push(meeting_id=change.meeting_id, version=None)
         live = self.meetings.get(change.meeting_id)
         if live is None:  # no screen here: rendered only if the actor's answer or the other workers ask
-            return Deferred(change.meeting_id, lambda: self._render(change, None, None))
+            return Deferred(change.meeting_id, lambda: self._render(change, None, None), on_failure)
         # sent_at: wall-clock time of the commit; the broadcast latency runs to the last local write.
         sent_at = time.time() if sent_at is None else sent_at
         with live.lock:

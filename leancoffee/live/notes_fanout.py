@@ -8,9 +8,9 @@ from leancoffee.services.viewing import Viewer
 
 
 def _variants(state: BoardState, template: str, people, **extra) -> list[tuple[str, str]]:
-    """One fragment as the facilitator, each listed person (their own controls) and everyone else see it."""
+    """One fragment as the facilitators, each listed person (their own controls) and everyone else see it."""
     own = [(user_audience(uid), render_part(template, state, member_view(state, uid), **extra))
-           for uid in dict.fromkeys(people) if uid is not None and uid != state.meeting.facilitator_id]
+           for uid in dict.fromkeys(people) if uid is not None]
     return [(FACILITATOR, render_part(template, state, facilitator_view(state), **extra)), *own,
             (EVERYONE, render_part(template, state, Viewer(user_id=None, is_member=True), **extra))]
 

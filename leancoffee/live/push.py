@@ -147,23 +147,35 @@ class Deferred:
     """A change's Push rendered on first use: with none of the meeting's screens on this worker, often nothing asks.
 
     What may ask: the actor's answer when their page has no live socket, and the Redis backplane (a
-    vote's fragments travel with it).
+    vote's fragments travel with it). Rendering runs after the change was saved, so a failure is told
+    (`on_failure`: logged and counted) and answers None: the actor's page reloads, other workers render
+    the change themselves.
     """
 
-    __slots__ = ("meeting_id", "_render", "_push")
+    __slots__ = ("meeting_id", "_render", "_push", "_on_failure", "_failed")
 
-    def __init__(self, meeting_id: int, render: Callable[[], Push]):
+    def __init__(self, meeting_id: int, render: Callable[[], Push], on_failure: Callable[[Exception], None] | None = None):
         self.meeting_id = meeting_id
         self._render = render
+        self._on_failure = on_failure
         self._push: Push | None = None
+        self._failed = False
 
-    def rendered(self) -> Push:
-        if self._push is None:
-            self._push = self._render()
+    def rendered(self) -> Push | None:
+        if self._push is None and not self._failed:
+            try:
+                self._push = self._render()
+            except Exception as error:  # told to on_failure, which logs and counts it (without one: raised)
+                if self._on_failure is None:
+                    raise
+                self._failed = True
+                self._on_failure(error)
         return self._push
 
-    def frame_for(self, viewer: Viewer) -> Frame:
-        return self.rendered().frame_for(viewer)
+    def frame_for(self, viewer: Viewer) -> Frame | None:
+        push = self.rendered()
+        return push.frame_for(viewer) if push is not None else None
 
     def portable(self) -> dict | None:
-        return self.rendered().portable()
+        push = self.rendered()
+        return push.portable() if push is not None else None

@@ -8,6 +8,7 @@ from leancoffee.db import db
 from leancoffee.models import COLLECTING, COMPLETED, VOTING, Meeting, Participant, Topic, User
 from leancoffee.prepared import Prepared
 from leancoffee.services.errors import Conflict, Forbidden, NotFound
+from leancoffee.services.validation import row_id
 
 # The lookups every vote makes (see leancoffee.prepared).
 MEETING_BY_CODE = Prepared(lambda code: Meeting.select().where(Meeting.code == code).limit(1))
@@ -88,11 +89,8 @@ def keep_version(meeting: Meeting) -> None:
 
 def find_topic(meeting: Meeting, topic_id, user: User | None = None) -> Topic:
     """The topic with this id in this meeting as `user` may see it (an unrevealed one is its author's alone), or NotFound."""
-    try:
-        topic_id = int(topic_id)
-    except (TypeError, ValueError):
-        raise NotFound("That topic does not exist in this meeting.") from None
-    if not 0 < topic_id < 2**63:  # beyond what a database id can be
+    topic_id = row_id(topic_id)
+    if topic_id is None:
         raise NotFound("That topic does not exist in this meeting.")
     topic = TOPIC_OF_MEETING.first(topic_id, meeting.id)
     # Someone else's unrevealed topic reads exactly as one that does not exist: no answer tells them it does.

@@ -1,6 +1,5 @@
 """A person's sign-in across devices: one-time links that sign another browser in, and signing out everywhere."""
 
-import hashlib
 import secrets
 from datetime import timedelta
 
@@ -13,17 +12,12 @@ LINK_MINUTES = 10
 SPENT = "This sign-in link has expired or was already used: make a new one on your other device."
 
 
-def _digest(token: str) -> str:
-    """What is stored of a link: its SHA-256, so a copy of the database signs nobody in."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
 def create_device_link(user: User) -> str:
     """A new link's secret (256 random bits) that signs another browser in as this user once, within LINK_MINUTES."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
     with db.atomic():
-        DeviceLink.create(user=user.id, token_hash=_digest(token), created_at=now,
+        DeviceLink.create(user=user.id, token_hash=tokens.token_hash(token), created_at=now,
                           expires_at=now + timedelta(minutes=LINK_MINUTES))
     return token
 
@@ -35,7 +29,8 @@ def use_device_link(token) -> User:
     now = utcnow()
     with db.atomic():
         spent = (DeviceLink.update(used_at=now)
-                 .where((DeviceLink.token_hash == _digest(token)) & DeviceLink.used_at.is_null() & (DeviceLink.expires_at > now))
+                 .where((DeviceLink.token_hash == tokens.token_hash(token)) & DeviceLink.used_at.is_null()
+                        & (DeviceLink.expires_at > now))
                  .returning(DeviceLink.user).execute())
         rows = list(spent)
         if not rows:

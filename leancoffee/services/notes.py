@@ -5,7 +5,7 @@ from leancoffee.services import changes, quotas
 from leancoffee.services.access import find_topic, meeting_write, require_facilitator
 from leancoffee.services.changes import Change
 from leancoffee.services.errors import Conflict, Forbidden, Invalid, NotFound
-from leancoffee.services.validation import clean_text
+from leancoffee.services.validation import clean_text, row_id
 
 NO_SUCH_NOTE = "That takeaway or action does not exist in this meeting (it may have been deleted)."
 
@@ -17,8 +17,8 @@ def _owner(meeting: Meeting, kind: str, picked, typed) -> tuple[int | None, str]
         return None, typed
     if typed:
         raise Invalid("Pick the owner from the list or type a name, not both.")
-    participant_id = int(picked) if str(picked).isdigit() and len(str(picked)) < 19 else 0
-    owner = Participant.get_or_none((Participant.id == participant_id) & (Participant.meeting == meeting.id))
+    participant_id = row_id(picked)
+    owner = participant_id and Participant.get_or_none((Participant.id == participant_id) & (Participant.meeting == meeting.id))
     if owner is None or not owner.is_active:
         raise Invalid("That person is not in this meeting: pick someone from the list, or type a name.")
     return owner.id, ""
@@ -42,11 +42,8 @@ def add_note(user: User, code, topic_id, kind, text, owner="", owner_participant
 
 def _find_note(meeting: Meeting, note_id, carried_too: bool = False) -> Note:
     """The note with this id in this meeting (or, with `carried_too`, carried into it), or NotFound."""
-    try:
-        note_id = int(note_id)
-    except (TypeError, ValueError):
-        raise NotFound(NO_SUCH_NOTE) from None
-    note = Note.get_or_none(Note.id == note_id) if 0 < note_id < 2**63 else None
+    note_id = row_id(note_id)
+    note = Note.get_or_none(Note.id == note_id) if note_id else None
     carried = carried_too and note is not None and CarriedNote.select().where(
         (CarriedNote.meeting == meeting.id) & (CarriedNote.note == note.id)).exists()
     if note is None or (note.meeting_id != meeting.id and not carried):

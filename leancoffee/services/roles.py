@@ -6,6 +6,7 @@ from leancoffee.services.access import PARTICIPANT as MEMBER
 from leancoffee.services.access import meeting_write
 from leancoffee.services.changes import Change
 from leancoffee.services.errors import Conflict, Invalid, NotFound
+from leancoffee.services.validation import row_id
 
 LAST_ONE = "A meeting always keeps a facilitator"
 
@@ -24,11 +25,8 @@ def require_another_facilitator(meeting: Meeting, participant: Participant, leav
 
 def _member(meeting: Meeting, person) -> Participant:
     """The present member named by a form's `person` (a user id), or NotFound."""
-    try:
-        person = int(person)
-    except (TypeError, ValueError):
-        person = 0
-    participant = MEMBER.first(meeting.id, person) if 0 < person < 2**63 else None
+    person = row_id(person)
+    participant = MEMBER.first(meeting.id, person) if person else None
     if participant is None or not participant.is_active:
         raise NotFound("That person is not in this meeting (they may have left).")
     return participant

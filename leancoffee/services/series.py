@@ -44,16 +44,15 @@ def find_series(code) -> Series:
 
 
 def _carried_topic(topic: Topic, meeting_id: int) -> dict:
-    """A topic not discussed, as it comes along: its text and author kept, its votes left behind.
-
-    Seam for anonymous topics (another branch's migration 6): copy the topic's anonymity flag here too.
-    """
-    return {"meeting": meeting_id, "author": topic.author_id, "title": topic.title, "description": topic.description}
+    """A topic not discussed, as it comes along: its text, author and anonymity kept, its votes left behind."""
+    return {"meeting": meeting_id, "author": topic.author_id, "title": topic.title, "description": topic.description,
+            "anonymous": topic.anonymous}
 
 
 def run_again(user: User, code) -> tuple[Change, Meeting]:
-    """A facilitator starts the next meeting of a finished meeting's series: same settings and facilitator,
-    its topics not discussed (votes reset) and its open actions (the same rows) come along."""
+    """A facilitator starts the next meeting of a finished meeting's series: same settings and facilitators
+    (whoever has the role, and the one who pressed), its topics not discussed (votes reset) and its open
+    actions (the same rows) come along."""
     with meeting_write(code, user, facilitator=True, open_only=False) as meeting:
         if meeting.status != COMPLETED:
             raise Conflict("Finish this meeting first: Run again starts the next one from a finished meeting.")
@@ -61,14 +60,16 @@ def run_again(user: User, code) -> tuple[Change, Meeting]:
         if meeting.series_id and current_meeting(series).id != meeting.id:
             raise Conflict("This meeting was already run again: its series goes on in a newer meeting.")
         Meeting.update(series=series.id).where(Meeting.id == meeting.id).execute()
-        # Seam for co-facilitators (another branch): each of the meeting's facilitators joins the new one as facilitator.
         following = Meeting.create(
             code=new_meeting_code(), title=meeting.title, votes_per_person=meeting.votes_per_person,
-            hidden_voting=meeting.hidden_voting, timebox_pattern=meeting.timebox_pattern,
-            facilitator=meeting.facilitator_id, series=series.id,
+            hidden_voting=meeting.hidden_voting, timebox_pattern=meeting.timebox_pattern, show_authors=meeting.show_authors,
+            private_writing=meeting.private_writing, facilitator=meeting.facilitator_id, series=series.id,
         )
-        host = Participant.get((Participant.meeting == meeting.id) & (Participant.user == meeting.facilitator_id))
-        Participant.create(meeting=following.id, user=host.user_id, name=host.name, role=FACILITATOR)
+        hosts = Participant.select().where((Participant.meeting == meeting.id)
+                                           & ((Participant.role == FACILITATOR) | (Participant.user == user.id)))
+        for host in hosts:  # their names and numbers were told apart in this meeting, so they are in the next
+            Participant.create(meeting=following.id, user=host.user_id, name=host.name, name_number=host.name_number,
+                               role=FACILITATOR)
         waiting = Topic.select().where((Topic.meeting == meeting.id) & (Topic.status == TO_DISCUSS)
                                        & Topic.first_discussed_at.is_null()).order_by(Topic.created_at, Topic.id)
         for topic in waiting:
@@ -93,11 +94,13 @@ class SeriesPage:
         return self.meetings[0]
 
 
-def series_page(code) -> SeriesPage:
-    """Read a series: every meeting (newest first) and every open action of any of them."""
+def series_page(code, user: User | None) -> SeriesPage:
+    """Read a series for someone in one of its meetings: every meeting (newest first) and every open action."""
     series = find_series(code)
     meetings = list(Meeting.select().where(Meeting.series == series.id).order_by(Meeting.id.desc()))
     ids = [m.id for m in meetings]
+    if user is None or not Participant.select().where((Participant.user == user.id) & Participant.meeting.in_(ids)).exists():
+        raise NotFound(NO_SUCH_SERIES)  # the same words as no series at all: a link tells a stranger nothing
     actions = shaped(notes_query().where((Note.kind == ACTION) & ~Note.done & Note.meeting.in_(ids))
                       .order_by(Note.created_at, Note.id).objects())
     return SeriesPage(series=series, meetings=meetings, open_actions=actions)

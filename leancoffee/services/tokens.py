@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from leancoffee.db import db
 from leancoffee.models import TOKEN_NAME_MAX, ApiToken, User, utcnow
 from leancoffee.services.errors import Conflict, NotFound
-from leancoffee.services.validation import clean_text
+from leancoffee.services.validation import clean_text, row_id
 
 # Every token starts with this, so a secret scanner (or a person) recognises one pasted by mistake.
 TOKEN_PREFIX = "lct_"
@@ -49,12 +49,9 @@ def active_tokens(user: User) -> list[ApiToken]:
 
 def revoke_token(user: User, token_id) -> ApiToken:
     """Stop one of the person's own tokens from working (another person's is not found)."""
-    try:
-        token_id = int(token_id)
-    except (TypeError, ValueError):
-        raise NotFound("That token does not exist.") from None
+    token_id = row_id(token_id)
     with db.atomic():
-        token = _active(user).where(ApiToken.id == token_id).first() if 0 < token_id < 2**63 else None
+        token = _active(user).where(ApiToken.id == token_id).first() if token_id else None
         if token is None:
             raise NotFound("That token does not exist or was already revoked.")
         ApiToken.update(revoked_at=utcnow()).where(ApiToken.id == token.id).execute()

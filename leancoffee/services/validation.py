@@ -107,3 +107,12 @@ def clean_int(value, label: str, low: int, high: int) -> int:
     if not low <= number <= high:
         raise Invalid(f"{label} must be from {low} to {high}.")
     return number
+
+
+def row_id(value) -> int | None:
+    """A database id from a form or a URL (ASCII digits), or None: anything else ("²", "٣", 0, a novel of digits) names no row."""
+    text = str(value).strip() if value is not None else ""
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        return None
+    number = int(text)
+    return number if 0 < number < 2**63 else None

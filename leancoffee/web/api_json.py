@@ -25,7 +25,7 @@ def meeting_item(meeting: Meeting, participant: Participant) -> dict:
         "title": meeting.title,
         "status": meeting.status,
         "phase": meeting.phase,
-        "role": "facilitator" if meeting.facilitator_id == participant.user_id else "participant",
+        "role": participant.role,
         "member": participant.is_active,
         "created_at": timestamp(meeting.created_at),
         "started_at": timestamp(meeting.started_at),
@@ -107,8 +107,7 @@ def participants_json(state: BoardState, present: set[int], viewer: Viewer) -> d
     return {
         "code": state.meeting.code,
         "participants": [
-            {"user_id": p.user_id, "name": p.name,
-             "role": "facilitator" if p.user_id == state.meeting.facilitator_id else "participant",
+            {"user_id": p.user_id, "name": p.label, "role": p.role,
              "present": p.user_id in present, "you": p.user_id == viewer.user_id, "joined_at": timestamp(p.joined_at)}
             for p in state.participants
         ],
@@ -139,7 +138,7 @@ def summary_json(summary: Summary, state: BoardState, viewer: Viewer) -> dict:
             "thumbs_rounds": [{"round": r.round, "timebox_seconds": r.timebox_seconds, "up": r.up, "neutral": r.neutral,
                                "down": r.down, "outcome": r.outcome} for r in t.rounds],
             "takeaways": [{"id": n.id, "text": n.text} for n in t.takeaways],
-            "actions": [{"id": n.id, "text": n.text, "owner": n.owner or None} for n in t.actions],
+            "actions": [{"id": n.id, "text": n.text, "owner": n.owner_name or None} for n in t.actions],
         }
 
     return {

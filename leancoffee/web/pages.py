@@ -137,7 +137,7 @@ def summary_export(meeting, participant, fmt):
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-@bp.get("/s/<series_code>")
+@bp.get("/s/<meeting_code:series_code>")
 def series_link(series_code):
     """A series' stable link: always its current meeting (the bookmark a team keeps)."""
     try:
@@ -147,11 +147,11 @@ def series_link(series_code):
     return redirect(path_for("pages.board", code=current_meeting(series).code), code=303)
 
 
-@bp.get("/s/<series_code>/meetings")
+@bp.get("/s/<meeting_code:series_code>/meetings")
 def series_meetings(series_code):
     """A series' page: its meetings with their dates and summaries, and its open actions."""
     try:
-        found = series_page(series_code)
+        found = series_page(series_code, acting_user())
     except NotFound as error:
         return page("not_found.html", 404, message=error.message)
     return page("series.html", series=found, series_url=public_url(path_for("pages.series_link", series_code=found.series.code)))
