@@ -42,6 +42,8 @@ def settle_screens(change: Change, connections) -> None:
     """Before a change is rendered: close the screens it ends; give re-roled people's screens their new role."""
     closing = closed_by(change)
     roles = regranted(change)
+    if closing is None and not roles:
+        return  # most changes: no loop over every socket of the meeting
     for conn in connections:
         if closing is not None and closing(conn.viewer):
             conn.close(POLICY_VIOLATION)
