@@ -160,9 +160,16 @@ def _meeting_code() -> str | None:
     return request.view_args.get("code") if request.view_args else None
 
 
+# PostgreSQL rolled the transaction back to break a deadlock or a serialization conflict: the same request,
+# sent again, goes through (two facilitators marking one carried action done in two meetings at once can deadlock).
+RETRYABLE_SQLSTATES = {"40001", "40P01"}
+
+
 def is_busy(error: Exception) -> bool:
-    """Whether a database error means "busy, try again": SQLite's lock wait or the pool's ran out."""
-    return isinstance(error, MaxConnectionsExceeded) or "database is locked" in str(error)
+    """Whether a database error means "busy, try again": SQLite's lock wait, the pool ran out, or PostgreSQL broke a deadlock."""
+    driver_error = getattr(error, "orig", None)  # peewee keeps the driver's exception it wrapped
+    return (isinstance(error, MaxConnectionsExceeded) or "database is locked" in str(error)
+            or getattr(driver_error, "sqlstate", None) in RETRYABLE_SQLSTATES)
 
 
 def tune_garbage_collector() -> None:

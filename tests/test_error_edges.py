@@ -5,9 +5,10 @@ import threading
 
 import psycopg
 import pytest
+from peewee import OperationalError
 
 from leancoffee.db import db
-from leancoffee.factory import create_app
+from leancoffee.factory import create_app, is_busy
 from leancoffee.models import Topic, Vote
 from tests.backends import PG_ADMIN_URL, fresh_postgres_database, need_postgres
 from tests.conftest import Person
@@ -84,6 +85,54 @@ def test_a_postgresql_that_refuses_connections_is_unavailable_and_a_retry_works_
         assert "event=database_unavailable" in capsys.readouterr().err
         assert fay.post(f"/m/{code}/topics/1/vote").status_code == 200
         assert Vote.select().count() == 1
+        db.close_all()
+
+
+def deadlock_on_postgresql() -> Exception:
+    """A real deadlock: two transactions update two topics in opposite orders; PostgreSQL aborts one of them."""
+    barrier, failures = threading.Barrier(2, timeout=10), []
+
+    def update(first: int, second: int) -> None:
+        try:
+            with db.atomic():
+                Topic.update(title="a").where(Topic.id == first).execute()
+                barrier.wait()
+                Topic.update(title="b").where(Topic.id == second).execute()
+        except OperationalError as error:  # the one PostgreSQL chose to abort
+            failures.append(error)
+        finally:
+            db.close()
+
+    pair = [threading.Thread(target=update, args=args) for args in ((1, 2), (2, 1))]
+    for thread in pair:
+        thread.start()
+    for thread in pair:
+        thread.join()
+    assert len(failures) == 1, failures
+    return failures[0]
+
+
+def test_a_postgresql_deadlock_is_busy_and_the_retry_is_saved(monkeypatch):
+    need_postgres()
+    monkeypatch.setenv("SECRET_KEY", "test-secret")
+    with fresh_postgres_database() as url:
+        app = create_app({"TESTING": True, "DATABASE_URL": url})
+        fay, code = started(app)
+        fay.post(f"/m/{code}/topics", {"title": "Second"})
+        deadlock = deadlock_on_postgresql()
+        assert "deadlock detected" in str(deadlock)
+        assert is_busy(deadlock)
+        real_vote = Vote.create
+
+        def deadlocked(*args, **kwargs):
+            raise deadlock
+
+        monkeypatch.setattr(Vote, "create", deadlocked)
+        response = fay.post(f"/m/{code}/topics/1/vote")
+        assert response.status_code == 503 and response.headers["Retry-After"] == "1" and "busy right now" in response.text
+        assert Vote.select().count() == 0  # rolled back, nothing half-written
+        monkeypatch.setattr(Vote, "create", real_vote)
+        assert fay.post(f"/m/{code}/topics/1/vote").status_code == 200 and Vote.select().count() == 1
         db.close_all()
 
 
