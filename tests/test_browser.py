@@ -219,7 +219,7 @@ def test_a_full_lean_coffee_with_a_facilitator_and_two_participants(chromium, se
         hiring.get_by_text("Add a takeaway or action").click()
         hiring.get_by_role("radio", name="Action").check()
         hiring.get_by_role("textbox", name="Text").fill("Write the release checklist")
-        hiring.get_by_role("combobox", name="Owner").select_option(label="Bob")  # picked among the participants
+        hiring.get_by_role("combobox", name="Owner").fill("Bob")  # picked among the participants
         hiring.get_by_role("button", name="Add note").click()
         expect(card(page, "Release train")).to_contain_text("owner: Bob")
 

@@ -11,10 +11,12 @@ NO_SUCH_NOTE = "That takeaway or action does not exist in this meeting (it may h
 
 
 def _owner(meeting: Meeting, kind: str, picked, typed) -> tuple[int | None, str]:
-    """An action's owner: a participant picked from the meeting's list, or a name typed for someone not in it."""
+    """An action's owner: a participant (picked by id, or typed as the board names them), or a name typed for
+    someone not in the meeting."""
     typed = clean_text(typed, "Owner", NAME_MAX, required=False) if kind == ACTION else ""
     if kind != ACTION or picked in (None, ""):
-        return None, typed
+        named = _participant_named(meeting, typed) if typed else None
+        return (named.id, "") if named is not None else (None, typed)
     if typed:
         raise Invalid("Pick the owner from the list or type a name, not both.")
     participant_id = row_id(picked)
@@ -22,6 +24,14 @@ def _owner(meeting: Meeting, kind: str, picked, typed) -> tuple[int | None, str]
     if owner is None or not owner.is_active:
         raise Invalid("That person is not in this meeting: pick someone from the list, or type a name.")
     return owner.id, ""
+
+
+def _participant_named(meeting: Meeting, label: str) -> Participant | None:
+    """The meeting's participant whose name as the board shows it ("Ann", "Ann (2)") is this one, case aside.
+
+    Someone who has left counts too: editing their action's text keeps it theirs."""
+    wanted = label.casefold()
+    return next((p for p in Participant.select().where(Participant.meeting == meeting.id) if p.label.casefold() == wanted), None)
 
 
 def add_note(user: User, code, topic_id, kind, text, owner="", owner_participant=None) -> Change:
