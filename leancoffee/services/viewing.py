@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass, field
 
+from flask_babel import gettext
+
 from leancoffee.models import Meeting, Participant
 
 
@@ -42,8 +44,8 @@ class TopicView:
         """Who proposed it, as this viewer may know: a name, or "you" (anonymous) for its author alone."""
         mine = viewer is not None and viewer.user_id is not None and viewer.user_id == self.author_id
         if self.anonymous:
-            return "yours · anonymous to others" if mine else "anonymous"
-        return f"by {self.author_name}"
+            return gettext("yours · anonymous to others") if mine else gettext("anonymous")
+        return gettext("by %(name)s", name=self.author_name)
 
     def shown_to(self, viewer: Viewer | None) -> bool:
         """Whether this viewer may see the topic at all (an unrevealed one is its author's alone)."""

@@ -3,6 +3,7 @@
 from functools import cache
 
 from flask import current_app, jsonify, redirect, render_template, request
+from flask_babel import gettext
 
 from leancoffee.live import live
 from leancoffee.live.push import Push, mark_oob
@@ -84,7 +85,8 @@ def refused(code: str | None, error: ActionRefused):
     if is_htmx():
         return flash_fragment(error.message), error.status, headers
     back = board_url(code) if code else None
-    return render_template("not_found.html", message=error.message, heading="Not saved", back=back), error.status, headers
+    page = render_template("not_found.html", message=error.message, heading=gettext("Not saved"), back=back)
+    return page, error.status, headers
 
 
 def unavailable(code: str | None):
