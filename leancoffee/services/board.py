@@ -3,7 +3,7 @@
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from flask_babel import gettext, lazy_gettext
+from flask_babel import gettext, lazy_gettext, lazy_pgettext
 from peewee import JOIN, fn
 
 from leancoffee.models import (
@@ -34,7 +34,7 @@ from leancoffee.services.viewing import TopicView, Viewer
 from leancoffee.services.votes import VOTED_TOPICS
 
 PHASE_LABELS = {COLLECTING: lazy_gettext("Collecting topics"), VOTING: lazy_gettext("Voting"),
-                DISCUSSING_PHASE: lazy_gettext("Discussing"), DONE: lazy_gettext("Done")}
+                DISCUSSING_PHASE: lazy_gettext("Discussing"), DONE: lazy_pgettext("meeting phase", "Done")}
 PHASE_GUIDANCE = {
     COLLECTING: lazy_gettext("Add the topics you would like to talk about. You can already vote for the ones you like."),
     VOTING: lazy_gettext("Vote with your dots for the topics you most want to discuss."),
