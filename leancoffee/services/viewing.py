@@ -18,6 +18,8 @@ class Viewer:
     screen: str = "board"
     # The room link's secret a room screen was opened with (None: a member's page), so renewing it closes that screen.
     room_secret: str | None = None
+    # The language the screen reads (its request's: leancoffee/i18n.py); pushed fragments are rendered in it.
+    language: str = "en"
 
 
 @dataclass
@@ -52,13 +54,14 @@ class TopicView:
         return not self.unrevealed or (viewer is not None and viewer.user_id is not None and viewer.user_id == self.author_id)
 
 
-def viewer_for(meeting: Meeting, participant: Participant | None, screen: str = "board") -> Viewer:
-    """The Viewer for a participant row (None: someone who has not joined)."""
+def viewer_for(meeting: Meeting, participant: Participant | None, screen: str = "board", language: str = "en") -> Viewer:
+    """The Viewer for a participant row (None: someone who has not joined), reading the given language."""
     if participant is None:
-        return Viewer(user_id=None, screen=screen)
+        return Viewer(user_id=None, screen=screen, language=language)
     return Viewer(
         user_id=participant.user_id,
         is_facilitator=participant.facilitates,
         is_member=participant.is_active,
         screen=screen,
+        language=language,
     )

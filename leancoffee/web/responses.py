@@ -5,6 +5,7 @@ from functools import cache
 from flask import current_app, jsonify, redirect, render_template, request
 from flask_babel import gettext
 
+from leancoffee.i18n import request_language
 from leancoffee.live import live
 from leancoffee.live.push import Push, mark_oob
 from leancoffee.models import Meeting
@@ -124,7 +125,7 @@ def answer(code: str, push: Push | None, user, anchor: str | None = None, meetin
     # while the change cannot reach the other workers (Redis away: the page may be on another one).
     if request.headers.get("X-Live-Socket") != "1" or not live.relayed():
         meeting = meeting or Meeting.get_by_id(push.meeting_id)  # the write's own read, where it kept it
-        frame = push.frame_for(viewer_for(meeting, membership(meeting, user)))
+        frame = push.frame_for(viewer_for(meeting, membership(meeting, user), language=request_language()))
         if frame is None:  # saved, but its fragments failed to render (logged and counted): the page reloads
             return body, 200, {"HX-Refresh": "true"}
         body += frame
