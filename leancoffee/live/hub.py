@@ -161,6 +161,7 @@ class Hub:
                     live.shown_present = read[1]
             push = shipped if usable else in_language(language, lambda: build_push(change, *read))
             metrics.CHANGES_RENDERED.labels("here" if push.rendered_here else "by_sender").inc()
+            metrics.RENDERED_IN.labels(language).inc()
             return push
 
         return Localized(change.meeting_id, build)
