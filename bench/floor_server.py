@@ -23,6 +23,7 @@ from flask_login import LoginManager, current_user, login_user  # noqa: E402
 from gevent.pywsgi import WSGIServer  # noqa: E402
 
 from app import listen  # noqa: E402
+from leancoffee import i18n  # noqa: E402
 from leancoffee.db import db  # noqa: E402
 from leancoffee.factory import load_user, tune_garbage_collector  # noqa: E402
 from leancoffee.migrations import init_db  # noqa: E402
@@ -38,6 +39,7 @@ def create_floor(database_url: str) -> Flask:
     # As the app: the session cookie is written when it changes, not on every answer.
     app.config.update(SECRET_KEY=os.environ.get("SECRET_KEY") or os.urandom(32).hex(), SESSION_REFRESH_EACH_REQUEST=False)
     init_db(database_url)
+    i18n.init_app(app)  # the services' refusals are gettext texts, read in the request's language
     logins = LoginManager(app)
     logins.user_loader(load_user)
 

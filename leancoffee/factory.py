@@ -4,6 +4,7 @@ import gc
 import logging
 
 from flask import Flask, request
+from flask_babel import gettext, lazy_gettext
 from flask_limiter import RateLimitExceeded
 from flask_login import current_user
 from peewee import InterfaceError, OperationalError, ProgrammingError
@@ -11,7 +12,7 @@ from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.middleware.proxy_fix import ProxyFix
 from whitenoise import WhiteNoise
 
-from leancoffee import metrics
+from leancoffee import i18n, metrics
 from leancoffee.config import load_config
 from leancoffee.db import connection_per_request
 from leancoffee.extensions import login_manager, sock
@@ -24,7 +25,7 @@ from leancoffee.prepared import Prepared
 from leancoffee.services.board import PHASE_LABELS
 from leancoffee.services.errors import ActionRefused, Busy, Invalid, TooLarge, TooManyRequests
 from leancoffee.services.timebox import epoch_ms, format_duration
-from leancoffee.web import actions, api, devices, notes, ops, pages, ratelimit, settings, socket
+from leancoffee.web import actions, api, devices, language, notes, ops, pages, ratelimit, settings, socket
 from leancoffee.web.responses import api_error, is_api_request, refused, unavailable
 from leancoffee.web.routing import MeetingCodeConverter, RoomSecretConverter, path_builder, public_url, route_of_request
 from leancoffee.web.security import (
@@ -37,7 +38,7 @@ from leancoffee.web.security import (
 )
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
-STALE_PAGE = "Your page was out of date, so nothing was changed. Reload the page and try again."
+STALE_PAGE = lazy_gettext("Your page was out of date, so nothing was changed. Reload the page and try again.")
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -53,6 +54,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     database = init_db(app.config["DATABASE_URL"], app.config.get("DB_POOL_SIZE", 20), app.config["SQLITE_BUSY_TIMEOUT_MS"])
     login_manager.init_app(app)
+    i18n.init_app(app)
     sock.init_app(app)
     live.init_app(app)
     ops.init_app(app)  # first of the hooks: every request has its id and its log line, refused ones too
@@ -68,6 +70,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(notes.bp)
     app.register_blueprint(socket.bp)
     app.register_blueprint(settings.bp)
+    app.register_blueprint(language.bp)
     app.register_blueprint(api.bp)
     # Secure cookies on HTTPS requests only: a fixed SESSION_COOKIE_SECURE would break joining over plain HTTP on a LAN.
     app.wsgi_app = SecureCookiesOverHttps(StripWebSocketCompression(app.wsgi_app))
@@ -95,7 +98,7 @@ def create_app(config: dict | None = None) -> Flask:
         current_user.is_authenticated  # noqa: B018
         code = request.view_args.get("code") if request.view_args else None
         if not form_is_utf8():
-            return refused(code, Invalid("The form contained text that is not valid UTF-8, so nothing was changed."))
+            return refused(code, Invalid(gettext("The form contained text that is not valid UTF-8, so nothing was changed.")))
         if is_api_request():
             return None  # the API is read-only: its routes answer a POST with 405 (no session, no CSRF token involved)
         if not csrf_ok():

@@ -33,9 +33,12 @@ REQUEST_LATENCY = Histogram(
 ERRORS = Counter("leancoffee_errors_total", "Errors by kind (http_5xx, exception, redis, ...)", ["kind"])
 CHANGES_RENDERED = Counter(
     "leancoffee_changes_dispatched_total",
-    "Changes written to this worker's sockets, by who rendered them (here, or the sending worker)",
+    "Changes written to this worker's sockets (once per language their screens read), by who rendered them "
+    "(here, or the sending worker)",
     ["rendered"],
 )
+RENDERED_IN = Counter("leancoffee_changes_rendered_in_total",
+                      "Changes made ready for screens, by the language those screens read", ["language"])
 BACKPLANE_MESSAGES = Counter(
     "leancoffee_backplane_messages_total",
     "Redis backplane messages by direction (published, received, unsent, forged: a bad signature, dropped)",

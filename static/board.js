@@ -8,6 +8,19 @@
   // The first message after a socket (re)opens is the whole board: it repairs, it is not news.
   let resync = true;
 
+  // ---- Words: the page's own language, from its #page-text data (leancoffee/i18n.py, script_text) ----
+  let words = {};
+  try {
+    const data = document.getElementById("page-text");
+    words = data ? JSON.parse(data.textContent) : {};
+  } catch (error) {
+    words = {};
+  }
+  function say(key, english, fill) {
+    const text = words[key] || english;
+    return fill ? text.replace(/\{(\w+)\}/g, function (whole, name) { return name in fill ? fill[name] : whole; }) : text;
+  }
+
   // ---- Announcements: one polite live region, only for what matters (never every second) ----
   let announceTimer = null;
   let pending = [];
@@ -41,7 +54,7 @@
     document.documentElement.dataset.live = String(value);
     if (value) {
       setBanner(null);
-      if (!was && lostOnce) announce("Reconnected. The board is up to date.");
+      if (!was && lostOnce) announce(say("reconnected", "Reconnected. The board is up to date."));
     }
   }
 
@@ -59,9 +72,9 @@
       return;
     }
     // Nothing is disabled: every action is a form that still works over HTTP while the socket is down.
-    const final = code === 1008 ? "Signed out. Reload the page to continue." : "Live updates stopped. Reload the page to catch up.";
-    setBanner(willRetry ? "Reconnecting…" : final);
-    if (was) announce(willRetry ? "Connection lost. Reconnecting…" : final);
+    const final = code === 1008 ? say("signedOut", "Signed out. Reload the page to continue.") : say("stopped", "Live updates stopped. Reload the page to catch up.");
+    setBanner(willRetry ? say("reconnecting", "Reconnecting…") : final);
+    if (was) announce(willRetry ? say("connectionLost", "Connection lost. Reconnecting…") : final);
   }
 
   // Close codes after which hx-ws tries again (its defaults); any other close is final.
@@ -195,7 +208,7 @@
     changed.forEach(highlight);
     const messages = added.map(function (card) {
       const title = card.querySelector(".card-title");
-      return "New topic: " + (title ? title.textContent : "");
+      return say("newTopic", "New topic: {title}", {title: title ? title.textContent : ""});
     });
     const phase = phaseMessage(prev);
     if (phase) messages.push(phase);
@@ -208,7 +221,7 @@
     if (!status || !prev.phase || status.dataset.phase === prev.phase) return null;
     const current = status.querySelector(".phase.current");
     const guidance = status.querySelector(".guidance");
-    return "Phase: " + (current ? current.textContent.replace(/^\s*\d+\.\s*/, "").replace(/\s*◂\s*$/, "") : status.dataset.phase) +
+    return say("phase", "Phase: {phase}", {phase: current ? current.textContent.replace(/^\s*\d+\.\s*/, "").replace(/\s*◂\s*$/, "") : status.dataset.phase}) +
       (guidance ? ". " + guidance.textContent.trim().replace(/\s+/g, " ") : "");
   }
 
@@ -223,7 +236,7 @@
     const key = timer ? timer.dataset.endsAt : null;
     const said = key !== null && timeUpSaidFor === key;
     timeUpSaidFor = key;
-    return (said ? "" : "Time is up. ") + "Thumbs vote: continue, neutral or move on?";
+    return (said ? "" : say("timeUp", "Time is up.") + " ") + say("thumbsVote", "Thumbs vote: continue, neutral or move on?");
   }
 
   // ---- Following the meeting: the phase, time up, the card just tapped ----
@@ -256,7 +269,7 @@
   const pageTitle = document.title;
   function showTimeUpInTitle(open) {
     const name = document.querySelector(".meeting-title");
-    const wanted = open && name ? "Time is up · " + name.textContent.trim() : pageTitle;
+    const wanted = open && name ? say("timeUpTitle", "Time is up · {title}", {title: name.textContent.trim()}) : pageTitle;
     if (document.title !== wanted) document.title = wanted;
   }
 
@@ -299,7 +312,7 @@
     try { localStorage.setItem(CHIME_KEY, on ? "on" : "off"); } catch (e) { /* private mode: this page only */ }
     showChime();
     if (on) chime(); // a sample, and it unlocks sound for this page
-    announce(on ? "Chime on: you will hear when time is up." : "Chime off.");
+    announce(on ? say("chimeOn", "Chime on: you will hear when time is up.") : say("chimeOff", "Chime off."));
   }
   document.addEventListener("DOMContentLoaded", function () {
     showChime();
@@ -338,7 +351,7 @@
       note.setAttribute("role", "alert");
       form.appendChild(note);
     }
-    note.textContent = "Not sent — tap again";
+    note.textContent = say("notSent", "Not sent — tap again");
   }
   document.addEventListener("htmx:error", function (event) {
     const ctx = event.detail && event.detail.ctx;
@@ -386,8 +399,8 @@
     const done = function (copied) {
       const label = button.dataset.label || button.textContent;
       button.dataset.label = label;
-      button.textContent = copied ? "Copied" : "Selected: copy it";
-      announce(copied ? "Link copied." : "The link is selected: copy it with your device's copy command.");
+      button.textContent = copied ? say("copied", "Copied") : say("selected", "Selected: copy it");
+      announce(copied ? say("linkCopied", "Link copied.") : say("linkSelected", "The link is selected: copy it with your device's copy command."));
       setTimeout(function () { button.textContent = label; }, 2500);
     };
     const legacy = function () {
@@ -448,10 +461,10 @@
       const previous = lastWhole.get(key);
       lastWhole.set(key, whole);
       if (previous === undefined) return;
-      if (previous > 60 && whole <= 60 && whole > 0) announce("1 minute left.");
+      if (previous > 60 && whole <= 60 && whole > 0) announce(say("oneMinute", "1 minute left."));
       if (previous > 0 && whole === 0 && timeUpSaidFor !== key) {
         timeUpSaidFor = key;
-        announce("Time is up.");
+        announce(say("timeUp", "Time is up."));
       }
     });
   }

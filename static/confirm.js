@@ -17,6 +17,12 @@
       '<p id="confirm-dialog-detail"></p><div class="confirm-actions">' +
       '<button type="submit" value="cancel" class="btn" autofocus>Cancel</button>' +
       '<button type="submit" value="ok" class="btn btn-danger-solid" id="confirm-dialog-ok"></button></div></form>';
+    // The page's own word for Cancel (its #page-text data, leancoffee/i18n.py).
+    const data = document.getElementById("page-text");
+    try {
+      const cancel = data && JSON.parse(data.textContent).cancel;
+      if (cancel) dialog.querySelector('button[value="cancel"]').textContent = cancel;
+    } catch (error) { /* the English word stays */ }
     document.body.appendChild(dialog);
   }
 

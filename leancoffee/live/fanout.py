@@ -1,5 +1,7 @@
 """The one place that turns a committed change into the fragments every screen needs."""
 
+from flask_babel import gettext
+
 from leancoffee.live.notes_fanout import action_changed, note_added, note_changed, note_deleted
 from leancoffee.live.push import EVERYONE, FACILITATOR, ROOM, Push, user_audience
 from leancoffee.live.render import facilitator_view, member_view, oob, render_part
@@ -189,8 +191,8 @@ def _topic_removed(push: Push, change: Change, state: BoardState, present: set[i
 
 def _dots_returned(push: Push, change: Change, target) -> None:
     """Who voted for both merged topics is told, on their own screens only, that a dot came back (the actor knows)."""
-    merged = target.merged_from[-1] if target.merged_from else "A topic"
-    told = f"“{merged}” was merged into “{target.title}”: your vote for it came back."
+    merged = target.merged_from[-1] if target.merged_from else gettext("A topic")
+    told = gettext("“%(merged)s” was merged into “%(title)s”: your vote for it came back.", merged=merged, title=target.title)
     html = oob("_flash.html", None, messages=[("info", told)])
     push.add(*((user_audience(uid), html) for uid in dict.fromkeys(change.returned_user_ids) if uid != change.actor_id))
 

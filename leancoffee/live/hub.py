@@ -8,6 +8,7 @@ from gevent.lock import Semaphore
 
 from leancoffee import metrics
 from leancoffee.db import db
+from leancoffee.i18n import rendering_in
 from leancoffee.live.backplane import LocalBackplane
 from leancoffee.live.closing import ONLY_CLOSE, settle_screens
 from leancoffee.live.connection import SENT, SERVICE_RESTART, Connection, SendTracker, count_sent, fan_out
@@ -21,6 +22,7 @@ from leancoffee.live.fanout import (
     whole_board_push,
 )
 from leancoffee.live.heartbeat import Heartbeat
+from leancoffee.live.languages import Localized, in_language
 from leancoffee.live.meeting import LiveMeeting
 from leancoffee.live.presence import ArrivalBatches, LocalPresence
 from leancoffee.live.push import Deferred, Frame, Push
@@ -81,7 +83,8 @@ class Hub:
             arrived = conn.viewer.user_id is not None and self.presence.connected(conn.meeting_id, conn.viewer.user_id)
             state = self._board_for_attach(live)
             live.note_version(state.version)
-            board = Frame(full_board(state, conn.viewer, self.presence.present_users(conn.meeting_id)))
+            with rendering_in(conn.viewer.language):
+                board = Frame(full_board(state, conn.viewer, self.presence.present_users(conn.meeting_id)))
             if conn.offer(board.wire) is SENT:
                 count_sent(1, len(board.wire))
             self.alarms.watch(state)
@@ -120,7 +123,7 @@ class Hub:
             self.presence.disconnected(conn.meeting_id, conn.viewer.user_id)
 
     def dispatch(self, change: Change, sent_at: float | None = None, origin: str = "local",
-                 fragments: dict | None = None, on_failure=None) -> Push | Deferred:
+                 fragments: dict | None = None, on_failure=None) -> Push | Localized | Deferred:
         """Render a committed change and queue it on every local socket of its meeting.
 
         `fragments`: its sender's rendering (backplane), used as is when it is the very next version here.
@@ -139,25 +142,29 @@ class Hub:
             if change.version is None and change.kind in QUIET_KINDS:
                 live.board = None  # a hidden vote (or unrevealed topic) left the version as it was
             push = self._render(change, live, fragments)
-            conns = list(live.sockets)
-            live.note_version(push.version)
             tracker = SendTracker(lambda: metrics.BROADCAST_LATENCY.labels(origin).observe(time.time() - sent_at))
-            fan_out(push, conns, tracker)
+            fan_out(push, list(live.sockets), tracker)  # builds the Push of each language these screens read
+            live.note_version(push.version)
             tracker.done()
         return push
 
-    def _render(self, change: Change, live: LiveMeeting | None, fragments: dict | None) -> Push:
-        """The change's Push: the sender's fragments where they may be written as they are, else read and rendered here."""
-        push = self.shipped(change, fragments, live)
-        if push is None:
-            state = self._read_for(change, live)
-            present = self._present_for(change, live)
-            push = build_push(change, state, present)
-            self.alarms.watch(state)
-            if live is not None and change.kind in PEOPLE_KINDS:
-                live.shown_present = present
-        metrics.CHANGES_RENDERED.labels("here" if push.rendered_here else "by_sender").inc()
-        return push
+    def _render(self, change: Change, live: LiveMeeting | None, fragments: dict | None) -> Localized:
+        """The change in each language its screens read: the sender's fragments (in theirs) or one read rendered per language."""
+        shipped, read = self.shipped(change, fragments, live), []
+
+        def build(language: str) -> Push:
+            usable = shipped is not None and shipped.language == language
+            if not usable and not read:
+                read[:] = self._read_for(change, live), self._present_for(change, live)
+                self.alarms.watch(read[0])
+                if live is not None and change.kind in PEOPLE_KINDS:
+                    live.shown_present = read[1]
+            push = shipped if usable else in_language(language, lambda: build_push(change, *read))
+            metrics.CHANGES_RENDERED.labels("here" if push.rendered_here else "by_sender").inc()
+            metrics.RENDERED_IN.labels(language).inc()
+            return push
+
+        return Localized(change.meeting_id, build)
 
     def _present_for(self, change: Change, live: LiveMeeting | None) -> set[int]:
         """Who is here, for a change that shows it; a room screen's count reuses who was last shown (no read per vote)."""
@@ -187,7 +194,8 @@ class Hub:
             state = self._read_whole(live)
             live.note_version(state.version)
             present = live.shown_present = self.presence.present_users(meeting_id)
-            fan_out(whole_board_push(state, present), conns)
+            board = Localized(meeting_id, lambda language: in_language(language, lambda: whole_board_push(state, present)))
+            fan_out(board, conns)
         metrics.RESYNCS.labels(reason).inc()
         event(log, "resync", meeting=meeting_id, reason=reason, sockets=len(conns), version=state.version)
         return len(conns)

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from leancoffee.i18n import DEFAULT_LANGUAGE, rendering_in
 from leancoffee.live.wire import text_frame
 from leancoffee.services.viewing import Viewer
 
@@ -60,6 +61,8 @@ class Push:
     per_viewer: Callable[[Viewer], str] | None = None
     # False when another worker rendered these fragments and sent them along with the change.
     rendered_here: bool = True
+    # The language its fragments are written in (the screens reading another one get another Push: live/languages.py).
+    language: str = DEFAULT_LANGUAGE
     _frames: dict = field(default_factory=dict, repr=False)
     # Frames by audience mix, so the thousandth viewer of a meeting costs one dict lookup.
     _by_mix: dict = field(default_factory=dict, repr=False)
@@ -105,12 +108,13 @@ class Push:
                     continue  # a receiver with a room screen renders the change itself (Hub.shipped)
                 return None
             groups.append([[audience, html] for audience, html in group])
-        return {"version": self.version, "groups": groups}
+        return {"version": self.version, "language": self.language, "groups": groups}
 
     @classmethod
     def from_portable(cls, meeting_id: int, data: dict) -> "Push":
         """The Push another worker sent as portable() data, to be written as it is."""
-        push = cls(meeting_id=meeting_id, version=data["version"], rendered_here=False)
+        push = cls(meeting_id=meeting_id, version=data["version"], rendered_here=False,
+                   language=data.get("language", DEFAULT_LANGUAGE))
         for group in data["groups"]:
             push.add(*(tuple(variant) for variant in group))
         return push
@@ -134,10 +138,11 @@ class Push:
         key = viewer if per_viewer else self.choice_key(viewer)
         frame = self._frames.get(key)
         if frame is None:
-            if per_viewer:
-                frame = self.per_viewer(viewer)
-            else:
-                frame = "".join(self._variant(group, i) for group, i in zip(self.groups, key, strict=True) if i >= 0)
+            with rendering_in(self.language):  # what is rendered only now (a whole board, the room screen's) too
+                if per_viewer:
+                    frame = self.per_viewer(viewer)
+                else:
+                    frame = "".join(self._variant(group, i) for group, i in zip(self.groups, key, strict=True) if i >= 0)
             frame = self._frames[key] = Frame(frame)
         self._by_mix[mix] = frame
         return frame

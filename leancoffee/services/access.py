@@ -2,6 +2,7 @@
 
 from contextlib import contextmanager
 
+from flask_babel import gettext
 from peewee import Case
 
 from leancoffee.db import db
@@ -36,7 +37,7 @@ def find_meeting(code: str) -> Meeting:
     """The meeting with this link code, or NotFound."""
     meeting = MEETING_BY_CODE.first(str(code))
     if meeting is None:
-        raise NotFound("No meeting has this link. Check the address you were given.")
+        raise NotFound(gettext("No meeting has this link. Check the address you were given."))
     return meeting
 
 
@@ -50,7 +51,7 @@ def begin_change(code: str, vote: bool = False) -> Meeting:
     meeting = (BUMP_VERSION_FOR_VOTE if vote else BUMP_VERSION).first(str(code))
     if meeting is not None:
         return meeting
-    raise NotFound("No meeting has this link. Check the address you were given.")
+    raise NotFound(gettext("No meeting has this link. Check the address you were given."))
 
 
 def membership(meeting: Meeting, user: User | None) -> Participant | None:
@@ -64,7 +65,7 @@ def require_member(meeting: Meeting, user: User | None) -> Participant:
     """The acting user's active participation, or Forbidden."""
     participant = membership(meeting, user)
     if participant is None or not participant.is_active:
-        raise Forbidden("Join this meeting first: only its participants can do that.")
+        raise Forbidden(gettext("Join this meeting first: only its participants can do that."))
     return participant
 
 
@@ -72,14 +73,14 @@ def require_facilitator(meeting: Meeting, user: User | None) -> Participant:
     """The acting user's participation if they are one of this meeting's facilitators, or Forbidden."""
     participant = require_member(meeting, user)
     if not participant.facilitates:
-        raise Forbidden("Only a facilitator can do that.")
+        raise Forbidden(gettext("Only a facilitator can do that."))
     return participant
 
 
 def require_open(meeting: Meeting) -> None:
     """Refuse changes to a completed meeting."""
     if meeting.status == COMPLETED:
-        raise Conflict("This meeting is completed: its board is read-only.")
+        raise Conflict(gettext("This meeting is completed: its board is read-only."))
 
 
 def keep_version(meeting: Meeting) -> None:
@@ -91,11 +92,11 @@ def find_topic(meeting: Meeting, topic_id, user: User | None = None) -> Topic:
     """The topic with this id in this meeting as `user` may see it (an unrevealed one is its author's alone), or NotFound."""
     topic_id = row_id(topic_id)
     if topic_id is None:
-        raise NotFound("That topic does not exist in this meeting.")
+        raise NotFound(gettext("That topic does not exist in this meeting."))
     topic = TOPIC_OF_MEETING.first(topic_id, meeting.id)
     # Someone else's unrevealed topic reads exactly as one that does not exist: no answer tells them it does.
     if topic is None or (topic.unrevealed and (user is None or topic.author_id != user.id)):
-        raise NotFound("That topic does not exist in this meeting (it may have been deleted).")
+        raise NotFound(gettext("That topic does not exist in this meeting (it may have been deleted)."))
     return topic
 
 

@@ -3,13 +3,15 @@
 import secrets
 from datetime import timedelta
 
+from flask_babel import lazy_gettext
+
 from leancoffee.db import db
 from leancoffee.models import DeviceLink, Participant, User, utcnow
 from leancoffee.services import tokens
 from leancoffee.services.errors import NotFound
 
 LINK_MINUTES = 10
-SPENT = "This sign-in link has expired or was already used: make a new one on your other device."
+SPENT = lazy_gettext("This sign-in link has expired or was already used: make a new one on your other device.")
 
 
 def create_device_link(user: User) -> str:

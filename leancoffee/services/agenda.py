@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from flask_babel import gettext, ngettext
 from peewee import JOIN, fn
 
 from leancoffee.models import TO_DISCUSS, Meeting, Topic, Vote
@@ -19,16 +20,18 @@ class TieChoice:
     @property
     def sentence(self) -> str:
         """“A” and “B” are tied with 2 votes each."""
-        quoted = [f"“{title}”" for _, title in self.topics]
-        names = ", ".join(quoted[:-1]) + " and " + quoted[-1]
-        return f"{names} are tied with {self.votes} {'vote' if self.votes == 1 else 'votes'} each."
+        quoted = [gettext("“%(title)s”", title=title) for _, title in self.topics]
+        names = gettext("%(first)s and %(last)s", first=", ".join(quoted[:-1]), last=quoted[-1])
+        return ngettext("%(names)s are tied with %(num)d vote each.", "%(names)s are tied with %(num)d votes each.",
+                        self.votes, names=names)
 
 
 class Tied(Conflict):
     """A tie at the top and no topic (or a topic no longer at the top) chosen: nothing was changed, the choice goes back."""
 
     def __init__(self, choice: TieChoice):
-        super().__init__(f"{choice.sentence} Choose which one to discuss first: nothing was changed.")
+        super().__init__(gettext("%(sentence)s Choose which one to discuss first: nothing was changed.",
+                                 sentence=choice.sentence))
         self.choice = choice
 
 
@@ -48,7 +51,7 @@ def _chosen_id(chosen) -> int:
     try:
         return int(chosen)
     except (TypeError, ValueError):
-        raise Invalid("Choose one of the tied topics.") from None
+        raise Invalid(gettext("Choose one of the tied topics.")) from None
 
 
 def next_topic(meeting: Meeting, chosen, expected: str) -> Topic | TieChoice | None:
@@ -68,5 +71,5 @@ def next_topic(meeting: Meeting, chosen, expected: str) -> Topic | TieChoice | N
         return match
     if len(top) > 1:
         raise Tied(choice)
-    raise Conflict(f"That topic is not at the top of To Discuss now: “{top[0].title}” is. Nothing was changed: "
-                   "check the board and try again.")
+    raise Conflict(gettext("That topic is not at the top of To Discuss now: “%(title)s” is. Nothing was changed: "
+                           "check the board and try again.", title=top[0].title))

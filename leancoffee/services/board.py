@@ -3,6 +3,7 @@
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from flask_babel import gettext, lazy_gettext, lazy_pgettext
 from peewee import JOIN, fn
 
 from leancoffee.models import (
@@ -32,13 +33,17 @@ from leancoffee.services.topics import COLUMN_LABELS, expected_state
 from leancoffee.services.viewing import TopicView, Viewer
 from leancoffee.services.votes import VOTED_TOPICS
 
-PHASE_LABELS = {COLLECTING: "Collecting topics", VOTING: "Voting", DISCUSSING_PHASE: "Discussing", DONE: "Done"}
+PHASE_LABELS = {COLLECTING: lazy_gettext("Collecting topics"), VOTING: lazy_gettext("Voting"),
+                DISCUSSING_PHASE: lazy_gettext("Discussing"), DONE: lazy_pgettext("meeting phase", "Done")}
 PHASE_GUIDANCE = {
-    COLLECTING: "Add the topics you would like to talk about. You can already vote for the ones you like.",
-    VOTING: "Vote with your dots for the topics you most want to discuss.",
-    DISCUSSING_PHASE: "Topics are discussed one at a time, most votes first, each in a timebox.",
-    DONE: "The meeting is over: the summary has every takeaway and action.",
+    COLLECTING: lazy_gettext("Add the topics you would like to talk about. You can already vote for the ones you like."),
+    VOTING: lazy_gettext("Vote with your dots for the topics you most want to discuss."),
+    DISCUSSING_PHASE: lazy_gettext("Topics are discussed one at a time, most votes first, each in a timebox."),
+    DONE: lazy_gettext("The meeting is over: the summary has every takeaway and action."),
 }
+# English ordinals by their last digits; each language writes them its own way (German: "Platz 1").
+ORDINALS = {1: lazy_gettext("%(rank)sst"), 2: lazy_gettext("%(rank)snd"), 3: lazy_gettext("%(rank)srd")}
+ORDINAL_OTHER = lazy_gettext("%(rank)sth")
 
 
 @dataclass
@@ -69,13 +74,14 @@ class BoardState(NoteRules):
 
     @property
     def phase_label(self) -> str:
-        return PHASE_LABELS[self.meeting.phase]
+        return str(PHASE_LABELS[self.meeting.phase])
 
     @property
     def phase_guidance(self) -> str:
         if self.writing_privately:  # no voting yet, and nobody sees the others' topics
-            return "Add the topics you would like to talk about. Voting opens when a facilitator reveals everyone's topics."
-        return PHASE_GUIDANCE[self.meeting.phase]
+            return gettext("Add the topics you would like to talk about. "
+                           "Voting opens when a facilitator reveals everyone's topics.")
+        return str(PHASE_GUIDANCE[self.meeting.phase])
 
     def phase_step(self, offset: int) -> str | None:
         """The phase `offset` steps away (None past either end)."""
@@ -147,8 +153,12 @@ class BoardState(NoteRules):
             return ""
         counts = [t.votes for t in self.topics.values() if t.status == TO_DISCUSS]
         rank = 1 + sum(1 for c in counts if c > topic.votes)
-        suffix = {1: "st", 2: "nd", 3: "rd"}.get(rank if rank < 20 else rank % 10, "th")
-        return ("tied " if counts.count(topic.votes) > 1 else "") + f"{rank}{suffix}"
+        place = str(ORDINALS.get(rank if rank < 20 else rank % 10, ORDINAL_OTHER)) % {"rank": rank}
+        return gettext("tied %(place)s", place=place) if self.is_tied(topic) else place
+
+    def is_tied(self, topic: "TopicView") -> bool:
+        """Whether other topics in To Discuss have as many votes as this one (shown as a tie, never ranked apart)."""
+        return sum(1 for t in self.topics.values() if t.status == TO_DISCUSS and t.votes == topic.votes) > 1
 
     @property
     def read_only(self) -> bool:
@@ -156,7 +166,7 @@ class BoardState(NoteRules):
 
     @property
     def status_label(self) -> str:
-        return STATUS_LABELS[self.meeting.status]
+        return str(STATUS_LABELS[self.meeting.status])
 
     def column(self, status: str, viewer: Viewer | None = None) -> list[TopicView]:
         """Topics of one column in board order (To Discuss by votes, the others by when they arrived), with the

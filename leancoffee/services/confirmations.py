@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from flask_babel import gettext
+
 from leancoffee.db import db
 from leancoffee.services.access import find_meeting, find_topic
 
@@ -34,18 +36,21 @@ def question(kind: str, code: str, form, user=None) -> Question:
     meeting = find_meeting(code)
     if kind == "delete":
         title = find_topic(meeting, form.get("topic_id"), user).title
-        return Question(f"Delete “{title}”?", "Its votes go back to the people who cast them. This cannot be undone.",
-                        "Delete topic")
+        return Question(gettext("Delete “%(title)s”?", title=title),
+                        gettext("Its votes go back to the people who cast them. This cannot be undone."), gettext("Delete topic"))
     if kind == "delete_note":
-        return Question("Delete this note?", "It disappears from the board and the summary. This cannot be undone.",
-                        "Delete note")
+        return Question(gettext("Delete this note?"),
+                        gettext("It disappears from the board and the summary. This cannot be undone."),
+                        gettext("Delete note"))
     if kind == "merge":
         source, target = (find_topic(meeting, form.get(key), user).title for key in ("source", "target"))
-        return Question(f"Merge “{source}” into “{target}”?",
-                        f"“{source}” disappears; its votes and notes move to “{target}”, and anyone who voted for both "
-                        "gets a dot back. This cannot be undone.", "Merge topics")
+        return Question(gettext("Merge “%(source)s” into “%(target)s”?", source=source, target=target),
+                        gettext("“%(source)s” disappears; its votes and notes move to “%(target)s”, and anyone who voted "
+                                "for both gets a dot back. This cannot be undone.", source=source, target=target),
+                        gettext("Merge topics"))
     if kind == "finish":
-        return Question("Finish the meeting?", "The board becomes read-only for everyone and the summary is ready. "
-                        "You can reopen it later.", "Finish meeting")
-    return Question(f"Leave “{meeting.title}”?", "You stop seeing the board. You can rejoin later with the same link.",
-                    "Leave meeting")
+        return Question(gettext("Finish the meeting?"),
+                        gettext("The board becomes read-only for everyone and the summary is ready. You can reopen it later."),
+                        gettext("Finish meeting"))
+    return Question(gettext("Leave “%(title)s”?", title=meeting.title),
+                    gettext("You stop seeing the board. You can rejoin later with the same link."), gettext("Leave meeting"))

@@ -1,5 +1,7 @@
 """Typed refusals: each carries the message a person sees and the HTTP status it maps to."""
 
+from flask_babel import gettext
+
 
 class ActionRefused(Exception):
     """A request that breaks a rule; nothing was changed."""
@@ -7,6 +9,7 @@ class ActionRefused(Exception):
     status = 400
 
     def __init__(self, message: str):
+        message = str(message)  # a lazy text is read now, in the language of the request that was refused
         super().__init__(message)
         self.message = message
 
@@ -41,7 +44,7 @@ class TooLarge(ActionRefused):
     status = 413
 
     def __init__(self):
-        super().__init__("That was too much to send at once (the limit is 64 KB): nothing was changed.")
+        super().__init__(gettext("That was too much to send at once (the limit is 64 KB): nothing was changed."))
 
 
 class TooManyRequests(ActionRefused):
@@ -50,7 +53,8 @@ class TooManyRequests(ActionRefused):
     status = 429
 
     def __init__(self, retry_after: int):
-        super().__init__(f"You are going a bit fast: nothing was changed. Try again in {retry_after} s.")
+        super().__init__(gettext("You are going a bit fast: nothing was changed. Try again in %(seconds)s s.",
+                                 seconds=retry_after))
         self.retry_after = retry_after
 
 
@@ -61,8 +65,8 @@ class Unavailable(ActionRefused):
     retry_after = 5
 
     def __init__(self):
-        super().__init__("The board's database is unavailable right now, so nothing was changed. "
-                         "Please try again in a minute.")
+        super().__init__(gettext("The board's database is unavailable right now, so nothing was changed. "
+                                 "Please try again in a minute."))
 
 
 class Busy(ActionRefused):
@@ -72,4 +76,4 @@ class Busy(ActionRefused):
     retry_after = 1
 
     def __init__(self):
-        super().__init__("The board is busy right now, so nothing was changed. Please try again in a moment.")
+        super().__init__(gettext("The board is busy right now, so nothing was changed. Please try again in a moment."))

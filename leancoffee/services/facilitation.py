@@ -1,5 +1,6 @@
 """Running the meeting: phases, settings, "discuss next", the shared timer and thumbs rounds."""
 
+from flask_babel import gettext
 from peewee import IntegrityError, fn
 
 from leancoffee.models import (
@@ -56,13 +57,13 @@ def phase_fields(meeting: Meeting, phase: str, now) -> dict:
 def change_phase(user: User, code, phase, *, expected=None) -> Change:
     """Facilitator: go one phase forward or back (collecting → voting → discussing → done); `expected` is the phase left."""
     if phase not in PHASES:
-        raise Invalid("Unknown phase.")
+        raise Invalid(gettext("Unknown phase."))
     # Not open_only: stepping back from Done is how a completed meeting reopens (and the only step from Done).
     with meeting_write(code, user, facilitator=True, open_only=False) as meeting:
         require_expected(expected, expected_state("phase", meeting), f"it is in “{PHASE_LABELS[meeting.phase]}” now")
         step = PHASES.index(phase) - PHASES.index(meeting.phase)
         if abs(step) != 1:
-            raise Conflict("Phases go one step at a time: refresh the page to see where the meeting is.")
+            raise Conflict(gettext("Phases go one step at a time: refresh the page to see where the meeting is."))
         now = utcnow()
         if meeting.phase == DISCUSSING_PHASE and phase == VOTING:
             # Undo a discussion started by mistake: its topic goes back to To Discuss.
@@ -113,10 +114,10 @@ def next_round(topic_id: int) -> int:
 def _discussion_now(meeting: Meeting, topic: Topic | None, with_round: bool = False) -> str:
     """How the discussion stands, in a refusal's words."""
     if topic is None:
-        return "no topic is being discussed now"
+        return gettext("no topic is being discussed now")
     if with_round and meeting.timer_round:
-        return f"“{topic.title}” is in its timebox {meeting.timer_round} now"
-    return f"“{topic.title}” is being discussed now"
+        return gettext("“%(title)s” is in its timebox %(round)s now", title=topic.title, round=meeting.timer_round)
+    return gettext("“%(title)s” is being discussed now", title=topic.title)
 
 
 def _require_discussion(meeting: Meeting, expected, action: str) -> Topic | None:
@@ -137,7 +138,7 @@ def discuss_next(user: User, code, topic=None, *, expected=None) -> Change:
         now = utcnow()
         pick = next_topic(meeting, topic, expected_state("discussion", meeting, previous))
         if pick is None:
-            raise Conflict("There are no topics left in To Discuss.")
+            raise Conflict(gettext("There are no topics left in To Discuss."))
         if isinstance(pick, TieChoice):
             if meeting.phase == DISCUSSING_PHASE:
                 raise Tied(pick)
@@ -162,7 +163,7 @@ def _start_discussion(meeting: Meeting, topic: Topic, now) -> tuple[str, ...]:
 def _discussed_topic(meeting: Meeting, expected=None) -> Topic:
     topic = _require_discussion(meeting, expected, "round")
     if topic is None:
-        raise Conflict("No topic is being discussed: use Discuss next first.")
+        raise Conflict(gettext("No topic is being discussed: use Discuss next first."))
     return topic
 
 
@@ -181,7 +182,7 @@ def _timer_action(meeting: Meeting, timer, action: str, now, topic: Topic) -> di
     """The timer columns after one facilitator action, or Conflict when it makes no sense now."""
     if action == "start":
         if timer.state != TIMER_IDLE:
-            raise Conflict("The timer is already started.")
+            raise Conflict(gettext("The timer is already started."))
         # A stopped timebox starts again as the same round; a topic's first one follows its earlier rounds.
         round_number = timer.round or next_round(topic.id)
         seconds = timebox_seconds(meeting.timebox_pattern, round_number)
@@ -189,34 +190,34 @@ def _timer_action(meeting: Meeting, timer, action: str, now, topic: Topic) -> di
                 Meeting.timer_remaining: None, Meeting.timer_round: round_number}
     if action == "pause":
         if timer.state != TIMER_RUNNING or timer.expired:
-            raise Conflict("Only a running timer can be paused.")
+            raise Conflict(gettext("Only a running timer can be paused."))
         return {Meeting.timer_state: TIMER_PAUSED, Meeting.timer_ends_at: None, Meeting.timer_remaining: timer.remaining}
     if action == "resume":
         if timer.state != TIMER_PAUSED:
-            raise Conflict("The timer is not paused.")
+            raise Conflict(gettext("The timer is not paused."))
         return {Meeting.timer_state: TIMER_RUNNING, Meeting.timer_ends_at: ends_after(now, timer.remaining),
                 Meeting.timer_remaining: None}
     if action == "extend":
         if timer.state == TIMER_PAUSED:
             return {Meeting.timer_remaining: timer.remaining + EXTEND_SECONDS}
         if timer.state != TIMER_RUNNING:
-            raise Conflict("Start the timer before extending it.")
+            raise Conflict(gettext("Start the timer before extending it."))
         return {Meeting.timer_ends_at: ends_after(now, timer.remaining + EXTEND_SECONDS)}
     if action == "stop":
         if timer.state == TIMER_IDLE:
-            raise Conflict("The timer is not running.")
+            raise Conflict(gettext("The timer is not running."))
         return {Meeting.timer_state: TIMER_IDLE, Meeting.timer_ends_at: None, Meeting.timer_remaining: None}
-    raise Invalid("Unknown timer action.")
+    raise Invalid(gettext("Unknown timer action."))
 
 
 def cast_thumb(user: User, code, choice) -> Change:
     """A participant's thumb once the timebox ran out; voting again changes it (one per person per round)."""
     if choice not in THUMBS_CHOICES:
-        raise Invalid("Choose thumbs up, neutral or thumbs down.")
+        raise Invalid(gettext("Choose thumbs up, neutral or thumbs down."))
     with meeting_write(code, user) as meeting:
         topic = _discussed_topic(meeting)
         if not timer_view(meeting, utcnow()).expired:
-            raise Conflict("The thumbs vote opens when the timebox runs out.")
+            raise Conflict(gettext("The thumbs vote opens when the timebox runs out."))
         ThumbsVote.insert(meeting=meeting.id, topic=topic.id, round=meeting.timer_round, user=user.id, choice=choice).on_conflict(
             conflict_target=[ThumbsVote.topic, ThumbsVote.round, ThumbsVote.user], update={ThumbsVote.choice: choice}
         ).execute()
@@ -243,13 +244,13 @@ def decide_round(user: User, code, outcome, *, expected=None) -> Change:
     Change carries the choice), and with nothing left the topic just goes to Discussed.
     """
     if outcome not in (CONTINUE, MOVE_ON):
-        raise Invalid("Choose continue or move on.")
+        raise Invalid(gettext("Choose continue or move on."))
     try:
         with meeting_write(code, user, facilitator=True) as meeting:
             topic = _discussed_topic(meeting, expected)
             now = utcnow()
             if not timer_view(meeting, now).expired:
-                raise Conflict("Wait for the timebox to run out (or extend or stop it).")
+                raise Conflict(gettext("Wait for the timebox to run out (or extend or stop it)."))
             columns = _record_round(meeting, topic, outcome, now)
             # "none": once the topic is retired nothing is discussed, the state a tie choice's forms name.
             pick = next_topic(meeting, None, "none") if outcome == MOVE_ON else None
@@ -257,7 +258,7 @@ def decide_round(user: User, code, outcome, *, expected=None) -> Change:
                 columns = tuple(dict.fromkeys(columns + _start_discussion(meeting, pick, now)))
     except IntegrityError:
         # The unique (topic, round) index is the last word: a round is decided once.
-        raise Conflict("This round has already been decided: check the board and try again.") from None
+        raise Conflict(gettext("This round has already been decided: check the board and try again.")) from None
     if isinstance(pick, Topic):
         return Change(changes.TIMER_CHANGED, meeting.id, meeting.version, actor_id=user.id, topic_id=pick.id,
                       columns=columns, other_topic_id=topic.id)
@@ -269,7 +270,8 @@ def _record_round(meeting: Meeting, topic: Topic, outcome: str, now) -> tuple[st
     """Store the decided round, then start the next timebox or retire the topic; the columns that changed."""
     round_number = meeting.timer_round
     if ThumbsRound.select().where((ThumbsRound.topic == topic.id) & (ThumbsRound.round == round_number)).exists():
-        raise Conflict(f"Timebox {round_number} of “{topic.title}” has already been decided: check the board and try again.")
+        raise Conflict(gettext("Timebox %(round)s of “%(title)s” has already been decided: check the board and try again.",
+                               round=round_number, title=topic.title))
     ThumbsRound.create(
         meeting=meeting.id, topic=topic.id, round=round_number, outcome=outcome,
         timebox_seconds=timebox_seconds(meeting.timebox_pattern, round_number), **thumbs_counts(topic.id, round_number),

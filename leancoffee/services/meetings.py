@@ -2,6 +2,7 @@
 
 import secrets
 
+from flask_babel import gettext, lazy_gettext
 from peewee import fn
 
 from leancoffee.db import db
@@ -36,7 +37,8 @@ from leancoffee.services.timebox import format_pattern, parse_pattern
 from leancoffee.services.topics import end_discussion, expected_state, require_expected, reveal_all
 from leancoffee.services.validation import clean_int, clean_text
 
-STATUS_LABELS = {"planned": "Planned", "in_progress": "In progress", "completed": "Completed"}
+STATUS_LABELS = {"planned": lazy_gettext("Planned"), "in_progress": lazy_gettext("In progress"),
+                 "completed": lazy_gettext("Completed")}
 
 
 def my_meetings(user: User | None) -> list[Meeting]:
@@ -69,7 +71,7 @@ def new_meeting_code() -> str:
 
 def create_user(name) -> User:
     """A new browser identity with a display name."""
-    name = clean_text(name, "Your name", NAME_MAX)
+    name = clean_text(name, gettext("Your name"), NAME_MAX)
     with db.atomic():
         return User.create(name=name)
 
@@ -78,10 +80,11 @@ def create_meeting(
     user: User | None, title, votes_per_person, facilitator_name=None, hidden_voting=False, timebox_pattern=None
 ) -> Meeting:
     """Open a meeting with the user (a new one, made in the same transaction, when None) as its facilitator."""
-    title = clean_text(title, "Meeting title", MEETING_TITLE_MAX)
+    title = clean_text(title, gettext("Meeting title"), MEETING_TITLE_MAX)
     pattern = format_pattern(parse_pattern(timebox_pattern)) if timebox_pattern else DEFAULT_TIMEBOX
-    votes = clean_int(votes_per_person if votes_per_person not in (None, "") else 3, "Votes per person", VOTES_MIN, VOTES_MAX)
-    name = clean_text(facilitator_name, "Your name", NAME_MAX) if facilitator_name or user is None else user.name
+    votes = clean_int(votes_per_person if votes_per_person not in (None, "") else 3, gettext("Votes per person"),
+                      VOTES_MIN, VOTES_MAX)
+    name = clean_text(facilitator_name, gettext("Your name"), NAME_MAX) if facilitator_name or user is None else user.name
     with db.atomic():
         if user is None:
             user = User.create(name=name)
@@ -99,12 +102,13 @@ def require_joinable(meeting: Meeting, user: User | None) -> None:
     """Refuse joining or rejoining a completed meeting: its attendees are final."""
     if meeting.status == COMPLETED:
         again = membership(meeting, user) is not None
-        raise Conflict(f"This meeting has ended, so it can no longer be {'rejoined' if again else 'joined'}.")
+        raise Conflict(gettext("This meeting has ended, so it can no longer be rejoined.") if again
+                       else gettext("This meeting has ended, so it can no longer be joined."))
 
 
 def join_meeting(user: User, code, name) -> Change:
     """Add the user to the meeting, or reactivate them if they had left (seed: JoinSession)."""
-    name = clean_text(name, "Your name", NAME_MAX)
+    name = clean_text(name, gettext("Your name"), NAME_MAX)
     with db.atomic():
         meeting = begin_change(code)
         require_joinable(meeting, user)
@@ -128,8 +132,8 @@ def leave_meeting(user: User, code) -> Change:
         meeting = begin_change(code)
         participant = require_member(meeting, user)
         if meeting.status == COMPLETED:
-            raise Conflict("This meeting has ended: its list of attendees is final, so you cannot leave it now.")
-        require_another_facilitator(meeting, participant, "leave")
+            raise Conflict(gettext("This meeting has ended: its list of attendees is final, so you cannot leave it now."))
+        require_another_facilitator(meeting, participant, gettext("leave"))
         Participant.update(is_active=False, left_at=utcnow()).where(Participant.id == participant.id).execute()
     return Change(changes.PARTICIPANT_LEFT, meeting.id, meeting.version, actor_id=user.id)
 
@@ -147,7 +151,7 @@ def status_fields(meeting: Meeting, status: str, now) -> dict:
 def change_meeting_status(user: User, code, status, *, expected=None) -> Change:
     """Facilitator moves the meeting between statuses (seed: ChangeSessionStatus); `expected` is the status left."""
     if status not in MEETING_STATUSES:
-        raise Invalid("Unknown meeting status.")
+        raise Invalid(gettext("Unknown meeting status."))
     # Not open_only: moving a completed meeting back is how it reopens (and all it may do).
     with meeting_write(code, user, facilitator=True, open_only=False) as meeting:
         require_expected(expected, expected_state("status", meeting), f"it is {STATUS_LABELS[meeting.status].lower()} now")

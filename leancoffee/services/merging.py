@@ -2,6 +2,8 @@
 
 import json
 
+from flask_babel import gettext
+
 from leancoffee.models import DISCUSSED, DISCUSSING, Note, Topic, User, Vote, utcnow
 from leancoffee.services import changes
 from leancoffee.services.access import find_topic, meeting_write
@@ -18,13 +20,13 @@ def merged_titles(topic) -> list[str]:
 def merge_topics(user: User, code, source_id, target_id) -> Change:
     """Facilitator: fold a duplicate into another topic; votes and notes move, nobody keeps two votes on it."""
     if source_id in (None, "") or target_id in (None, ""):
-        raise Invalid("Choose the topic to merge and the topic to merge it into.")
+        raise Invalid(gettext("Choose the topic to merge and the topic to merge it into."))
     with meeting_write(code, user, facilitator=True) as meeting:
         source, target = find_topic(meeting, source_id, user), find_topic(meeting, target_id, user)
         if source.unrevealed or target.unrevealed:
-            raise Conflict("Reveal the topics first: a topic still private cannot be merged. Nothing was changed.")
+            raise Conflict(gettext("Reveal the topics first: a topic still private cannot be merged. Nothing was changed."))
         if source.id == target.id:
-            raise Invalid("Choose another topic to merge into.")
+            raise Invalid(gettext("Choose another topic to merge into."))
         target_voters = Vote.select(Vote.user).where(Vote.topic == target.id)
         # Who voted for both gets their second dot back; everyone else's vote moves over.
         returned = tuple(

@@ -1,5 +1,7 @@
 """Takeaways and action items captured on topics: add, edit, delete; an action is done, or open again."""
 
+from flask_babel import gettext, lazy_gettext
+
 from leancoffee.models import ACTION, NAME_MAX, NOTE_MAX, TAKEAWAY, CarriedNote, Meeting, Note, Participant, User, utcnow
 from leancoffee.services import changes, quotas
 from leancoffee.services.access import find_topic, meeting_write, require_facilitator
@@ -7,22 +9,22 @@ from leancoffee.services.changes import Change
 from leancoffee.services.errors import Conflict, Forbidden, Invalid, NotFound
 from leancoffee.services.validation import clean_text, row_id
 
-NO_SUCH_NOTE = "That takeaway or action does not exist in this meeting (it may have been deleted)."
+NO_SUCH_NOTE = lazy_gettext("That takeaway or action does not exist in this meeting (it may have been deleted).")
 
 
 def _owner(meeting: Meeting, kind: str, picked, typed) -> tuple[int | None, str]:
     """An action's owner: a participant (picked by id, or typed as the board names them), or a name typed for
     someone not in the meeting."""
-    typed = clean_text(typed, "Owner", NAME_MAX, required=False) if kind == ACTION else ""
+    typed = clean_text(typed, gettext("Owner"), NAME_MAX, required=False) if kind == ACTION else ""
     if kind != ACTION or picked in (None, ""):
         named = _participant_named(meeting, typed) if typed else None
         return (named.id, "") if named is not None else (None, typed)
     if typed:
-        raise Invalid("Pick the owner from the list or type a name, not both.")
+        raise Invalid(gettext("Pick the owner from the list or type a name, not both."))
     participant_id = row_id(picked)
     owner = participant_id and Participant.get_or_none((Participant.id == participant_id) & (Participant.meeting == meeting.id))
     if owner is None or not owner.is_active:
-        raise Invalid("That person is not in this meeting: pick someone from the list, or type a name.")
+        raise Invalid(gettext("That person is not in this meeting: pick someone from the list, or type a name."))
     return owner.id, ""
 
 
@@ -37,12 +39,12 @@ def _participant_named(meeting: Meeting, label: str) -> Participant | None:
 def add_note(user: User, code, topic_id, kind, text, owner="", owner_participant=None) -> Change:
     """Any participant adds a takeaway, or an action with an optional owner, to a topic."""
     if kind not in (TAKEAWAY, ACTION):
-        raise Invalid("Choose a takeaway or an action.")
-    text = clean_text(text, "Takeaway" if kind == TAKEAWAY else "Action", NOTE_MAX, multiline=True)
+        raise Invalid(gettext("Choose a takeaway or an action."))
+    text = clean_text(text, gettext("Takeaway") if kind == TAKEAWAY else gettext("Action"), NOTE_MAX, multiline=True)
     with meeting_write(code, user) as meeting:
         topic = find_topic(meeting, topic_id, user)
         if topic.unrevealed:
-            raise Conflict("Takeaways come once the topics are revealed. Nothing was changed.")
+            raise Conflict(gettext("Takeaways come once the topics are revealed. Nothing was changed."))
         quotas.require_note_room(topic)
         picked, typed = _owner(meeting, kind, owner_participant, owner)
         note = Note.create(meeting=meeting.id, topic=topic.id, author=user.id, kind=kind, text=text, owner=typed,
@@ -67,7 +69,7 @@ def _require_note_editor(meeting: Meeting, user: User, note: Note) -> None:
         try:
             require_facilitator(meeting, user)
         except Forbidden:
-            raise Forbidden("Only the note's author or the facilitator can change it.") from None
+            raise Forbidden(gettext("Only the note's author or the facilitator can change it.")) from None
 
 
 def edit_note(user: User, code, note_id, text, owner="", owner_participant=None) -> Change:
@@ -75,7 +77,7 @@ def edit_note(user: User, code, note_id, text, owner="", owner_participant=None)
     with meeting_write(code, user) as meeting:
         note = _find_note(meeting, note_id)
         _require_note_editor(meeting, user, note)
-        label = "Takeaway" if note.kind == TAKEAWAY else "Action"
+        label = gettext("Takeaway") if note.kind == TAKEAWAY else gettext("Action")
         text = clean_text(text, label, NOTE_MAX, multiline=True)
         picked, typed = _owner(meeting, note.kind, owner_participant, owner)
         Note.update(text=text, owner=typed, owner_participant=picked).where(Note.id == note.id).execute()
@@ -100,13 +102,13 @@ def mark_action(user: User, code, note_id, done: bool) -> Change:
     with meeting_write(code, user, open_only=False) as meeting:
         note = _find_note(meeting, note_id, carried_too=True)
         if note.kind != ACTION:
-            raise Invalid("Only an action can be marked done.")
+            raise Invalid(gettext("Only an action can be marked done."))
         owner = Participant.get_or_none(Participant.id == note.owner_participant_id) if note.owner_participant_id else None
         if owner is None or owner.user_id != user.id:
             try:
                 require_facilitator(meeting, user)
             except Forbidden:
-                raise Forbidden("Only the action's owner or the facilitator can mark it done or open.") from None
+                raise Forbidden(gettext("Only the action's owner or the facilitator can mark it done or open.")) from None
         Note.update(done=done, done_at=utcnow() if done else None).where(Note.id == note.id).execute()
         kind = changes.ACTION_DONE if done else changes.ACTION_REOPENED
         also = _elsewhere(note, meeting, kind)

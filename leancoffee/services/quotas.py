@@ -6,6 +6,7 @@ racing each other cannot pass a limit together.
 """
 
 from flask import current_app, has_app_context
+from flask_babel import format_number, gettext
 
 from leancoffee.models import Note, Participant, Topic
 from leancoffee.services.errors import Conflict
@@ -22,18 +23,21 @@ def require_topic_room(meeting) -> None:
     """One more topic fits in the meeting."""
     most = limit("MAX_TOPICS_PER_MEETING")
     if Topic.select().where(Topic.meeting == meeting.id).count() >= most:
-        raise Conflict(f"This meeting already has {most:,} topics, as many as a meeting holds: merge or delete some first.")
+        raise Conflict(gettext("This meeting already has %(most)s topics, as many as a meeting holds: "
+                               "merge or delete some first.",
+                               most=format_number(most)))
 
 
 def require_note_room(topic) -> None:
     """One more note fits on the topic."""
     most = limit("MAX_NOTES_PER_TOPIC")
     if Note.select().where(Note.topic == topic.id).count() >= most:
-        raise Conflict(f"This topic already has {most:,} takeaways and actions, as many as a topic holds.")
+        raise Conflict(gettext("This topic already has %(most)s takeaways and actions, as many as a topic holds.",
+                               most=format_number(most)))
 
 
 def require_seat(meeting) -> None:
     """One more person fits in the meeting (someone rejoining already has a seat)."""
     most = limit("MAX_PARTICIPANTS_PER_MEETING")
     if Participant.select().where(Participant.meeting == meeting.id).count() >= most:
-        raise Conflict(f"This meeting is full: it already has {most:,} participants.")
+        raise Conflict(gettext("This meeting is full: it already has %(most)s participants.", most=format_number(most)))

@@ -2,6 +2,8 @@
 
 import re
 
+from flask_babel import lazy_gettext
+
 from leancoffee.db import db
 from leancoffee.models import Meeting, new_room_secret
 from leancoffee.services import changes
@@ -11,7 +13,8 @@ from leancoffee.services.errors import NotFound
 
 # What new_room_secret makes; anything else is not looked up.
 _SECRET = re.compile(r"[A-Za-z0-9_-]{32,64}")
-RENEWED_OR_WRONG = "This room link does not open a meeting: it may have been renewed. Ask the facilitator for the new one."
+RENEWED_OR_WRONG = lazy_gettext("This room link does not open a meeting: it may have been renewed. "
+                                 "Ask the facilitator for the new one.")
 
 
 def find_room(secret) -> Meeting:

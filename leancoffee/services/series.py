@@ -3,6 +3,8 @@
 import secrets
 from dataclasses import dataclass
 
+from flask_babel import gettext, lazy_gettext
+
 from leancoffee.models import (
     ACTION,
     COMPLETED,
@@ -23,7 +25,7 @@ from leancoffee.services.changes import Change
 from leancoffee.services.errors import Conflict, NotFound
 from leancoffee.services.meetings import new_meeting_code
 
-NO_SUCH_SERIES = "No series of meetings has this link. Check the address you were given."
+NO_SUCH_SERIES = lazy_gettext("No series of meetings has this link. Check the address you were given.")
 
 
 def series_of(meeting: Meeting) -> Series | None:
@@ -55,10 +57,10 @@ def run_again(user: User, code) -> tuple[Change, Meeting]:
     actions (the same rows) come along."""
     with meeting_write(code, user, facilitator=True, open_only=False) as meeting:
         if meeting.status != COMPLETED:
-            raise Conflict("Finish this meeting first: Run again starts the next one from a finished meeting.")
+            raise Conflict(gettext("Finish this meeting first: Run again starts the next one from a finished meeting."))
         series = series_of(meeting) or Series.create(code=secrets.token_urlsafe(9))
         if meeting.series_id and current_meeting(series).id != meeting.id:
-            raise Conflict("This meeting was already run again: its series goes on in a newer meeting.")
+            raise Conflict(gettext("This meeting was already run again: its series goes on in a newer meeting."))
         Meeting.update(series=series.id).where(Meeting.id == meeting.id).execute()
         following = Meeting.create(
             code=new_meeting_code(), title=meeting.title, votes_per_person=meeting.votes_per_person,

@@ -5,12 +5,15 @@ import io
 import re
 from dataclasses import dataclass, field
 
+from flask_babel import gettext, lazy_gettext, ngettext
+
+from leancoffee.i18n import local_datetime, rendering_in
 from leancoffee.models import ACTION, TAKEAWAY, Meeting, Participant, ThumbsRound
 from leancoffee.services.board import COLUMN_LABELS, BoardState, load_board
 from leancoffee.services.timebox import format_duration
 from leancoffee.services.viewing import TopicView
 
-HIDDEN_VOTES_LABEL = "votes hidden until voting closes"
+HIDDEN_VOTES_LABEL = lazy_gettext("votes hidden until voting closes")
 
 
 @dataclass
@@ -32,13 +35,13 @@ class TopicSummary:
 
     @property
     def time_spent(self) -> str:
-        return format_duration(self.seconds) if self.seconds else "not discussed"
+        return format_duration(self.seconds) if self.seconds else gettext("not discussed")
 
     @property
     def votes_label(self) -> str:
         if self.votes is None:
-            return HIDDEN_VOTES_LABEL
-        return f"{self.votes} {'vote' if self.votes == 1 else 'votes'}"
+            return str(HIDDEN_VOTES_LABEL)
+        return ngettext("%(num)d vote", "%(num)d votes", self.votes)
 
 
 @dataclass
@@ -91,7 +94,7 @@ def _topic_summary(state: BoardState, topic: TopicView, rounds: dict[int, list])
     """One topic with its rounds and notes; no vote count while counts are hidden."""
     notes = state.notes.get(topic.id, [])
     return TopicSummary(
-        id=topic.id, title=topic.title, description=topic.description, author=topic.author_name or "anonymous",
+        id=topic.id, title=topic.title, description=topic.description, author=topic.author_name or gettext("anonymous"),
         status=topic.status,
         votes=None if state.counts_hidden else topic.votes, seconds=state.spent_seconds(topic),
         rounds=rounds.get(topic.id, []), merged_from=topic.merged_from,
@@ -99,7 +102,7 @@ def _topic_summary(state: BoardState, topic: TopicView, rounds: dict[int, list])
     )
 
 
-OUTCOME_LABELS = {"continue": "continue", "move_on": "move on"}
+OUTCOME_LABELS = {"continue": lazy_gettext("continue"), "move_on": lazy_gettext("move on")}
 
 
 # Characters Markdown (CommonMark, GFM and common extensions) gives a meaning to anywhere in a line.
@@ -129,22 +132,22 @@ def md_item(prefix: str, text: str) -> str:
 def to_markdown(summary: Summary) -> str:
     """The summary as Markdown."""
     lines = _markdown_header(summary)
-    for heading, topics in (("Discussed", summary.discussed), ("Not discussed", summary.not_discussed)):
+    for heading, topics in ((gettext("Discussed"), summary.discussed), (gettext("Not discussed"), summary.not_discussed)):
         if topics:
             lines += [f"## {heading}", ""]
             for number, topic in enumerate(topics, 1):
                 lines += _markdown_topic(number, topic)
     if summary.actions:
         # A task list rather than a table: GitHub ticks it, and a multi-line action stays whole.
-        lines += ["## Actions", ""] + [md_item(f"- [{'x' if n.done else ' '}] ", n.text) + _markdown_action_tail(n)
+        lines += ["## " + gettext("Actions"), ""] + [md_item(f"- [{'x' if n.done else ' '}] ", n.text) + _markdown_action_tail(n)
                                        for n in summary.actions] + [""]
     return "\n".join(lines).rstrip() + "\n"
 
 
 def _markdown_action_tail(note) -> str:
     """Who owns an action and which topic it came from (an earlier meeting's, when carried)."""
-    owner = md_text(note.owner_name) if note.owner_name else "no owner"
-    earlier = ", an earlier meeting" if note.carried else ""
+    owner = md_text(note.owner_name) if note.owner_name else gettext("no owner")
+    earlier = gettext(", an earlier meeting") if note.carried else ""
     return f" — {owner} · {md_text(note.topic_title)}{earlier}"
 
 
@@ -153,26 +156,29 @@ def _markdown_header(summary: Summary) -> list[str]:
     m = summary.meeting
     lines = [f"# {md_text(m.title)}", ""]
     if m.started_at:
-        ended = f", ended {m.ended_at:%Y-%m-%d %H:%M} UTC" if m.ended_at else ""
-        lines += [f"Started {m.started_at:%Y-%m-%d %H:%M} UTC{ended}", ""]
-    return lines + ["## Attendees", ""] + [md_item("- ", name) for name in summary.attendees] + [""]
+        started = local_datetime(m.started_at)
+        lines += [gettext("Started %(started)s, ended %(ended)s", started=started, ended=local_datetime(m.ended_at)) if m.ended_at
+                  else gettext("Started %(started)s", started=started), ""]
+    return lines + ["## " + gettext("Attendees"), ""] + [md_item("- ", name) for name in summary.attendees] + [""]
 
 
 def _markdown_topic(number: int, t: TopicSummary) -> list[str]:
     """One topic: its heading, votes, time, author, description, thumbs rounds and notes."""
-    lines = [f"### {number}. {md_text(t.title)}", "", f"{t.votes_label} · {t.time_spent} · proposed by {md_text(t.author)}"]
+    lines = [f"### {number}. {md_text(t.title)}", "", gettext("%(votes)s · %(time)s · proposed by %(author)s",
+                                                              votes=t.votes_label, time=t.time_spent,
+                                                                     author=md_text(t.author))]
     if t.description:
         lines += ["", md_text(t.description)]
     if t.merged_from:
-        lines += ["", "Merged from " + ", ".join(f"“{md_text(title)}”" for title in t.merged_from)]
+        lines += ["", gettext("Merged from") + " " + ", ".join(f"“{md_text(title)}”" for title in t.merged_from)]
     if t.rounds:
-        lines += ["", "Thumbs rounds:"]
-        lines += [f"- Round {r.round} ({format_duration(r.timebox_seconds)}): 👍 {r.up} ✋ {r.neutral} 👎 {r.down}"
-                  f" → {OUTCOME_LABELS[r.outcome]}" for r in t.rounds]
+        lines += ["", gettext("Thumbs rounds:")]
+        lines += ["- " + gettext("Round %(round)s (%(timebox)s)", round=r.round, timebox=format_duration(r.timebox_seconds))
+                  + f": 👍 {r.up} ✋ {r.neutral} 👎 {r.down} → {OUTCOME_LABELS[r.outcome]}" for r in t.rounds]
     if t.takeaways:
-        lines += ["", "Takeaways:"] + [md_item("- ", n.text) for n in t.takeaways]
+        lines += ["", gettext("Takeaways:")] + [md_item("- ", n.text) for n in t.takeaways]
     if t.actions:
-        lines += ["", "Actions:"] + [md_item(f"- [{'x' if n.done else ' '}] ", n.text)
+        lines += ["", gettext("Actions:")] + [md_item(f"- [{'x' if n.done else ' '}] ", n.text)
                                      + (f" ({md_text(n.owner_name)})" if n.owner_name else "") for n in t.actions]
     return lines + [""]
 
@@ -184,7 +190,16 @@ EARLIER_MEETING = "earlier meeting"
 
 def to_csv(summary: Summary) -> str:
     """The summary as CSV: one row per attendee, topic, topic merged into it, thumbs round, takeaway and action
-    (the meeting's own and those carried into it, each with its owner and whether it is done)."""
+    (the meeting's own and those carried into it, each with its owner and whether it is done).
+
+    Data for spreadsheets and scripts: its keys and values are English in every language, like its header row.
+    """
+    with rendering_in("en"):
+        return _csv_rows(summary)
+
+
+def _csv_rows(summary: Summary) -> str:
+    """The CSV's text (in English: see to_csv)."""
     rows = [CSV_HEADER] + [["attendee", "", "", "", "", "", "", "", "", "", name, ""] for name in summary.attendees]
     topics = summary.board.topics if summary.board else {}
     for t in summary.topics:

@@ -4,6 +4,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from flask_babel import gettext
+
 from leancoffee.models import TIMER_IDLE, TIMER_PAUSED, TIMER_RUNNING
 from leancoffee.services.errors import Invalid
 
@@ -18,18 +20,18 @@ def parse_pattern(text) -> list[int]:
     """Seconds of each timebox in a pattern such as "8m 4m 2m" or "30s, 15s" (bare numbers are minutes)."""
     tokens = [t for t in re.split(r"[\s,;→>-]+", str(text or "").strip().lower()) if t]
     if not tokens:
-        raise Invalid("Timebox pattern is required, for example: 8m 4m 2m.")
+        raise Invalid(gettext("Timebox pattern is required, for example: 8m 4m 2m."))
     if len(tokens) > MAX_STEPS:
-        raise Invalid(f"Timebox pattern can have at most {MAX_STEPS} steps.")
+        raise Invalid(gettext("Timebox pattern can have at most %(most)s steps.", most=MAX_STEPS))
     seconds = []
     for token in tokens:
         match = _TOKEN.match(token)
         if not match:
-            raise Invalid(f"“{token}” is not a duration: use minutes like 8m or seconds like 30s.")
+            raise Invalid(gettext("“%(token)s” is not a duration: use minutes like 8m or seconds like 30s.", token=token))
         value, unit = float(match.group(1)), match.group(2) or "m"
         length = round(value if unit.startswith("s") else value * 60)
         if not MIN_SECONDS <= length <= MAX_SECONDS:
-            raise Invalid("Each timebox must be between 1 second and 120 minutes.")
+            raise Invalid(gettext("Each timebox must be between 1 second and 120 minutes."))
         seconds.append(length)
     return seconds
 
@@ -94,5 +96,5 @@ def format_duration(seconds) -> str:
     seconds = int(seconds or 0)
     minutes, rest = divmod(seconds, 60)
     if minutes and rest:
-        return f"{minutes} min {rest} s"
-    return f"{minutes} min" if minutes else f"{rest} s"
+        return gettext("%(minutes)s min %(seconds)s s", minutes=minutes, seconds=rest)
+    return gettext("%(minutes)s min", minutes=minutes) if minutes else gettext("%(seconds)s s", seconds=rest)

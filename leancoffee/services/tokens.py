@@ -4,6 +4,8 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
+from flask_babel import gettext
+
 from leancoffee.db import db
 from leancoffee.models import TOKEN_NAME_MAX, ApiToken, User, utcnow
 from leancoffee.services.errors import Conflict, NotFound
@@ -32,12 +34,13 @@ def token_hash(secret: str) -> str:
 
 def create_token(user: User, name) -> NewToken:
     """A new read-only token for `user`, named by them; the secret is returned once."""
-    name = clean_text(name, "Token name", TOKEN_NAME_MAX)
+    name = clean_text(name, gettext("Token name"), TOKEN_NAME_MAX)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
     with db.atomic():
         # Locks nothing on PostgreSQL: two tokens made at once by one person may pass the limit by one, harmlessly.
         if _active(user).count() >= MAX_ACTIVE_TOKENS:
-            raise Conflict(f"You already have {MAX_ACTIVE_TOKENS} tokens: revoke one you no longer use first.")
+            raise Conflict(gettext("You already have %(most)s tokens: revoke one you no longer use first.",
+                                   most=MAX_ACTIVE_TOKENS))
         token = ApiToken.create(user=user.id, name=name, token_hash=token_hash(secret))
     return NewToken(token, secret)
 
@@ -53,7 +56,7 @@ def revoke_token(user: User, token_id) -> ApiToken:
     with db.atomic():
         token = _active(user).where(ApiToken.id == token_id).first() if token_id else None
         if token is None:
-            raise NotFound("That token does not exist or was already revoked.")
+            raise NotFound(gettext("That token does not exist or was already revoked."))
         ApiToken.update(revoked_at=utcnow()).where(ApiToken.id == token.id).execute()
     return token
 

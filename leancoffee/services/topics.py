@@ -1,5 +1,6 @@
 """Topics: add, edit, delete (author or facilitator), move between columns (facilitator); the state a form names."""
 
+from flask_babel import gettext, lazy_gettext
 from peewee import fn
 
 from leancoffee.models import (
@@ -23,7 +24,8 @@ from leancoffee.services.changes import Change
 from leancoffee.services.errors import Conflict, Forbidden, Invalid
 from leancoffee.services.validation import clean_text
 
-COLUMN_LABELS = {TO_DISCUSS: "To Discuss", DISCUSSING: "Discussing", DISCUSSED: "Discussed"}
+COLUMN_LABELS = {TO_DISCUSS: lazy_gettext("To Discuss"), DISCUSSING: lazy_gettext("Discussing"),
+                 DISCUSSED: lazy_gettext("Discussed")}
 
 
 def expected_state(action: str, meeting: Meeting, discussed=None, topic=None) -> str:
@@ -43,8 +45,8 @@ def expected_state(action: str, meeting: Meeting, discussed=None, topic=None) ->
 def require_expected(expected: str | None, actual: str, now: str) -> None:
     """Refuse a form that names a state the meeting has left since the page was loaded (None: nothing to compare)."""
     if expected is not None and expected != actual:
-        raise Conflict(f"The meeting has moved on since your page was loaded: {now}. Nothing was changed: check the board "
-                       "and try again.")
+        raise Conflict(gettext("The meeting has moved on since your page was loaded: %(now)s. Nothing was changed: check the "
+                               "board and try again.", now=now))
 
 
 def discussed_topic(meeting: Meeting) -> Topic | None:
@@ -54,8 +56,8 @@ def discussed_topic(meeting: Meeting) -> Topic | None:
 
 def _clean_topic_text(title, description) -> tuple[str, str]:
     """Validated title and description."""
-    title = clean_text(title, "Topic title", TOPIC_TITLE_MAX)
-    description = clean_text(description, "Description", TOPIC_DESCRIPTION_MAX, required=False, multiline=True)
+    title = clean_text(title, gettext("Topic title"), TOPIC_TITLE_MAX)
+    description = clean_text(description, gettext("Description"), TOPIC_DESCRIPTION_MAX, required=False, multiline=True)
     return title, description
 
 
@@ -90,7 +92,7 @@ def reveal_topics(user: User, code) -> Change:
     """Facilitator: show everyone the topics written privately (opening voting does it too)."""
     with meeting_write(code, user, facilitator=True) as meeting:
         if not Topic.select().where((Topic.meeting == meeting.id) & Topic.unrevealed).exists():
-            raise Conflict("There are no topics waiting to be revealed. Nothing was changed.")
+            raise Conflict(gettext("There are no topics waiting to be revealed. Nothing was changed."))
         reveal_all(meeting)
     return Change(changes.TOPICS_REVEALED, meeting.id, meeting.version, actor_id=user.id)
 
@@ -98,7 +100,7 @@ def reveal_topics(user: User, code) -> Change:
 def _require_editor(meeting, user, topic) -> None:
     """Only the topic's author or a facilitator of the meeting may change it."""
     if topic.author_id != user.id and not membership(meeting, user).facilitates:
-        raise Forbidden("Only the topic's author or a facilitator can change it.")
+        raise Forbidden(gettext("Only the topic's author or a facilitator can change it."))
 
 
 def edit_topic(user: User, code, topic_id, title, description="") -> Change:
@@ -193,13 +195,13 @@ def _put_timer_away(meeting: Meeting) -> None:
 def move_topic(user: User, code, topic_id, status, *, expected=None) -> Change:
     """The facilitator moves a topic to another column; `expected` is the column their page showed it in."""
     if status not in TOPIC_STATUSES:
-        raise Invalid("Unknown column: choose To Discuss, Discussing or Discussed.")
+        raise Invalid(gettext("Unknown column: choose To Discuss, Discussing or Discussed."))
     with meeting_write(code, user, facilitator=True) as meeting:
         topic = find_topic(meeting, topic_id, user)
         if topic.unrevealed:
-            raise Conflict("Reveal the topics first: this one is still yours alone. Nothing was changed.")
+            raise Conflict(gettext("Reveal the topics first: this one is still yours alone. Nothing was changed."))
         require_expected(expected, expected_state("column", meeting, topic=topic),
-                         f"“{topic.title}” is in {COLUMN_LABELS[topic.status]} now")
+                         gettext("“%(title)s” is in %(column)s now", title=topic.title, column=COLUMN_LABELS[topic.status]))
         retired = discussed_topic(meeting) if status == DISCUSSING and topic.status != DISCUSSING else None
         columns = place_topic(meeting, topic, status, utcnow())
     # A topic this move retired to Discussed moved too: its card's Move form names its column.

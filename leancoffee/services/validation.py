@@ -2,6 +2,8 @@
 
 import unicodedata
 
+from flask_babel import gettext
+
 from leancoffee.services.errors import Invalid
 
 # Embeddings, overrides and isolates reorder what is shown, so a name or title could read differently from what it is.
@@ -79,22 +81,24 @@ def clean_text(value, label: str, max_length: int, required: bool = True, multil
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise Invalid(f"{label} must be text.")
+        raise Invalid(gettext("%(label)s must be text.", label=label))
     if any(ch in BIDI_CONTROLS for ch in value):
-        raise Invalid(f"{label} contains text-direction control characters (U+202A–U+202E, U+2066–U+2069), "
-                      "which are not allowed.")
+        raise Invalid(gettext("%(label)s contains text-direction control characters (U+202A–U+202E, U+2066–U+2069), "
+                              "which are not allowed.", label=label))
     text = _strip_invisible(value.replace("\r\n", "\n"))
     allowed = {"\n", "\t"} if multiline else set()
     for ch in text:
         # U+FFFD is what undecodable (invalid UTF-8) bytes become: refuse rather than store garbage.
         if ch == "\ufffd" or (ch not in allowed and unicodedata.category(ch) in ("Cc", "Cs")):
-            raise Invalid(f"{label} contains characters that are not allowed.")
+            raise Invalid(gettext("%(label)s contains characters that are not allowed.", label=label))
     if not _format_characters_allowed(text):
-        raise Invalid(f"{label} contains invisible characters (such as zero-width spaces) that are not allowed.")
+        raise Invalid(gettext("%(label)s contains invisible characters (such as zero-width spaces) that are not allowed.",
+                              label=label))
     if required and not text:
-        raise Invalid(f"{label} is required.")
+        raise Invalid(gettext("%(label)s is required.", label=label))
     if len(text) > max_length:
-        raise Invalid(f"{label} must be at most {max_length} characters (it has {len(text)}).")
+        raise Invalid(gettext("%(label)s must be at most %(most)s characters (it has %(length)s).", label=label,
+                              most=max_length, length=len(text)))
     return text
 
 
@@ -103,9 +107,10 @@ def clean_int(value, label: str, low: int, high: int) -> int:
     try:
         number = int(str(value).strip())
     except (TypeError, ValueError):
-        raise Invalid(f"{label} must be a whole number from {low} to {high}.") from None
+        raise Invalid(gettext("%(label)s must be a whole number from %(low)s to %(high)s.", label=label, low=low,
+                              high=high)) from None
     if not low <= number <= high:
-        raise Invalid(f"{label} must be from {low} to {high}.")
+        raise Invalid(gettext("%(label)s must be from %(low)s to %(high)s.", label=label, low=low, high=high))
     return number
 
 

@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass, field
 
+from flask_babel import gettext
+
 from leancoffee.models import Meeting, Participant
 
 
@@ -16,6 +18,8 @@ class Viewer:
     screen: str = "board"
     # The room link's secret a room screen was opened with (None: a member's page), so renewing it closes that screen.
     room_secret: str | None = None
+    # The language the screen reads (its request's: leancoffee/i18n.py); pushed fragments are rendered in it.
+    language: str = "en"
 
 
 @dataclass
@@ -42,21 +46,22 @@ class TopicView:
         """Who proposed it, as this viewer may know: a name, or "you" (anonymous) for its author alone."""
         mine = viewer is not None and viewer.user_id is not None and viewer.user_id == self.author_id
         if self.anonymous:
-            return "yours · anonymous to others" if mine else "anonymous"
-        return f"by {self.author_name}"
+            return gettext("yours · anonymous to others") if mine else gettext("anonymous")
+        return gettext("by %(name)s", name=self.author_name)
 
     def shown_to(self, viewer: Viewer | None) -> bool:
         """Whether this viewer may see the topic at all (an unrevealed one is its author's alone)."""
         return not self.unrevealed or (viewer is not None and viewer.user_id is not None and viewer.user_id == self.author_id)
 
 
-def viewer_for(meeting: Meeting, participant: Participant | None, screen: str = "board") -> Viewer:
-    """The Viewer for a participant row (None: someone who has not joined)."""
+def viewer_for(meeting: Meeting, participant: Participant | None, screen: str = "board", language: str = "en") -> Viewer:
+    """The Viewer for a participant row (None: someone who has not joined), reading the given language."""
     if participant is None:
-        return Viewer(user_id=None, screen=screen)
+        return Viewer(user_id=None, screen=screen, language=language)
     return Viewer(
         user_id=participant.user_id,
         is_facilitator=participant.facilitates,
         is_member=participant.is_active,
         screen=screen,
+        language=language,
     )

@@ -1,5 +1,6 @@
 """Dot votes: one per user per topic, at most the meeting's budget, only on topics still To Discuss."""
 
+from flask_babel import gettext
 from peewee import IntegrityError
 
 from leancoffee.models import COLLECTING, TO_DISCUSS, VOTING, User, Vote
@@ -28,9 +29,9 @@ def _version_shown(meeting) -> int | None:
 def _require_voting_open(meeting) -> None:
     """Dots are placed while topics are collected and voted on, not once discussion starts."""
     if meeting.phase not in (COLLECTING, VOTING):
-        raise Conflict("Voting is closed: the meeting has moved on to discussing.")
+        raise Conflict(gettext("Voting is closed: the meeting has moved on to discussing."))
     if meeting.private_writing and meeting.phase == COLLECTING:
-        raise Conflict("Voting opens once a facilitator reveals the topics everyone wrote. Nothing was changed.")
+        raise Conflict(gettext("Voting opens once a facilitator reveals the topics everyone wrote. Nothing was changed."))
 
 
 def cast_vote(user: User, code, topic_id) -> Change:
@@ -44,17 +45,16 @@ def cast_vote(user: User, code, topic_id) -> Change:
             _require_voting_open(meeting)
             topic = find_topic(meeting, topic_id, user)
             if topic.status != TO_DISCUSS:
-                raise Conflict("Voting is only open for topics in To Discuss.")
+                raise Conflict(gettext("Voting is only open for topics in To Discuss."))
             mine = {voted for (voted,) in VOTED_TOPICS.rows(meeting.id, user.id)}
             if topic.id in mine:
-                raise Conflict("You have already voted for this topic.")
+                raise Conflict(gettext("You have already voted for this topic."))
             if len(mine) >= meeting.votes_per_person:
-                raise Conflict(
-                    f"You have used all {meeting.votes_per_person} of your votes. Remove a vote to vote for this topic."
-                )
+                raise Conflict(gettext("You have used all %(most)s of your votes. Remove a vote to vote for this topic.",
+                                       most=meeting.votes_per_person))
             Vote.create(meeting=meeting.id, topic=topic.id, user=user.id)
     except IntegrityError:
-        raise Conflict("You have already voted for this topic.") from None
+        raise Conflict(gettext("You have already voted for this topic.")) from None
     return Change(changes.VOTE_CAST, meeting.id, _version_shown(meeting), actor_id=user.id, topic_id=topic.id,
                   columns=(TO_DISCUSS,), meeting=meeting, actor_dots=frozenset(mine | {topic.id}))
 
@@ -65,9 +65,9 @@ def remove_vote(user: User, code, topic_id) -> Change:
         _require_voting_open(meeting)
         topic = find_topic(meeting, topic_id, user)
         if topic.status != TO_DISCUSS:
-            raise Conflict("Votes can only be changed while the topic is in To Discuss.")
+            raise Conflict(gettext("Votes can only be changed while the topic is in To Discuss."))
         removed = DELETE_VOTE.rowcount(topic.id, user.id)
         if not removed:
-            raise Conflict("You have not voted for this topic.")
+            raise Conflict(gettext("You have not voted for this topic."))
     return Change(changes.VOTE_REMOVED, meeting.id, _version_shown(meeting), actor_id=user.id, topic_id=topic.id,
                   columns=(TO_DISCUSS,), meeting=meeting)

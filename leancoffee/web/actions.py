@@ -3,6 +3,7 @@
 from functools import partial
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session
+from flask_babel import gettext
 from flask_login import login_user, logout_user
 
 from leancoffee.live import live
@@ -58,7 +59,7 @@ def perform(code, action, *args, anchor=None, confirm=None, then=None):
     user = acting_user()
     try:
         if user is None:
-            raise Forbidden("Join this meeting first: only its participants can do that.")
+            raise Forbidden(gettext("Join this meeting first: only its participants can do that."))
         if confirm and request.form.get("confirmed") != "1":
             confirmations.check(action, user, code, *args)
             form = {**request.view_args, **request.form.to_dict()}
@@ -239,7 +240,7 @@ def run_again(code):
     user = acting_user()
     try:
         if user is None:
-            raise Forbidden("Join this meeting first: only its participants can do that.")
+            raise Forbidden(gettext("Join this meeting first: only its participants can do that."))
         change, following = series.run_again(user, code)
     except ActionRefused as error:
         return refused(code, error)
@@ -272,5 +273,6 @@ def logout():
     if user is not None:
         for meeting_id in accounts.sign_out_everywhere(user, revoke_tokens=revoke_tokens):
             live.publish(Change(changes.SIGNED_OUT, meeting_id, None, actor_id=user.id))
-        flash("You are signed out on all your devices" + (", and your API tokens are revoked." if revoke_tokens else "."), "info")
+        flash(gettext("You are signed out on all your devices, and your API tokens are revoked.") if revoke_tokens
+              else gettext("You are signed out on all your devices."), "info")
     return redirect(path_for("pages.home"), code=303)

@@ -10,6 +10,7 @@ from functools import wraps
 from pathlib import Path
 
 from flask import Blueprint, g, jsonify, request
+from flask_babel import gettext
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
@@ -118,7 +119,7 @@ def member_of_meeting(caller: Caller, code: str, *, completed_is_public: bool = 
         return meeting, viewer_for(meeting, participant)
     if completed_is_public and meeting.status == COMPLETED:
         return meeting, Viewer(user_id=caller.user.id)
-    raise Forbidden("You are not in this meeting: join it on its page first (only its participants can read it).")
+    raise Forbidden(gettext("You are not in this meeting: join it on its page first (only its participants can read it)."))
 
 
 @bp.get("/openapi.json")

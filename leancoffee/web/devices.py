@@ -2,6 +2,7 @@
 
 import segno
 from flask import Blueprint, flash, redirect, render_template
+from flask_babel import gettext
 from flask_login import login_user
 
 from leancoffee.services import accounts
@@ -26,7 +27,7 @@ def make_link():
     if user is None:
         return page("device.html", 403, user=None, link=None, minutes=accounts.LINK_MINUTES)
     link = public_url(path_for("devices.confirm_link", token=accounts.create_device_link(user)))
-    qr = segno.make(link, error="m").svg_inline(scale=5, border=2, dark="#111", light="#fff", title="Sign-in link",
+    qr = segno.make(link, error="m").svg_inline(scale=5, border=2, dark="#111", light="#fff", title=gettext("Sign-in link"),
                                                  omitsize=True)
     return page("device.html", user=user, link=link, qr_svg=qr, minutes=accounts.LINK_MINUTES)
 
@@ -43,8 +44,9 @@ def use_link(token):
     try:
         user = accounts.use_device_link(token)
     except ActionRefused as error:
-        return render_template("not_found.html", message=error.message, heading="Link not valid", csrf_token=""), error.status
+        return render_template("not_found.html", message=error.message, heading=gettext("Link not valid"),
+                               csrf_token=""), error.status
     login_user(user, remember=True)
     rotate_csrf_token()
-    flash(f"This device is now signed in as {user.name}, with your meetings.", "info")
+    flash(gettext("This device is now signed in as %(name)s, with your meetings.", name=user.name), "info")
     return redirect(path_for("pages.home"), code=303)

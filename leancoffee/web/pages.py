@@ -4,6 +4,7 @@ from functools import partial, wraps
 
 import segno
 from flask import Blueprint, Response, g, get_flashed_messages, redirect, render_template, request
+from flask_babel import gettext
 from flask_login import current_user
 
 from leancoffee.live import live
@@ -87,7 +88,7 @@ def board(meeting, participant):
 
 def join_qr_svg(join_link: str) -> str:
     """The join link as a QR code, inline SVG (dark on white whatever the colour scheme, so phones read it)."""
-    return segno.make(join_link, error="m").svg_inline(scale=6, border=2, dark="#111", light="#fff", title="Join link",
+    return segno.make(join_link, error="m").svg_inline(scale=6, border=2, dark="#111", light="#fff", title=gettext("Join link"),
                                                         omitsize=True)  # a viewBox: CSS sizes it to the screen
 
 
@@ -113,7 +114,8 @@ def room_by_link(secret):
     try:
         meeting = find_room(secret)
     except NotFound as error:
-        return render_template("not_found.html", message=error.message, heading="Room link not valid", csrf_token=""), 404
+        return render_template("not_found.html", message=error.message, heading=gettext("Room link not valid"),
+                               csrf_token=""), 404
     g.meeting_id = meeting.id  # for the request's log line
     return room_page(meeting, Viewer(None, screen="room", room_secret=secret), path_for("socket.room_link_socket", secret=secret))
 
@@ -162,4 +164,4 @@ def not_found(error):
     """A friendly page for unknown addresses (a JSON error under /api/)."""
     if is_api_request():
         return api_error(404, "There is nothing at this address: the API's paths are in /api/v1/openapi.json.")
-    return page("not_found.html", 404, message="There is nothing at this address.")
+    return page("not_found.html", 404, message=gettext("There is nothing at this address."))

@@ -3,7 +3,9 @@
 from functools import cache
 
 from flask import current_app, jsonify, redirect, render_template, request
+from flask_babel import gettext
 
+from leancoffee.i18n import request_language
 from leancoffee.live import live
 from leancoffee.live.push import Push, mark_oob
 from leancoffee.models import Meeting
@@ -84,7 +86,8 @@ def refused(code: str | None, error: ActionRefused):
     if is_htmx():
         return flash_fragment(error.message), error.status, headers
     back = board_url(code) if code else None
-    return render_template("not_found.html", message=error.message, heading="Not saved", back=back), error.status, headers
+    page = render_template("not_found.html", message=error.message, heading=gettext("Not saved"), back=back)
+    return page, error.status, headers
 
 
 def unavailable(code: str | None):
@@ -122,7 +125,7 @@ def answer(code: str, push: Push | None, user, anchor: str | None = None, meetin
     # while the change cannot reach the other workers (Redis away: the page may be on another one).
     if request.headers.get("X-Live-Socket") != "1" or not live.relayed():
         meeting = meeting or Meeting.get_by_id(push.meeting_id)  # the write's own read, where it kept it
-        frame = push.frame_for(viewer_for(meeting, membership(meeting, user)))
+        frame = push.frame_for(viewer_for(meeting, membership(meeting, user), language=request_language()))
         if frame is None:  # saved, but its fragments failed to render (logged and counted): the page reloads
             return body, 200, {"HX-Refresh": "true"}
         body += frame

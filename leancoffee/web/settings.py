@@ -1,6 +1,7 @@
 """The API tokens page: a person makes, names and revokes their read-only tokens (each shown once)."""
 
 from flask import Blueprint, flash, redirect, request
+from flask_babel import gettext, lazy_gettext
 
 from leancoffee.services import tokens
 from leancoffee.services.errors import ActionRefused, Forbidden
@@ -9,7 +10,7 @@ from leancoffee.web.routing import path_for, public_url
 from leancoffee.web.security import keep_session_unchanged
 
 bp = Blueprint("settings", __name__)
-NO_IDENTITY = "You are not signed in on this browser: start or join a meeting first, then make tokens here."
+NO_IDENTITY = lazy_gettext("You are not signed in on this browser: start or join a meeting first, then make tokens here.")
 
 
 def tokens_page(status: int = 200, new_token: tokens.NewToken | None = None, error: str | None = None, name: str = ""):
@@ -51,5 +52,5 @@ def revoke_token(token_id):
     except ActionRefused as error:
         keep_session_unchanged()
         return tokens_page(error.status, error=error.message)
-    flash(f"Token “{token.name}” is revoked: it no longer works.", "info")
+    flash(gettext("Token “%(name)s” is revoked: it no longer works.", name=token.name), "info")
     return redirect(path_for("settings.api_tokens"), code=303)

@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from leancoffee.db import db
 from leancoffee.extensions import sock
+from leancoffee.i18n import request_language
 from leancoffee.live import live
 from leancoffee.live.connection import INTERNAL_ERROR, POLICY_VIOLATION, Connection
 from leancoffee.live.wire import end_http_reading, take_over
@@ -57,7 +58,7 @@ def _member_viewer(code: str) -> tuple[int, Viewer]:
     if participant is None or not participant.is_active:
         abort(403)
     screen = "room" if request.args.get("screen") == "room" else "board"
-    return meeting.id, viewer_for(meeting, participant, screen)
+    return meeting.id, viewer_for(meeting, participant, screen, language=request_language())
 
 
 def _room_link_viewer(secret: str) -> tuple[int, Viewer]:
@@ -66,7 +67,7 @@ def _room_link_viewer(secret: str) -> tuple[int, Viewer]:
         meeting = find_room(secret)
     except NotFound:
         abort(404)
-    return meeting.id, Viewer(None, screen="room", room_secret=secret)
+    return meeting.id, Viewer(None, screen="room", room_secret=secret, language=request_language())
 
 
 def _malformed_handshake() -> Response | None:
