@@ -29,6 +29,7 @@ from leancoffee.db import SCHEMA_LOCK_KEY, db, open_database
 from leancoffee.migration_v6 import real_teams
 from leancoffee.migration_v7 import actions_and_series
 from leancoffee.migration_v8 import api_tokens
+from leancoffee.migration_v10 import meeting_time
 from leancoffee.models import utcnow
 
 
@@ -196,6 +197,8 @@ MIGRATIONS = [
     (6, "real teams", real_teams),
     (7, "actions and series", actions_and_series),
     (8, "api tokens", api_tokens),
+    # 9 is another branch's (webhooks): steps run in this list's order, so 10 stays last whether or not 9 is here.
+    (10, "meeting time", meeting_time),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -206,7 +209,14 @@ def current_version() -> int:
         return SchemaVersion.select(SchemaVersion.version).order_by(SchemaVersion.version.desc()).scalar() or 0
     if not db.table_exists("meeting"):
         return 0
-    # A database made before migrations existed: recognise it by its columns.
+    # Made by create_tables from today's models (as before migrations existed): recognised by its newest columns.
+    if "planned_minutes" in {c.name for c in db.get_columns("meeting")}:
+        return 10
+    return _version_before_migrations()
+
+
+def _version_before_migrations() -> int:
+    """The version of a database made before migrations existed, recognised by its columns."""
     if db.table_exists("apitoken"):
         return 8
     columns = {c.name for c in db.get_columns("meeting")}

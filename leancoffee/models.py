@@ -42,11 +42,12 @@ NOTE_MAX = 500
 DEFAULT_TIMEBOX = "8m 4m 2m"
 TIMEBOX_PATTERN_MAX = 80
 TOKEN_NAME_MAX = 60
+PHASE_TIMEBOX_MAX, PLANNED_MINUTES_MAX = 120 * 60, 600
 # What forms tell people (maxlength, "up to n characters"): the same numbers the schema enforces.
 FORM_LIMITS = {
     "name": NAME_MAX, "meeting_title": MEETING_TITLE_MAX, "topic_title": TOPIC_TITLE_MAX,
     "topic_description": TOPIC_DESCRIPTION_MAX, "note": NOTE_MAX, "timebox_pattern": TIMEBOX_PATTERN_MAX,
-    "votes_min": VOTES_MIN, "votes_max": VOTES_MAX, "token_name": TOKEN_NAME_MAX,
+    "votes_min": VOTES_MIN, "votes_max": VOTES_MAX, "token_name": TOKEN_NAME_MAX, "planned_minutes": PLANNED_MINUTES_MAX,
 }
 
 
@@ -99,9 +100,7 @@ class Meeting(BaseModel):
     id = AutoField()
     code = CharField(max_length=32, unique=True)
     title = CharField(max_length=MEETING_TITLE_MAX, constraints=[Check(f"length(title) BETWEEN 1 AND {MEETING_TITLE_MAX}")])
-    votes_per_person = IntegerField(
-        default=3, constraints=[Check(f"votes_per_person BETWEEN {VOTES_MIN} AND {VOTES_MAX}")]
-    )
+    votes_per_person = IntegerField(default=3, constraints=[Check(f"votes_per_person BETWEEN {VOTES_MIN} AND {VOTES_MAX}")])
     status = CharField(max_length=16, default=PLANNED, constraints=[_one_of("status", MEETING_STATUSES)])
     facilitator = ForeignKeyField(User, backref="facilitated")
     created_at = DateTimeField(default=utcnow)
@@ -113,9 +112,8 @@ class Meeting(BaseModel):
     hidden_voting = BooleanField(default=False)
     timebox_pattern = CharField(max_length=TIMEBOX_PATTERN_MAX, default=DEFAULT_TIMEBOX)
     # The shared timer: the server keeps an end time, never a countdown from a browser.
-    timer_state = CharField(
-        max_length=8, default=TIMER_IDLE, constraints=[_one_of("timer_state", (TIMER_IDLE, TIMER_RUNNING, TIMER_PAUSED))]
-    )
+    timer_state = CharField(max_length=8, default=TIMER_IDLE,
+                            constraints=[_one_of("timer_state", (TIMER_IDLE, TIMER_RUNNING, TIMER_PAUSED))])
     timer_ends_at = DateTimeField(null=True)
     timer_remaining = FloatField(null=True)
     # Timeboxes run so far for the topic being discussed (1 = the first).
@@ -128,6 +126,10 @@ class Meeting(BaseModel):
     private_writing = BooleanField(default=False, constraints=[SQL("DEFAULT FALSE")])
     # The series this meeting belongs to (None until it is run again, or run from another).
     series = ForeignKeyField(Series, backref="meetings", null=True, on_delete="SET NULL")
+    # Optional: timeboxes for collecting and voting (seconds) and the meeting's planned length (minutes); None: not set.
+    collecting_seconds = IntegerField(null=True, constraints=[Check(f"collecting_seconds BETWEEN 1 AND {PHASE_TIMEBOX_MAX}")])
+    voting_seconds = IntegerField(null=True, constraints=[Check(f"voting_seconds BETWEEN 1 AND {PHASE_TIMEBOX_MAX}")])
+    planned_minutes = IntegerField(null=True, constraints=[Check(f"planned_minutes BETWEEN 1 AND {PLANNED_MINUTES_MAX}")])
 
     @property
     def votes_hidden(self) -> bool:
@@ -148,6 +150,8 @@ class Participant(BaseModel):
     left_at = DateTimeField(null=True)
     # Told apart from others of the same name by join order: the second "Ann" is "Ann (2)" for the whole meeting.
     name_number = IntegerField(default=1, constraints=[SQL("DEFAULT 1"), Check("name_number >= 1")])
+    # Said "I'm done voting" (cleared when voting opens again after collecting).
+    done_voting = BooleanField(default=False, constraints=[SQL("DEFAULT FALSE")])
 
     class Meta:
         indexes = ((("meeting", "user"), True), (("meeting", "name", "name_number"), True))
@@ -184,9 +188,8 @@ class Topic(BaseModel):
     # Written while the meeting hid authors: nobody but the author ever learns who wrote it.
     anonymous = BooleanField(default=False, constraints=[SQL("DEFAULT FALSE")])
     # Written privately and not revealed yet: its author's alone, and only ever in To Discuss.
-    unrevealed = BooleanField(
-        default=False, constraints=[SQL("DEFAULT FALSE"), Check("unrevealed = FALSE OR status = 'to_discuss'")]
-    )
+    unrevealed = BooleanField(default=False,
+                              constraints=[SQL("DEFAULT FALSE"), Check("unrevealed = FALSE OR status = 'to_discuss'")])
 
 
 class Vote(BaseModel):
@@ -269,7 +272,6 @@ class DeviceLink(BaseModel):
 
     class Meta:
         table_name = "device_link"
-
 
 
 class CarriedNote(BaseModel):

@@ -253,7 +253,7 @@
     }
     const open = isOpen("thumbs");
     if (open && !prev.thumbsOpen) timeIsUp();
-    showTimeUpInTitle(open);
+    showTimeUpInTitle(timeUpShown());
     showChime();
     keepTappedCardInView();
   }
@@ -264,6 +264,11 @@
     const title = document.getElementById("topic-title");
     if (!propose || (title && title.value.trim())) return;
     propose.open = phase === "collecting";
+  }
+
+  // Time is up on screen: a topic's thumbs prompt, or the collecting or voting timebox run out.
+  function timeUpShown() {
+    return isOpen("thumbs") || Boolean(document.querySelector("#timer[data-phase-timer].timer-expired"));
   }
 
   const pageTitle = document.title;
@@ -316,7 +321,7 @@
   }
   document.addEventListener("DOMContentLoaded", function () {
     showChime();
-    showTimeUpInTitle(isOpen("thumbs"));
+    showTimeUpInTitle(timeUpShown());
   });
 
   // Refusals ("You have used all 3 of your votes") can be dismissed, and go on the next success.
@@ -465,7 +470,29 @@
       if (previous > 0 && whole === 0 && timeUpSaidFor !== key) {
         timeUpSaidFor = key;
         announce(say("timeUp", "Time is up."));
+        // A topic's time-up buzzes with its thumbs prompt; collecting's or voting's has no prompt, so it buzzes here.
+        if (timer.hasAttribute("data-phase-timer")) timeIsUp();
       }
+    });
+    tickPace();
+  }
+
+  // The planned length (facilitators): minutes left and topics that still fit, counted down between pushes.
+  function tickPace() {
+    const pace = document.querySelector("#pace[data-ends-at]:not([data-ends-at=''])");
+    if (!pace) return;
+    if (!pace.dataset.offset) pace.dataset.offset = String(Number(pace.dataset.serverNow) - Date.now());
+    const left = (Number(pace.dataset.endsAt) - (Date.now() + Number(pace.dataset.offset))) / 1000;
+    const minutes = String(Math.ceil(Math.abs(left) / 60));
+    const fits = String(Math.max(0, Math.floor(left / Number(pace.dataset.perTopic))));
+    const shownMinutes = pace.querySelector(".pace-minutes");
+    const shownFits = pace.querySelector(".pace-fits");
+    if (shownMinutes && shownMinutes.textContent !== minutes) shownMinutes.textContent = minutes;
+    if (shownFits && shownFits.textContent !== fits) shownFits.textContent = fits;
+    pace.dataset.over = String(left < 0);
+    pace.querySelectorAll(".pace-left, .pace-over").forEach(function (word) {
+      const hide = word.classList.contains("pace-over") ? left >= 0 : left < 0;
+      if (word.hidden !== hide) word.hidden = hide;
     });
   }
   setInterval(tickTimers, 250);

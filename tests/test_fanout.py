@@ -154,8 +154,8 @@ def test_presence_change_without_names_sends_the_participant_list(board):
 def test_full_board_has_every_live_region_marked_oob(board):
     m, fay, ann, bob = board
     html = full_board(load_board(m.id), Viewer(ann.id, False, True), {ann.id})
-    regions = ("meeting-status", "writing", "timer", "thumbs", "action-bar", "columns", "actions", "merge", "settings",
-               "facilitators", "participants")
+    regions = ("meeting-status", "writing", "timer", "voting-progress", "thumbs", "action-bar", "columns", "actions", "merge",
+               "settings", "facilitators", "participants")
     marked = re.findall(r'<[a-z]+ id="([^"]+)"[^>]*hx-swap-oob="true"', html)
     assert marked == list(regions)
 

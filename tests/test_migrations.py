@@ -24,6 +24,11 @@ def database_url(request, tmp_path):
         yield url
 
 
+def after(version: int) -> list[int]:
+    """The versions an upgrade from `version` applies, in order (every later step there is, whichever they are)."""
+    return [v for v, _, _ in MIGRATIONS if v > version]
+
+
 def use(url):
     db.initialize(open_database(url))
 
@@ -39,11 +44,11 @@ def columns_in_database():
 
 def test_an_empty_database_is_brought_to_the_latest_schema(database_url):
     use(database_url)
-    assert upgrade() == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert upgrade() == after(0)
     assert upgrade() == []  # idempotent: a restart finds nothing to do
     assert columns_in_database() == columns_of_models()
     with db.connection_context():
-        assert current_version() == LATEST and [v.version for v in SchemaVersion.select()] == [1, 2, 3, 4, 5, 6, 7, 8]
+        assert current_version() == LATEST and [v.version for v in SchemaVersion.select()] == after(0)
 
 
 def test_a_database_of_the_previous_version_keeps_its_data(database_url):
@@ -56,7 +61,7 @@ def test_a_database_of_the_previous_version_keeps_its_data(database_url):
         db.execute_sql("INSERT INTO topic (meeting_id, author_id, title, description, status, created_at, updated_at, moved_at) "
                        "VALUES (1, 1, 'Kept topic', '', 'discussed', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
         db.execute_sql("INSERT INTO vote (meeting_id, topic_id, user_id, created_at) VALUES (1, 1, 1, CURRENT_TIMESTAMP)")
-    assert upgrade() == [2, 3, 4, 5, 6, 7, 8]
+    assert upgrade() == after(1)
     assert columns_in_database() == columns_of_models()
     with db.connection_context():
         meeting = Meeting.get(Meeting.code == "oldcode12345")
@@ -90,7 +95,7 @@ def test_users_of_version_2_keep_their_rows_and_start_at_generation_0(database_u
     assert upgrade(target=2) == [1, 2]
     with db.connection_context():
         db.execute_sql("INSERT INTO \"user\" (name, created_at) VALUES ('Ann', CURRENT_TIMESTAMP)")
-    assert upgrade() == [3, 4, 5, 6, 7, 8]
+    assert upgrade() == after(2)
     from leancoffee.models import User
 
     with db.connection_context():
@@ -124,7 +129,7 @@ def test_meetings_of_version_3_each_get_their_own_room_secret(database_url):
         for value in (f"'{first.room_secret}'", "NULL"):
             with pytest.raises(IntegrityError), db.atomic():
                 db.execute_sql(f"UPDATE meeting SET room_secret = {value} WHERE id = {second.id}")
-    assert upgrade() == [5, 6, 7, 8]  # then the board reads as the app does
+    assert upgrade() == after(4)  # then the board reads as the app does
     assert columns_in_database() == columns_of_models()
     with db.connection_context():
         # (The model is today's: a meeting made by it needs today's schema.)
@@ -144,7 +149,7 @@ def test_topics_of_version_4_keep_their_rows_and_gain_an_empty_merge_trace(datab
                        "VALUES (1, 1, 'Old topic', 'kept', 'to_discuss', "
                        "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
         db.execute_sql("INSERT INTO vote (meeting_id, topic_id, user_id, created_at) VALUES (1, 1, 1, CURRENT_TIMESTAMP)")
-    assert upgrade() == [5, 6, 7, 8]
+    assert upgrade() == after(4)
     assert columns_in_database() == columns_of_models()
     with db.connection_context():
         topic = Topic.get(Topic.title == "Old topic")
@@ -181,7 +186,7 @@ def test_meetings_of_version_5_keep_their_people_and_topics_and_gain_roles_numbe
                        "merged_from) VALUES (1, 2, 'Old topic', '', 'to_discuss', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, "
                        "CURRENT_TIMESTAMP, '')")
         db.execute_sql("INSERT INTO vote (meeting_id, topic_id, user_id, created_at) VALUES (1, 1, 3, CURRENT_TIMESTAMP)")
-    assert upgrade() == [6, 7, 8]  # and on to the latest, which the models describe
+    assert upgrade() == after(5)  # and on to the latest, which the models describe
     assert columns_in_database() == columns_of_models()
     with db.connection_context():
         people = {p.user_id: p for p in Participant.select()}
@@ -227,7 +232,7 @@ def test_notes_and_meetings_of_version_6_keep_their_rows_and_gain_owners_done_an
         for kind, text, owner in (("action", "Write the rota", "Bob"), ("takeaway", "Weekly is enough", "")):
             db.execute_sql("INSERT INTO note (meeting_id, topic_id, author_id, kind, text, owner, created_at) "
                            f"VALUES (1, 1, 1, '{kind}', '{text}', '{owner}', CURRENT_TIMESTAMP)")
-    assert upgrade() == [7, 8]  # and on to the latest, which the models describe
+    assert upgrade() == after(6)  # and on to the latest, which the models describe
     assert columns_in_database() == columns_of_models()
     with db.connection_context():
         assert current_version() == LATEST
@@ -268,7 +273,7 @@ def test_version_7_gains_the_token_table_with_its_rules_in_the_schema_and_keeps_
         db.execute_sql("INSERT INTO topic (meeting_id, author_id, title, description, status, created_at, updated_at, moved_at) "
                        "VALUES (1, 1, 'Old topic', '', 'to_discuss', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
         db.execute_sql("INSERT INTO vote (meeting_id, topic_id, user_id, created_at) VALUES (1, 1, 1, CURRENT_TIMESTAMP)")
-    assert upgrade() == [8]
+    assert upgrade() == after(7)
     assert columns_in_database() == columns_of_models()
     from peewee import DataError, IntegrityError
 
@@ -289,3 +294,33 @@ def test_version_7_gains_the_token_table_with_its_rules_in_the_schema_and_keeps_
             with pytest.raises((IntegrityError, DataError)), db.atomic():  # PostgreSQL: a DataError past varchar(60)
                 db.execute_sql(insert.format(user_id, name, digest))
         assert ApiToken.select().count() == 1
+
+
+def test_version_8_gains_the_meeting_clock_and_done_voting_with_their_rules_and_keeps_its_data(database_url):
+    use(database_url)
+    assert upgrade(target=8) == after(0)[:8]
+    with db.connection_context():
+        db.execute_sql("INSERT INTO \"user\" (name, created_at) VALUES ('Fay', CURRENT_TIMESTAMP)")
+        db.execute_sql("INSERT INTO meeting (code, title, votes_per_person, status, facilitator_id, created_at, version, phase, "
+                       "room_secret) VALUES ('v8code123456', 'Before the clock', 3, 'in_progress', 1, CURRENT_TIMESTAMP, 4, "
+                       "'voting', 'a-room-secret-of-version-8-meeting')")
+        db.execute_sql("INSERT INTO participant (meeting_id, user_id, name, role, is_active, joined_at) "
+                       "VALUES (1, 1, 'Fay', 'facilitator', TRUE, CURRENT_TIMESTAMP)")
+    assert upgrade() == after(8)
+    assert columns_in_database() == columns_of_models()
+    from peewee import IntegrityError
+
+    from leancoffee.models import Participant
+
+    with db.connection_context():
+        meeting = Meeting.get(Meeting.code == "v8code123456")
+        assert (meeting.title, meeting.version, meeting.phase) == ("Before the clock", 4, "voting")
+        assert (meeting.collecting_seconds, meeting.voting_seconds, meeting.planned_minutes) == (None, None, None)
+        assert Participant.get(Participant.meeting == meeting.id).done_voting is False
+        assert load_board(meeting.id).progress.people == 1
+        for column, value in (("collecting_seconds", 0), ("voting_seconds", 7201), ("planned_minutes", 0),
+                              ("planned_minutes", 601)):
+            with pytest.raises(IntegrityError), db.atomic():  # the limits live in the schema
+                db.execute_sql(f"UPDATE meeting SET {column} = {value} WHERE id = {meeting.id}")
+        db.execute_sql(f"UPDATE meeting SET collecting_seconds = 7200, planned_minutes = 600 WHERE id = {meeting.id}")
+        assert Meeting.get_by_id(meeting.id).planned_minutes == 600

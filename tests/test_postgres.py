@@ -26,7 +26,19 @@ from tests.test_concurrency import (  # noqa: F401  (collected again, on Postgre
     test_more_simultaneous_votes_than_the_budget_store_exactly_the_budget,
     test_separate_processes_cannot_exceed_the_budget,
 )
+from tests.test_meeting_time import (  # noqa: F401  (collected again, on PostgreSQL)
+    test_opening_voting_ends_collecting_and_starts_the_voting_timebox,
+    test_settings_store_the_clock_and_a_form_without_its_fields_leaves_it,
+    test_starting_the_collecting_timebox_starts_the_meeting_and_time_up_moves_nothing,
+    timed,
+)
 from tests.test_services import *  # noqa: F403  (collected again, on PostgreSQL)
+from tests.test_voting_progress import (  # noqa: F401  (collected again, on PostgreSQL)
+    test_done_voting_under_hidden_voting_leaves_the_version_alone,
+    test_progress_counts_done_and_all_some_or_none_of_the_dots,
+    test_under_hidden_voting_no_dot_count_is_even_read,
+    voting,
+)
 
 
 def topic_id_in(html: str) -> int:

@@ -3,6 +3,14 @@
 from flask_babel import gettext
 
 from leancoffee.live.notes_fanout import action_changed, note_added, note_changed, note_deleted
+from leancoffee.live.progress_fanout import (
+    PROGRESS_KINDS,
+    PROGRESS_ONLY,
+    done_voting,
+    progress_for_facilitators,
+    progress_push,
+    voting_progress,
+)
 from leancoffee.live.push import EVERYONE, FACILITATOR, ROOM, Push, user_audience
 from leancoffee.live.render import facilitator_view, member_view, oob, render_part
 from leancoffee.live.writing import column_count_variants, column_list_variants, private_writing_push, topic_body
@@ -20,8 +28,9 @@ TOPIC_LIST = {changes.TOPIC_ADDED, changes.TOPIC_EDITED, changes.TOPIC_DELETED, 
 TIMER_KINDS = {changes.TIMER_CHANGED, changes.TIME_UP}
 PEOPLE_KINDS = {changes.PARTICIPANT_JOINED, changes.PARTICIPANT_LEFT, changes.PRESENCE_CHANGED}
 VOTE_KINDS = {changes.VOTE_CAST, changes.VOTE_REMOVED}
-# Changes that may carry no version: hidden votes, and changes to unrevealed topics (nobody else may learn of them).
-QUIET_KINDS = VOTE_KINDS | {changes.TOPIC_ADDED, changes.TOPIC_EDITED, changes.TOPIC_DELETED}
+# Changes that may carry no version: hidden votes, changes to unrevealed topics (nobody else may learn of them), and
+# "I'm done voting" under hidden voting.
+QUIET_KINDS = VOTE_KINDS | {changes.TOPIC_ADDED, changes.TOPIC_EDITED, changes.TOPIC_DELETED, changes.DONE_VOTING}
 # Changes whose fragments show who is here: the only ones for which presence is read.
 SHOWS_PRESENCE = PEOPLE_KINDS | WHOLE_BOARD
 
@@ -31,8 +40,8 @@ def needs_whole_board(change: Change) -> bool:
     return change.kind not in VOTE_KINDS
 
 
-BOARD_REGIONS = ("_meeting_status.html", "_writing.html", "_timer.html", "_thumbs.html", "_action_bar.html", "_columns.html",
-                 "_actions.html", "_merge.html", "_settings.html", "_roles.html")
+BOARD_REGIONS = ("_meeting_status.html", "_writing.html", "_timer.html", "_voting_progress.html", "_thumbs.html",
+                 "_action_bar.html", "_columns.html", "_actions.html", "_merge.html", "_settings.html", "_roles.html")
 
 
 def full_board(state: BoardState, viewer: Viewer, present: set[int]) -> str:
@@ -223,9 +232,10 @@ def _thumb(push: Push, change: Change, state: BoardState, present: set[int]) -> 
     push.add((user_audience(change.actor_id), oob("_thumbs.html", state, member_view(state, change.actor_id))))
 
 
-# Who sees what, by kind of change (besides the room screen's whole board, which every change but a
-# hidden vote re-sends to ROOM). EVERYONE is every member's board, FACILITATOR the facilitator's,
-# user_audience(id) one person's tabs. Changes in WHOLE_BOARD re-send each viewer's whole board instead.
+# Who sees what, by kind of change (besides the room screen's whole board, which every change but a hidden vote and
+# PROGRESS_ONLY re-sends to ROOM, and the facilitators' voting progress after PROGRESS_KINDS). EVERYONE is every
+# member's board, FACILITATOR the facilitator's, user_audience(id) one person's tabs. Changes in WHOLE_BOARD re-send
+# each viewer's whole board instead.
 FRAGMENTS = {
     changes.PARTICIPANT_JOINED: _people,      # EVERYONE: the new row; the person's tabs: their whole board
     changes.PARTICIPANT_LEFT: _people,        # EVERYONE: the row removed (the leaver's tabs are closed)
@@ -245,6 +255,8 @@ FRAGMENTS = {
     changes.NOTE_DELETED: note_deleted,       # the note and its action row gone, from every meeting listing it
     changes.ACTION_DONE: action_changed,      # the note's done mark and its action row, in every meeting listing it
     changes.ACTION_REOPENED: action_changed,
+    changes.DONE_VOTING: done_voting,         # the person's tabs: their button; FACILITATOR: the progress (not if hidden)
+    changes.VOTING_PROGRESS: voting_progress,  # FACILITATOR: the progress under hidden voting, every 5 s at most
 }
 
 
@@ -254,10 +266,15 @@ def build_push(change: Change, state: BoardState, present: set[int]) -> Push:
         return whole_board_push(state, present)
     if change.kind in VOTE_KINDS and state.counts_hidden:
         return _hidden_vote(change, state)
-    if change.kind in QUIET_KINDS and change.version is None:
+    if change.kind in PROGRESS_ONLY:
+        push = progress_push(change)  # the room screen shows no progress, and nobody else learns of it
+    elif change.kind in QUIET_KINDS and change.version is None:
         return private_writing_push(change, state)  # an unrevealed topic: its author's tabs, and a count at most
-    push = _with_room_board(state, present)
+    else:
+        push = _with_room_board(state, present)
     FRAGMENTS[change.kind](push, change, state, present)
+    if change.kind in PROGRESS_KINDS:
+        progress_for_facilitators(push, state)  # under hidden voting, the hub's Throttle sends the done count
     if change.kind in TOPIC_LIST:
         push.add((FACILITATOR, oob("_merge.html", state, facilitator_view(state))))
         if state.timer.expired:  # the time-up prompt says what Move on would start next

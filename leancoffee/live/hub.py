@@ -3,6 +3,7 @@
 import logging
 import time
 from collections import Counter
+from functools import partial
 
 from gevent.lock import Semaphore
 
@@ -25,8 +26,9 @@ from leancoffee.live.heartbeat import Heartbeat
 from leancoffee.live.languages import Localized, in_language
 from leancoffee.live.meeting import LiveMeeting
 from leancoffee.live.presence import ArrivalBatches, LocalPresence
+from leancoffee.live.progress_fanout import HIDDEN_PROGRESS_SECONDS, progress_throttled
 from leancoffee.live.push import Deferred, Frame, Push
-from leancoffee.live.timers import TimeUpAlarms
+from leancoffee.live.timers import Throttle, TimeUpAlarms
 from leancoffee.logs import event
 from leancoffee.services import changes
 from leancoffee.services.board import BoardState, load_board, load_votes, meeting_version
@@ -48,7 +50,8 @@ class Hub:
         self._registry = Semaphore()
         self.presence = LocalPresence(app.config["PRESENCE_GRACE_SECONDS"], self._presence_changed)
         self.backplane = LocalBackplane()
-        self.alarms = TimeUpAlarms(self._time_up)
+        self.alarms = TimeUpAlarms(partial(self._woken, changes.TIME_UP))
+        self.progress = Throttle(HIDDEN_PROGRESS_SECONDS, partial(self._woken, changes.VOTING_PROGRESS))
         self.arrivals = ArrivalBatches(PRESENCE_BATCH_SECONDS, self._announce_presence)
         self.heartbeat = Heartbeat(self.all_connections, app.config["SOCKET_PING_SECONDS"])
         # Open sockets on this worker, in all and by person (a socket is not a request: no server pool counts it).
@@ -81,7 +84,7 @@ class Hub:
         try:
             # A room screen opened by its link is nobody: it never counts among the people here.
             arrived = conn.viewer.user_id is not None and self.presence.connected(conn.meeting_id, conn.viewer.user_id)
-            state = self._board_for_attach(live)
+            state = live.board_for_attach()
             live.note_version(state.version)
             with rendering_in(conn.viewer.language):
                 board = Frame(full_board(state, conn.viewer, self.presence.present_users(conn.meeting_id)))
@@ -157,6 +160,8 @@ class Hub:
             if not usable and not read:
                 read[:] = self._read_for(change, live), self._present_for(change, live)
                 self.alarms.watch(read[0])
+                if live is not None and progress_throttled(change, read[0]):
+                    self.progress.poke(change.meeting_id)
                 if live is not None and change.kind in PEOPLE_KINDS:
                     live.shown_present = read[1]
             push = shipped if usable else in_language(language, lambda: build_push(change, *read))
@@ -191,7 +196,7 @@ class Hub:
             conns = list(live.sockets)
             if not conns:
                 return 0
-            state = self._read_whole(live)
+            state = live.read_whole()
             live.note_version(state.version)
             present = live.shown_present = self.presence.present_users(meeting_id)
             board = Localized(meeting_id, lambda language: in_language(language, lambda: whole_board_push(state, present)))
@@ -249,7 +254,7 @@ class Hub:
         """A fresh read of what this change's fragments need (the room screen always shows the whole board)."""
         whole = needs_whole_board(change) or (live is not None and live.room_screens > 0)
         if whole and live is not None:
-            return self._read_whole(live)
+            return live.read_whole()
         # What the write's transaction read is reused only while no newer board reached these screens.
         known = change.version is not None and (live is None or change.version > live.version)
         with db.connection_context():
@@ -258,23 +263,6 @@ class Hub:
             if known:
                 return load_votes(change.meeting_id, change.actor_id, change.meeting, change.actor_dots)
             return load_votes(change.meeting_id, change.actor_id)
-
-    @staticmethod
-    def _read_whole(live: LiveMeeting) -> BoardState:
-        """A fresh read of the whole board, kept for the pages that open next."""
-        with db.connection_context():
-            state = load_board(live.id)
-        live.keep_board(state)
-        return state
-
-    def _board_for_attach(self, live: LiveMeeting) -> BoardState:
-        """The whole board for a page opening: the last read if nothing changed since, else a new one."""
-        kept = live.recent_board()
-        if kept is not None:
-            with db.connection_context():
-                if meeting_version(live.id) == kept.version:
-                    return kept
-        return self._read_whole(live)
 
     def _announce_presence(self, meeting_id: int, users: set[int]) -> None:
         """Tell every screen of a meeting, here and on the other workers, who came or went."""
@@ -293,8 +281,9 @@ class Hub:
             elif meeting_id in self.meetings:
                 self.dispatch(change)
 
-    def _time_up(self, meeting_id: int) -> None:
-        """A timebox ran out: this worker's screens show the thumbs prompt (every worker wakes its own)."""
+    def _woken(self, kind: str, meeting_id: int) -> None:
+        """A timebox ran out (TIME_UP), or hidden voting's progress is due (VOTING_PROGRESS): this worker's screens
+        are told (every worker wakes its own)."""
         if meeting_id in self.meetings:
             with self.app.app_context():
-                self.dispatch(Change(changes.TIME_UP, meeting_id, None))
+                self.dispatch(Change(kind, meeting_id, None))

@@ -5,8 +5,9 @@ import time
 
 from gevent.lock import RLock
 
+from leancoffee.db import db
 from leancoffee.live.connection import Connection
-from leancoffee.services.board import BoardState
+from leancoffee.services.board import BoardState, load_board, meeting_version
 
 # A page opening reuses the whole board read for the previous one while the meeting's version is
 # unchanged and the read is this young (its clock-derived parts, like spent time, stay current).
@@ -54,3 +55,19 @@ class LiveMeeting:
         if self.board is not None and time.monotonic() - self.board[1] < BOARD_REUSE_SECONDS:
             return self.board[0]
         return None
+
+    def read_whole(self) -> BoardState:
+        """A fresh read of the whole board, kept for the pages that open next."""
+        with db.connection_context():
+            state = load_board(self.id)
+        self.keep_board(state)
+        return state
+
+    def board_for_attach(self) -> BoardState:
+        """The whole board for a page opening: the last read if nothing changed since, else a new one."""
+        kept = self.recent_board()
+        if kept is not None:
+            with db.connection_context():
+                if meeting_version(self.id) == kept.version:
+                    return kept
+        return self.read_whole()

@@ -1,4 +1,4 @@
-"""Tell a meeting's screens the moment its timebox runs out.
+"""Tell a meeting's screens the moment its timebox runs out; send hidden voting's progress at most every few seconds.
 
 Expiry is derived from the stored end time, so nothing is written: each worker just wakes up
 at the end time and re-renders the timer for its own sockets (several workers may do so at
@@ -41,3 +41,32 @@ class TimeUpAlarms:
         with self._lock:
             self._alarms.pop(meeting_id, None)
         self.on_time_up(meeting_id)
+
+
+class Throttle:
+    """At most one call per meeting every `seconds`: the first at once, any more within the window folded into one
+    at its end. (Hidden voting's progress: a burst of "I'm done voting" reaches the facilitators as one frame.)"""
+
+    def __init__(self, seconds: float, send: Callable[[int], None]):
+        self.seconds = seconds
+        self.send = send
+        # Meetings inside a window: True when a call waits for its end.
+        self._windows: dict[int, bool] = {}
+        self._lock = Semaphore()
+
+    def poke(self, meeting_id: int) -> None:
+        """Something changed: send now if the meeting's last send is a window ago, else once when the window ends."""
+        with self._lock:
+            if meeting_id in self._windows:
+                self._windows[meeting_id] = True
+                return
+            self._windows[meeting_id] = False
+        # Spawned, never called here: the caller holds the meeting's lock and is still sending its own change.
+        gevent.spawn(self.send, meeting_id)
+        gevent.spawn_later(self.seconds, self._window_ended, meeting_id)
+
+    def _window_ended(self, meeting_id: int) -> None:
+        with self._lock:
+            waiting = self._windows.pop(meeting_id, False)
+        if waiting:
+            self.poke(meeting_id)

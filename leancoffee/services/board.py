@@ -26,9 +26,11 @@ from leancoffee.models import (
 )
 from leancoffee.prepared import Prepared
 from leancoffee.services.action_items import NoteRules, load_notes
+from leancoffee.services.clock import ClockRules
 from leancoffee.services.meetings import STATUS_LABELS
 from leancoffee.services.merging import merged_titles
-from leancoffee.services.timebox import TimerView, timebox_seconds, timer_view
+from leancoffee.services.progress import ProgressRules, VotingProgress, read_progress
+from leancoffee.services.timebox import TimerView, timer_view
 from leancoffee.services.topics import COLUMN_LABELS, expected_state
 from leancoffee.services.viewing import TopicView, Viewer
 from leancoffee.services.votes import VOTED_TOPICS
@@ -47,7 +49,7 @@ ORDINAL_OTHER = lazy_gettext("%(rank)sth")
 
 
 @dataclass
-class BoardState(NoteRules):
+class BoardState(NoteRules, ClockRules, ProgressRules):
     """Everything the board shows, read once and rendered for as many viewers as needed."""
 
     meeting: Meeting
@@ -62,6 +64,8 @@ class BoardState(NoteRules):
     thumbs_by_user: dict[int, str] = field(default_factory=dict)
     # Topics written privately and not revealed yet, kept out of `topics`: only column(…, viewer) shows one, to its author.
     unrevealed: dict[int, TopicView] = field(default_factory=dict)
+    # While the meeting votes: who is done, and (unless hidden) who placed all, some or none of their dots.
+    progress: VotingProgress | None = None
     now: object = field(default_factory=utcnow)
 
     @property
@@ -126,17 +130,6 @@ class BoardState(NoteRules):
         """Time a topic has been discussed so far, the current discussion included."""
         extra = (self.now - topic.discussion_started_at).total_seconds() if topic.discussion_started_at else 0
         return topic.discussed_seconds + max(0, int(extra))
-
-    def timebox_length(self) -> int:
-        """Seconds of the current timebox (more if it was extended): what its progress bar measures."""
-        timer = self.timer
-        if not timer.round:
-            return 0
-        return int(max(timebox_seconds(self.meeting.timebox_pattern, timer.round), timer.remaining))
-
-    def next_timebox(self) -> int:
-        """Seconds of the timebox a "continue" would start."""
-        return timebox_seconds(self.meeting.timebox_pattern, self.meeting.timer_round + 1)
 
     def thumbs_counts(self) -> dict[str, int]:
         counts = {"up": 0, "neutral": 0, "down": 0}
@@ -274,14 +267,15 @@ def load_board(meeting_id: int) -> BoardState:
         actions=actions,
         thumbs_by_user=thumbs,
         unrevealed=unrevealed,
+        progress=read_progress(meeting),
     )
 
 
 def load_votes(meeting_id: int, voter_id: int | None, meeting: Meeting | None = None,
                voter_dots: frozenset[int] | None = None) -> BoardState:
-    """Just what a vote changes: every topic's count, plus the meeting and one voter's dots unless given.
-
-    People, notes and thumbs are left empty and authors unnamed: render only vote regions from it.
+    """Just what a vote changes: every topic's count, plus the meeting and one voter's dots unless given, and the
+    voting progress while the meeting votes. People, notes and thumbs are left empty and authors unnamed: render only
+    vote regions from it.
     """
     if meeting is None:
         meeting = MEETING_BY_ID.first(meeting_id)
@@ -295,4 +289,5 @@ def load_votes(meeting_id: int, voter_id: int | None, meeting: Meeting | None = 
         names={},
         topics=_topic_views(meeting_id, {})[0],
         votes_by_user={voter_id: set(voter_dots)},
+        progress=None if meeting.votes_hidden else read_progress(meeting),  # the facilitators' dots placed
     )

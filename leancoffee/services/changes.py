@@ -28,9 +28,13 @@ TOPICS_MERGED = "TopicsMerged"
 TOPICS_REVEALED = "TopicsRevealed"
 # Someone became a co-facilitator or stopped being one: their screens' controls change, and everyone's list.
 ROLE_CHANGED = "RoleChanged"
+# Someone said "I'm done voting", or took it back.
+DONE_VOTING = "DoneVotingChanged"
 # Not database changes: who is connected right now changed; a running timebox ran out.
 PRESENCE_CHANGED = "PresenceChanged"
 TIME_UP = "TimeUp"
+# Under hidden voting, the facilitators' voting progress: sent at most every few seconds (live/timers.py, Throttle).
+VOTING_PROGRESS = "VotingProgress"
 # The actor signed out: their open sockets close.
 SIGNED_OUT = "SignedOut"
 # The facilitator renewed the room link: room screens opened with the old one close.

@@ -17,8 +17,6 @@ from leancoffee.models import (
     PLANNED,
     THUMBS_CHOICES,
     TIMER_IDLE,
-    TIMER_PAUSED,
-    TIMER_RUNNING,
     TO_DISCUSS,
     VOTING,
     Meeting,
@@ -33,9 +31,11 @@ from leancoffee.services.access import meeting_write
 from leancoffee.services.agenda import TieChoice, Tied, next_topic
 from leancoffee.services.board import PHASE_LABELS
 from leancoffee.services.changes import Change
+from leancoffee.services.clock import clock_settings, phase_timer_action, timer_for_phase
 from leancoffee.services.errors import Conflict, Invalid
 from leancoffee.services.meetings import status_fields
-from leancoffee.services.timebox import EXTEND_SECONDS, ends_after, format_pattern, parse_pattern, timebox_seconds, timer_view
+from leancoffee.services.progress import clear_done_voting
+from leancoffee.services.timebox import changed_timer, format_pattern, parse_pattern, started_timer, timebox_seconds, timer_view
 from leancoffee.services.topics import (
     discussed_topic,
     end_discussion,
@@ -72,15 +72,23 @@ def change_phase(user: User, code, phase, *, expected=None) -> Change:
             end_discussion(meeting, DISCUSSED, now)
         if meeting.phase == COLLECTING:
             reveal_all(meeting)  # "Open voting" reveals what was written privately: votes need topics to see
-        Meeting.update(phase_fields(meeting, phase, now)).where(Meeting.id == meeting.id).execute()
+        fields = phase_fields(meeting, phase, now)
+        if meeting.phase in (COLLECTING, VOTING) and discussed_topic(meeting) is None:
+            fields.update(timer_for_phase(meeting, phase, now))  # a topic's timer is the topic's, whatever the phase
+        if (meeting.phase, phase) == (COLLECTING, VOTING):
+            clear_done_voting(meeting)
+        Meeting.update(fields).where(Meeting.id == meeting.id).execute()
     return Change(changes.PHASE_CHANGED, meeting.id, meeting.version, actor_id=user.id)
 
 
-def update_settings(user: User, code, hidden_voting, timebox_pattern, show_authors=None, private_writing=None) -> Change:
-    """Facilitator: hidden voting, the timebox pattern, showing authors and private writing (None: left as it is)."""
+def update_settings(user: User, code, hidden_voting, timebox_pattern, show_authors=None, private_writing=None,
+                    collecting=None, voting=None, planned=None) -> Change:
+    """Facilitator: hidden voting, the timebox pattern, showing authors, private writing, the collecting and voting
+    timeboxes and the planned length (None: left as it is; a new timebox applies the next time it starts)."""
     pattern = format_pattern(parse_pattern(timebox_pattern))
+    clock = clock_settings(collecting, voting, planned)
     with meeting_write(code, user, facilitator=True) as meeting:
-        fields = {Meeting.hidden_voting: bool(hidden_voting), Meeting.timebox_pattern: pattern}
+        fields = {Meeting.hidden_voting: bool(hidden_voting), Meeting.timebox_pattern: pattern, **clock}
         if show_authors is not None:
             fields[Meeting.show_authors] = bool(show_authors)  # topics written so far keep how they were written
         if private_writing is not None:
@@ -93,9 +101,7 @@ def update_settings(user: User, code, hidden_voting, timebox_pattern, show_autho
 
 def _start_timebox(meeting: Meeting, round_number: int, now) -> None:
     seconds = timebox_seconds(meeting.timebox_pattern, round_number)
-    Meeting.update(
-        timer_state=TIMER_RUNNING, timer_ends_at=ends_after(now, seconds), timer_remaining=None, timer_round=round_number
-    ).where(Meeting.id == meeting.id).execute()
+    Meeting.update(started_timer(now, seconds, round_number)).where(Meeting.id == meeting.id).execute()
 
 
 def next_round(topic_id: int) -> int:
@@ -168,46 +174,29 @@ def _discussed_topic(meeting: Meeting, expected=None) -> Topic:
 
 
 def control_timer(user: User, code, action, *, expected=None) -> Change:
-    """Facilitator: start, pause, resume, extend (+1 minute) or stop the timer; `expected` names the topic and round."""
+    """Facilitator: start, pause, resume, extend (+1 minute) or stop the timer: the topic's (`expected` names it and its
+    round) or, with no topic discussed, the collecting or voting timebox (`expected` names the phase)."""
     with meeting_write(code, user, facilitator=True) as meeting:
-        topic = _discussed_topic(meeting, expected)
         now = utcnow()
         timer = timer_view(meeting, now)
-        fields = _timer_action(meeting, timer, action, now, topic)
+        if meeting.phase in (COLLECTING, VOTING) and discussed_topic(meeting) is None:
+            require_expected(expected, expected_state("round", meeting), f"it is in “{PHASE_LABELS[meeting.phase]}” now")
+            fields = phase_timer_action(meeting, timer, action, now)
+        else:
+            fields = _timer_action(meeting, timer, action, now, _discussed_topic(meeting, expected))
         Meeting.update(fields).where(Meeting.id == meeting.id).execute()
     return Change(changes.TIMER_CHANGED, meeting.id, meeting.version, actor_id=user.id)
 
 
 def _timer_action(meeting: Meeting, timer, action: str, now, topic: Topic) -> dict:
-    """The timer columns after one facilitator action, or Conflict when it makes no sense now."""
+    """The timer columns after one facilitator action on a topic's timebox, or Conflict when it makes no sense now."""
     if action == "start":
         if timer.state != TIMER_IDLE:
             raise Conflict(gettext("The timer is already started."))
         # A stopped timebox starts again as the same round; a topic's first one follows its earlier rounds.
         round_number = timer.round or next_round(topic.id)
-        seconds = timebox_seconds(meeting.timebox_pattern, round_number)
-        return {Meeting.timer_state: TIMER_RUNNING, Meeting.timer_ends_at: ends_after(now, seconds),
-                Meeting.timer_remaining: None, Meeting.timer_round: round_number}
-    if action == "pause":
-        if timer.state != TIMER_RUNNING or timer.expired:
-            raise Conflict(gettext("Only a running timer can be paused."))
-        return {Meeting.timer_state: TIMER_PAUSED, Meeting.timer_ends_at: None, Meeting.timer_remaining: timer.remaining}
-    if action == "resume":
-        if timer.state != TIMER_PAUSED:
-            raise Conflict(gettext("The timer is not paused."))
-        return {Meeting.timer_state: TIMER_RUNNING, Meeting.timer_ends_at: ends_after(now, timer.remaining),
-                Meeting.timer_remaining: None}
-    if action == "extend":
-        if timer.state == TIMER_PAUSED:
-            return {Meeting.timer_remaining: timer.remaining + EXTEND_SECONDS}
-        if timer.state != TIMER_RUNNING:
-            raise Conflict(gettext("Start the timer before extending it."))
-        return {Meeting.timer_ends_at: ends_after(now, timer.remaining + EXTEND_SECONDS)}
-    if action == "stop":
-        if timer.state == TIMER_IDLE:
-            raise Conflict(gettext("The timer is not running."))
-        return {Meeting.timer_state: TIMER_IDLE, Meeting.timer_ends_at: None, Meeting.timer_remaining: None}
-    raise Invalid(gettext("Unknown timer action."))
+        return started_timer(now, timebox_seconds(meeting.timebox_pattern, round_number), round_number)
+    return changed_timer(timer, action, now)
 
 
 def cast_thumb(user: User, code, choice) -> Change:

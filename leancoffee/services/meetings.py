@@ -171,7 +171,7 @@ def change_meeting_status(user: User, code, status, *, expected=None) -> Change:
             reveal_all(meeting)  # a finished meeting keeps nothing private: its summary lists every topic
         if status == COMPLETED:
             end_discussion(meeting, DISCUSSED, now)
-        elif status == PLANNED and meeting.phase == DISCUSSING_PHASE:
-            end_discussion(meeting, TO_DISCUSS, now)
+        elif status == PLANNED and meeting.phase != COLLECTING:
+            end_discussion(meeting, TO_DISCUSS, now)  # and the voting timebox, if one runs, ends
         Meeting.update(fields).where(Meeting.id == meeting.id).execute()
     return Change(changes.SESSION_STATUS_CHANGED, meeting.id, meeting.version, actor_id=user.id)

@@ -66,6 +66,8 @@ def run_again(user: User, code) -> tuple[Change, Meeting]:
             code=new_meeting_code(), title=meeting.title, votes_per_person=meeting.votes_per_person,
             hidden_voting=meeting.hidden_voting, timebox_pattern=meeting.timebox_pattern, show_authors=meeting.show_authors,
             private_writing=meeting.private_writing, facilitator=meeting.facilitator_id, series=series.id,
+            collecting_seconds=meeting.collecting_seconds, voting_seconds=meeting.voting_seconds,
+            planned_minutes=meeting.planned_minutes,
         )
         hosts = Participant.select().where((Participant.meeting == meeting.id)
                                            & ((Participant.role == FACILITATOR) | (Participant.user == user.id)))

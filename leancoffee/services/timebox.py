@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from flask_babel import gettext
 
-from leancoffee.models import TIMER_IDLE, TIMER_PAUSED, TIMER_RUNNING
-from leancoffee.services.errors import Invalid
+from leancoffee.models import TIMER_IDLE, TIMER_PAUSED, TIMER_RUNNING, Meeting
+from leancoffee.services.errors import Conflict, Invalid
 
 # At most 5 digits before the point and 3 after: any longer number is no timebox (and 400 nines overflow a float).
 _TOKEN = re.compile(r"^(\d{1,5}(?:\.\d{1,3})?)\s*(s|sec|m|min)?$", re.ASCII)
@@ -84,6 +84,36 @@ def timer_view(meeting, now: datetime) -> TimerView:
 
 def ends_after(now: datetime, seconds: float) -> datetime:
     return now + timedelta(seconds=seconds)
+
+
+def started_timer(now: datetime, seconds: float, round_number: int) -> dict:
+    """Timer columns for a timebox of `seconds` starting now (round 0: a collecting or voting timebox, no topic's)."""
+    return {Meeting.timer_state: TIMER_RUNNING, Meeting.timer_ends_at: ends_after(now, seconds),
+            Meeting.timer_remaining: None, Meeting.timer_round: round_number}
+
+
+def changed_timer(timer: TimerView, action: str, now: datetime) -> dict:
+    """Timer columns after pause, resume, extend (+1 minute) or stop, any timebox; Conflict when it makes no sense now."""
+    if action == "pause":
+        if timer.state != TIMER_RUNNING or timer.expired:
+            raise Conflict(gettext("Only a running timer can be paused."))
+        return {Meeting.timer_state: TIMER_PAUSED, Meeting.timer_ends_at: None, Meeting.timer_remaining: timer.remaining}
+    if action == "resume":
+        if timer.state != TIMER_PAUSED:
+            raise Conflict(gettext("The timer is not paused."))
+        return {Meeting.timer_state: TIMER_RUNNING, Meeting.timer_ends_at: ends_after(now, timer.remaining),
+                Meeting.timer_remaining: None}
+    if action == "extend":
+        if timer.state == TIMER_PAUSED:
+            return {Meeting.timer_remaining: timer.remaining + EXTEND_SECONDS}
+        if timer.state != TIMER_RUNNING:
+            raise Conflict(gettext("Start the timer before extending it."))
+        return {Meeting.timer_ends_at: ends_after(now, timer.remaining + EXTEND_SECONDS)}
+    if action == "stop":
+        if timer.state == TIMER_IDLE:
+            raise Conflict(gettext("The timer is not running."))
+        return {Meeting.timer_state: TIMER_IDLE, Meeting.timer_ends_at: None, Meeting.timer_remaining: None}
+    raise Invalid(gettext("Unknown timer action."))
 
 
 def epoch_ms(moment: datetime) -> int:

@@ -32,10 +32,13 @@ def expected_state(action: str, meeting: Meeting, discussed=None, topic=None) ->
     """What a facilitator's form names as the state it acts on (its hidden `expected` field).
 
     Rendered from the board, computed again from the database inside the write: "status", "phase",
-    "discussion" (the topic discussed, or none), "round" (that topic and its timebox), "column" (where `topic` is).
+    "discussion" (the topic discussed, or none), "round" (that topic and its timebox, or else the phase's timebox),
+    "column" (where `topic` is).
     """
     if action == "column":
         return topic.status
+    if action == "round" and discussed is None:
+        return f"{meeting.phase}-timebox"  # the collecting or voting timebox: it is the phase's
     if action in ("discussion", "round"):
         suffix = f"-round-{meeting.timer_round}" if action == "round" else ""
         return f"topic-{discussed.id}{suffix}" if discussed is not None else "none"

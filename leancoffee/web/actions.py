@@ -16,6 +16,7 @@ from leancoffee.services import (
     facilitation,
     meetings,
     merging,
+    progress,
     roles,
     room,
     series,
@@ -178,10 +179,11 @@ def change_phase(code):
 
 @bp.post("/m/<meeting_code:code>/settings")
 def update_settings(code):
-    """Facilitator: hidden voting and the timebox pattern."""
+    """Facilitator: the meeting's settings (hidden voting, timeboxes, planned length, authors, private writing)."""
     form = request.form
     return perform(code, facilitation.update_settings, form.get("hidden_voting") == "1", form.get("timebox_pattern"),
-                    _checkbox("show_authors"), _checkbox("private_writing"))
+                    _checkbox("show_authors"), _checkbox("private_writing"), form.get("collecting_timebox"),
+                    form.get("voting_timebox"), form.get("planned_minutes"))
 
 
 def _checkbox(name: str) -> bool | None:
@@ -213,6 +215,12 @@ def discuss_next(code):
 def control_timer(code):
     """Facilitator: start, pause, resume, extend or stop the timer."""
     return perform(code, partial(facilitation.control_timer, expected=_expected()), request.form.get("action"))
+
+
+@bp.post("/m/<meeting_code:code>/done-voting")
+def done_voting(code):
+    """Say "I'm done voting" (done=1), or take it back (done=0)."""
+    return perform(code, progress.set_done_voting, request.form.get("done"))
 
 
 @bp.post("/m/<meeting_code:code>/thumbs")
