@@ -29,7 +29,7 @@ from leancoffee.db import SCHEMA_LOCK_KEY, db, open_database
 from leancoffee.migration_v6 import real_teams
 from leancoffee.migration_v7 import actions_and_series
 from leancoffee.migration_v8 import api_tokens
-from leancoffee.migration_v10 import meeting_time
+from leancoffee.migration_v9 import meeting_time
 from leancoffee.models import utcnow
 
 
@@ -197,8 +197,7 @@ MIGRATIONS = [
     (6, "real teams", real_teams),
     (7, "actions and series", actions_and_series),
     (8, "api tokens", api_tokens),
-    # 9 is another branch's (webhooks): steps run in this list's order, so 10 stays last whether or not 9 is here.
-    (10, "meeting time", meeting_time),
+    (9, "meeting time", meeting_time),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -211,7 +210,7 @@ def current_version() -> int:
         return 0
     # Made by create_tables from today's models (as before migrations existed): recognised by its newest columns.
     if "planned_minutes" in {c.name for c in db.get_columns("meeting")}:
-        return 10
+        return 9
     return _version_before_migrations()
 
 

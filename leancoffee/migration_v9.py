@@ -1,4 +1,4 @@
-"""Schema version 10, time for the whole meeting and voting progress (a step of migrations.py, kept whole here)."""
+"""Schema version 9, time for the whole meeting and voting progress (a step of migrations.py, kept whole here)."""
 
 from peewee import SQL, BooleanField, Check, IntegerField, SqliteDatabase
 from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
