@@ -54,6 +54,15 @@ def finish(fay, m):
     assert Meeting.get_by_id(m.id).status == "completed"
 
 
+def test_every_id_on_a_board_with_notes_is_unique(discussed):
+    """The facilitator's board holds each topic's new-note form and each note's edit form: their fields' ids differ."""
+    m, fay, ann, bob = discussed
+    board = fay.get(f"/m/{m.code}").text
+    ids = re.findall(r'\sid="([^"]+)"', board)
+    assert f"new-note-{topic_id('Rota')}-owner" in ids and f"note-edit-{note('Draft the rota').id}-owner" in ids
+    assert sorted(i for i in set(ids) if ids.count(i) > 1) == []
+
+
 def test_an_owner_is_picked_from_the_participants_or_typed_never_both(discussed):
     m, fay, ann, bob = discussed
     action = note("Draft the rota")
