@@ -55,4 +55,5 @@ def _setting(app, name: str) -> str | None:
 def retry_after_seconds() -> int:
     """Whole seconds until the breached window lets this person write again (at least 1)."""
     breached = current_app.extensions["write_limiter"].current_limit
-    return max(1, math.ceil(breached.reset_at - time.time())) if breached is not None else 1
+    # The window's own reset time: Flask-Limiter's `reset_at` adds a second, which made a 10 s window say 11.
+    return max(1, math.ceil(breached.window.reset_time - time.time())) if breached is not None else 1
