@@ -133,6 +133,10 @@ def test_a_german_browser_runs_a_meeting(chromium, server):
     expect(page.locator("#timer")).to_contain_text("Gerade dran")
     expect(page.locator("#meeting-status")).to_contain_text("Timer pausieren")
     page.screenshot(path=str(ARTIFACTS / "i18n-board-de-phone.png"), full_page=False)
+    outside = page.evaluate("""() => [...document.querySelectorAll('#action-bar > :not([hidden])')]
+        .filter(e => { const r = e.getBoundingClientRect(); return r.left < 0 || r.right > innerWidth; })
+        .map(e => e.textContent.trim())""")
+    assert outside == []  # the phone's bar holds both German shortcuts ("Gerade dran", "Erkenntnis festhalten")
 
     note = page.get_by_label("Text (bis zu 500 Zeichen)").first
     page.get_by_role("link", name="Erkenntnis festhalten").click()
