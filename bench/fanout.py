@@ -15,24 +15,24 @@ import resource
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import flood, scenarios, vote_cpu  # noqa: E402
+from bench import flood, prod_path, scenarios, vote_cpu  # noqa: E402
 from bench.report import print_table, ratios  # noqa: E402
+from bench.servers import scratch_database  # noqa: E402
 
 HARNESS_CORE = 0
 FULL = {
     "latency": [("1x25", [25], 200), ("1x200", [200], 200), ("1x1000", [1000], 200), ("200x25", [25] * 200, 200)],
     "slow": (200, 600), "sustained": (10, 25, 8, 60.0), "hold": 300.0, "workers": (200, 200), "vote_cpu": (6, 1000),
-    "flood": (200, 200),
+    "flood": (200, 200), "prod_path": (6, 500),
 }
 QUICK = {
     "latency": [("1x25", [25], 20), ("4x25", [25] * 4, 20)],
     "slow": (25, 20), "sustained": (2, 10, 3, 3.0), "hold": 2.0, "workers": (25, 20), "vote_cpu": (3, 50),
-    "flood": (25, 20),
+    "flood": (25, 20), "prod_path": (2, 20),
 }
 
 
@@ -88,6 +88,10 @@ async def run(plan: dict, only: set[str] | None) -> dict:
         result["sustained"] = await scenarios.sustained_row(*plan["sustained"])
     if not only or "workers" in only:
         result["two_workers"] = await two_worker_rows(plan)
+    if not only or "prod-path" in only:
+        print("  prod-path: CPU per vote on SQLite, PostgreSQL, + Redis, gunicorn, and the floor under gunicorn ...",
+              file=sys.stderr, flush=True)
+        result["prod_path"] = await prod_path.prod_path_row(*plan["prod_path"])
     return result
 
 
@@ -124,21 +128,6 @@ async def two_worker_rows(plan: dict) -> dict | str:
     if one.get("p99_ms") is not None and two.get("p99_ms") is not None:
         rows["p99_delta_ms"] = round(two["p99_ms"] - one["p99_ms"], 2)
     return rows
-
-
-@contextmanager
-def scratch_database(admin_url: str):
-    """A new, empty PostgreSQL database next to the one admin_url names; dropped afterwards."""
-    import psycopg
-
-    name = f"lc_bench_{os.getpid()}_{int(time.time() * 1000) % 10**8}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield admin_url.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def main(argv=None) -> dict:

@@ -79,6 +79,7 @@ def table_lines(result: dict) -> list[str]:
         lines.append(f"2 workers: {two}")
     elif two:
         lines += _worker_lines(two)
+    lines += _prod_path_lines(result.get("prod_path"))
     return lines
 
 
@@ -116,3 +117,18 @@ def _worker_lines(rows: dict) -> list[str]:
 
 def print_table(result: dict) -> None:
     print("\n".join(table_lines(result)))
+
+
+def _prod_path_lines(row: dict | str | None) -> list[str]:
+    """CPU per vote on each way the app is deployed, and the floor under the same gunicorn worker."""
+    if row is None:
+        return []
+    if isinstance(row, str):
+        return [f"production path: {row}"]
+    out = [f"production path (CPU per vote, no socket open, {row['blocks']} rotating blocks of {row['votes_per_block']}):"]
+    for name, setup in row["setups"].items():
+        out.append(f"  {name}: {setup['cpu_us_per_vote']} µs/vote (blocks {setup['blocks_cpu_us_per_vote']}),"
+                   f" {setup['votes_per_s']} votes/s, lost {setup['lost']}, double-counted {setup['double_counted']}")
+    out.append(f"  gunicorn ÷ floor under gunicorn: {row['gunicorn_vs_floor']} (target ≤ 1.5);"
+               f" gunicorn ÷ app.py on SQLite: {row['gunicorn_vs_sqlite']} (target ≤ 2.5)")
+    return out

@@ -1,5 +1,6 @@
 """Start the app, the baseline and the peer on their own core, and read their CPU time and memory."""
 
+import itertools
 import os
 import shutil
 import socket
@@ -7,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +46,8 @@ class Server:
     """One server process (or gunicorn and its workers) on a free port; CPU seconds and RSS come from /proc.
 
     kind: "app" (`python app.py`, SQLite), "gunicorn" (`gunicorn -c gunicorn.conf.py -w <workers>`, on the
-    DATABASE_URL and REDIS_URL given in env), "floor" (bench/floor_server.py on its own SQLite file), "baseline" or "peer".
+    DATABASE_URL and REDIS_URL given in env), "floor" (bench/floor_server.py on its own SQLite file), "floor_gunicorn"
+    (the floor under one gunicorn worker, on the DATABASE_URL given), "baseline" or "peer".
     """
 
     def __init__(self, kind: str, frame_file: str | None = None, core: str | None = SERVER_CORE, env: dict | None = None,
@@ -60,6 +63,9 @@ class Server:
             cmd = [py, str(ROOT / "app.py"), "--port", str(self.port)]
         elif kind == "gunicorn":
             cmd = [py, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "-b", f"127.0.0.1:{self.port}", "-w", str(workers)]
+        elif kind == "floor_gunicorn":  # the floor under the app's gunicorn settings and worker
+            cmd = [py, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "-b", f"127.0.0.1:{self.port}", "-w", "1",
+                   "bench.floor_wsgi:application"]
         elif kind == "floor":
             cmd = [py, str(ROOT / "bench" / "floor_server.py"), str(self.port), f"sqlite:///{self.db_path}"]
         else:
@@ -147,3 +153,21 @@ class Server:
             print(f"    {self.kind} log kept: {self.log_path}", file=sys.stderr, flush=True)
         else:
             shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+_scratch_numbers = itertools.count()
+
+
+@contextmanager
+def scratch_database(admin_url: str):
+    """A new, empty PostgreSQL database next to the one admin_url names; dropped afterwards."""
+    import psycopg
+
+    name = f"lc_bench_{os.getpid()}_{next(_scratch_numbers)}_{int(time.time() * 1000) % 10**8}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

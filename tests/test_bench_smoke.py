@@ -21,9 +21,9 @@ ROW_KEYS = {"scenario", "server", "sockets", "votes", "p50_ms", "p99_ms", "max_m
 def test_quick_benchmark_produces_every_row_and_loses_no_vote(tmp_path, monkeypatch, capsys):
     # vote-cpu: 50 votes a block, so that even the floor's block takes several of /proc's 10 ms ticks.
     tiny = {"latency": [("1x25", [25], 20)], "slow": (10, 10), "sustained": (1, 10, 3, 2.0), "hold": 0, "vote_cpu": (3, 50),
-            "flood": (10, 10)}
+            "flood": (10, 10), "prod_path": (1, 10)}
     monkeypatch.setattr(fanout, "QUICK", tiny)
-    monkeypatch.delenv("DATABASE_URL", raising=False)  # the 2-worker rows have a test of their own
+    monkeypatch.delenv("DATABASE_URL", raising=False)  # the 2-worker and production-path rows have tests of their own
     out = tmp_path / "fanout.json"
     cores = os.sched_getaffinity(0)
     try:
@@ -39,7 +39,7 @@ def test_quick_benchmark_produces_every_row_and_loses_no_vote(tmp_path, monkeypa
         assert row["stalls"] == 0 and row["delivered"] == 20 * 25 and row["p99_ms"] > 0
     assert result["rows"][0]["frame_bytes"] > 100
     assert 0 < result["rows"][0]["server_fanout_ms"] < result["rows"][0]["p99_ms"]
-    assert result["two_workers"].startswith("skipped")
+    assert result["two_workers"].startswith("skipped") and result["prod_path"].startswith("skipped")
     sustained = result["sustained"]
     assert sustained["accepted"] > 0 and sustained["lost"] == 0 and sustained["double_counted"] == 0
     assert sustained["stale_screens"] == 0
@@ -80,3 +80,29 @@ def test_quick_two_worker_rows_run_on_postgresql_and_redis(tmp_path, monkeypatch
         assert sustained["lost"] == sustained["double_counted"] == sustained["stale_screens"] == 0, sustained
     assert rows["throughput_ratio"] > 0
     assert "2 workers / 1 worker throughput" in capsys.readouterr().out
+
+
+def test_quick_production_path_row_votes_on_every_setup(tmp_path, monkeypatch, capsys):
+    from bench import prod_path
+    from tests.backends import PG_ADMIN_URL, SHARED_REDIS_URL, need_postgres, need_redis
+
+    need_postgres()
+    need_redis()
+    monkeypatch.setattr(fanout, "QUICK", {"latency": [], "prod_path": (2, 20)})
+    monkeypatch.setenv("DATABASE_URL", PG_ADMIN_URL)
+    monkeypatch.setenv("REDIS_URL", SHARED_REDIS_URL)
+    out = tmp_path / "prod.json"
+    cores = os.sched_getaffinity(0)
+    try:
+        fanout.main(["--quick", "--only", "prod-path", "--json", str(out)])
+    finally:
+        os.sched_setaffinity(0, cores)
+
+    row = json.loads(out.read_text())["prod_path"]
+    assert isinstance(row, dict), row
+    assert list(row["setups"]) == list(prod_path.SETUPS)
+    for name, setup in row["setups"].items():
+        assert setup["accepted"] == setup["votes"] == 2 * 20 and setup["refused"] == 0, name
+        assert setup["lost"] == setup["double_counted"] == 0 and setup["cpu_us_per_vote"] > 0, name
+    assert row["gunicorn_vs_floor"] > 0 and row["gunicorn_vs_sqlite"] > 0
+    assert "gunicorn ÷ floor under gunicorn" in capsys.readouterr().out
