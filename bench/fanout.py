@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import flood, prod_path, scenarios, vote_cpu  # noqa: E402
+from bench import flood, hidden, prod_path, scenarios, vote_cpu  # noqa: E402
 from bench.report import print_table, ratios  # noqa: E402
 from bench.servers import scratch_database  # noqa: E402
 
@@ -27,12 +27,12 @@ HARNESS_CORE = 0
 FULL = {
     "latency": [("1x25", [25], 200), ("1x200", [200], 200), ("1x1000", [1000], 200), ("200x25", [25] * 200, 200)],
     "slow": (200, 600), "sustained": (10, 25, 8, 60.0), "hold": 300.0, "workers": (200, 200), "vote_cpu": (6, 1000),
-    "flood": (200, 200), "prod_path": (6, 500),
+    "flood": (200, 200), "prod_path": (6, 500), "hidden": (200, 100),
 }
 QUICK = {
     "latency": [("1x25", [25], 20), ("4x25", [25] * 4, 20)],
     "slow": (25, 20), "sustained": (2, 10, 3, 3.0), "hold": 2.0, "workers": (25, 20), "vote_cpu": (3, 50),
-    "flood": (25, 20), "prod_path": (2, 20),
+    "flood": (25, 20), "prod_path": (2, 20), "hidden": (10, 10),
 }
 
 
@@ -88,6 +88,9 @@ async def run(plan: dict, only: set[str] | None) -> dict:
         result["sustained"] = await scenarios.sustained_row(*plan["sustained"])
     if not only or "workers" in only:
         result["two_workers"] = await two_worker_rows(plan)
+    if not only or "hidden" in only:
+        print("  hidden: what other screens receive per hidden vote ...", file=sys.stderr, flush=True)
+        result["hidden"] = await hidden.hidden_row(*plan["hidden"])
     if not only or "prod-path" in only:
         print("  prod-path: CPU per vote on SQLite, PostgreSQL, + Redis, gunicorn, and the floor under gunicorn ...",
               file=sys.stderr, flush=True)

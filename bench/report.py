@@ -79,6 +79,7 @@ def table_lines(result: dict) -> list[str]:
         lines.append(f"2 workers: {two}")
     elif two:
         lines += _worker_lines(two)
+    lines += _hidden_lines(result.get("hidden"))
     lines += _prod_path_lines(result.get("prod_path"))
     return lines
 
@@ -132,3 +133,14 @@ def _prod_path_lines(row: dict | str | None) -> list[str]:
     out.append(f"  gunicorn ÷ floor under gunicorn: {row['gunicorn_vs_floor']} (target ≤ 1.5);"
                f" gunicorn ÷ app.py on SQLite: {row['gunicorn_vs_sqlite']} (target ≤ 2.5)")
     return out
+
+
+def _hidden_lines(row: dict | None) -> list[str]:
+    """Frames and bytes per hidden vote: on the voter's own screen, and on all the others together."""
+    if not row:
+        return []
+    if "error" in row:
+        return [f"hidden: FAILED {row['error']}"]
+    return [f"hidden voting ({row['sockets']} sockets, {row['votes']} votes, {row['refused']} refused): the voter's screen"
+            f" {row['voter_frames_per_vote']} frames per vote; all other screens together {row['others_frames_per_vote']}"
+            f" frames and {row['others_bytes_per_vote']} bytes per vote"]

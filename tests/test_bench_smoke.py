@@ -21,7 +21,7 @@ ROW_KEYS = {"scenario", "server", "sockets", "votes", "p50_ms", "p99_ms", "max_m
 def test_quick_benchmark_produces_every_row_and_loses_no_vote(tmp_path, monkeypatch, capsys):
     # vote-cpu: 50 votes a block, so that even the floor's block takes several of /proc's 10 ms ticks.
     tiny = {"latency": [("1x25", [25], 20)], "slow": (10, 10), "sustained": (1, 10, 3, 2.0), "hold": 0, "vote_cpu": (3, 50),
-            "flood": (10, 10), "prod_path": (1, 10)}
+            "flood": (10, 10), "prod_path": (1, 10), "hidden": (5, 10)}
     monkeypatch.setattr(fanout, "QUICK", tiny)
     monkeypatch.delenv("DATABASE_URL", raising=False)  # the 2-worker and production-path rows have tests of their own
     out = tmp_path / "fanout.json"
@@ -50,10 +50,13 @@ def test_quick_benchmark_produces_every_row_and_loses_no_vote(tmp_path, monkeypa
         assert side["accepted"] == side["votes"] == 3 * 50 and side["refused"] == 0, side
         assert side["lost"] == side["double_counted"] == 0 and side["cpu_us_per_vote"] > 0, side
     assert vote_cpu["cpu_vs_floor"] > 0 and vote_cpu["plain_cpu_vs_floor"] > 0
+    hidden = result["hidden"]  # the voter's own screen gets its votes; no other screen gets anything
+    assert hidden["refused"] == 0 and hidden["voter_frames_per_vote"] >= 1, hidden
+    assert hidden["others_frames_per_vote"] == hidden["others_bytes_per_vote"] == 0, hidden
     flood = result["flood"]
     assert flood["flood_sockets_closed"] > 0 and flood["quiet_p99_ms"] > 0 and flood["flooded_p99_ms"] > 0, flood
     out = capsys.readouterr().out
-    assert "app/base p99" in out and "app/floor" in out and "flooding sockets closed" in out
+    assert "app/base p99" in out and "app/floor" in out and "flooding sockets closed" in out and "hidden voting (" in out
 
 
 def test_quick_two_worker_rows_run_on_postgresql_and_redis(tmp_path, monkeypatch, capsys):
