@@ -67,10 +67,26 @@ def refused_address(ip, allowed) -> bool:
     """Whether an address is loopback, private, link-local, reserved, multicast or metadata, and not in `allowed`."""
     if any(ip in network for network in allowed if network.version == ip.version):
         return False
-    mapped = getattr(ip, "ipv4_mapped", None)
-    if mapped is not None:
-        return refused_address(mapped, allowed)
+    inner = _embedded_ipv4(ip)
+    if inner is not None:
+        return refused_address(inner, allowed)
     return ip in METADATA or ip.is_multicast or ip.is_unspecified or not ip.is_global
+
+
+NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+
+
+def _embedded_ipv4(ip):
+    """The IPv4 address an IPv6 one carries (mapped, NAT64, 6to4, Teredo's client), which is where it leads."""
+    if ip.version == 4:
+        return None
+    if ip.ipv4_mapped or ip.sixtofour:
+        return ip.ipv4_mapped or ip.sixtofour
+    if ip.teredo:
+        return ip.teredo[1]
+    if any(ip in network for network in NAT64):
+        return ipaddress.ip_address(int(ip) & 0xFFFFFFFF)
+    return None
 
 
 def resolve(target: Target, allowed) -> str:
