@@ -279,3 +279,20 @@ def test_a_series_webhook_hears_every_meeting_of_the_series(allow_loopback, meet
     assert page.status_code == 200 and "whsec_" in page.text and Webhook.get().series_id == m2.series_id
     finish(fay, m2.code)
     assert [d.event for d in WebhookDelivery.select()] == ["meeting.finished"]
+
+
+def test_the_webhooks_page_and_its_refusals_speak_german(allow_loopback, meeting):
+    from tests.test_i18n import english_sentences, page_text
+
+    m, fay, ann, bob = meeting
+    fay.client.set_cookie("lang", "de")
+    made = add(fay, m.code, "http://127.0.0.1:9/hook", "teams", ["meeting.finished", "topic.discussed"])
+    finish(fay, m.code)
+    refused = add(fay, m.code, "ftp://example.org/x")
+    english = english_sentences()
+    for response in (made, fay.get(f"/m/{m.code}/webhooks"), refused):
+        text = page_text(response.text)
+        assert [s for s in english if s in text] == [], text
+    assert "Webhook hinzugefügt" in made.text and "Das ist keine http://" in refused.text
+    card = json.loads(WebhookDelivery.get().body)
+    assert card["attachments"][0]["content"]["body"][0]["text"].startswith("Lean Coffee beendet")
