@@ -296,3 +296,41 @@ def test_the_webhooks_page_and_its_refusals_speak_german(allow_loopback, meeting
     assert "Webhook hinzugefügt" in made.text and "Das ist keine http://" in refused.text
     card = json.loads(WebhookDelivery.get().body)
     assert card["attachments"][0]["content"]["body"][0]["text"].startswith("Lean Coffee beendet")
+
+
+def test_a_topic_merged_away_while_discussed_is_not_announced_as_discussed(allow_loopback, app, trio):
+    m, fay, ann, bob = trio
+    with app.test_request_context():
+        Webhook.create(meeting=m.id, url="http://127.0.0.1:9/x", format="json", secret="s" * 40, on_topic=True,
+                       on_finished=False)
+        first = topics.add_topic(ann, m.code, "Twice", "").topic_id
+        second = topics.add_topic(bob, m.code, "Twice again", "").topic_id
+        facilitation.change_phase(fay, m.code, "voting")
+        facilitation.discuss_next(fay, m.code, topic=first)
+        from leancoffee.services import merging
+
+        merging.merge_topics(fay, m.code, first, second)
+        assert WebhookDelivery.select().count() == 0
+        facilitation.discuss_next(fay, m.code)
+        facilitation.change_phase(fay, m.code, "done")
+    assert [json.loads(d.body)["topic"]["title"] for d in WebhookDelivery.select()] == ["Twice again"]
+
+
+def test_the_readme_s_verification_snippet_accepts_a_delivery_and_refuses_a_forgery():
+    import re
+    import time
+
+    from leancoffee.webhooks.delivery import Attempt, headers_for
+    from tests.helpers import ROOT
+
+    snippet = re.search(r"```python\n(import hashlib.*?)```", (ROOT / "README.md").read_text(), re.S).group(1)
+    scope: dict = {}
+    exec(snippet, scope)  # noqa: S102 (the README's own code, run as a reader would)
+    body = b'{"event":"meeting.finished"}'
+    headers = headers_for(Attempt("id-1", "meeting.finished", 1, body.decode(), "https://x", "whsec_" + "k" * 43), "x", body)
+    assert scope["verify"]("whsec_" + "k" * 43, headers, body)
+    assert not scope["verify"]("whsec_" + "k" * 43, headers, body + b" ")
+    assert not scope["verify"]("whsec_" + "j" * 43, headers, body)
+    old = headers_for(Attempt("id-1", "meeting.finished", 1, body.decode(), "https://x", "whsec_" + "k" * 43), "x", body,
+                      now=time.time() - 3600)
+    assert not scope["verify"]("whsec_" + "k" * 43, old, body)  # a replay an hour later
