@@ -83,6 +83,12 @@ def test_bad_input_is_a_clear_refusal_and_saves_nothing(allow_loopback, meeting,
     assert Webhook.select().count() == 0
 
 
+def test_a_form_over_64_kb_is_413_and_saves_nothing(allow_loopback, meeting):
+    m, fay, ann, bob = meeting
+    response = add(fay, m.code, "http://127.0.0.1:9/" + "a" * 70_000)
+    assert response.status_code == 413 and Webhook.select().count() == 0
+
+
 def test_strangers_and_participants_are_refused_everywhere(allow_loopback, meeting, person):
     m, fay, ann, bob = meeting
     add(fay, m.code, "http://127.0.0.1:9/hook")
@@ -159,10 +165,16 @@ def test_payloads_keep_hidden_votes_and_anonymous_authors(allow_loopback, app, t
 
 def test_a_signed_delivery_reaches_a_real_receiver(allow_loopback, meeting):
     m, fay, ann, bob = meeting
+    from leancoffee import metrics
+
+    delivered = metrics.WEBHOOK_DELIVERIES.labels("delivered")._value.get()
     with Receiver() as receiver:
         secret = secret_on(add(fay, m.code, receiver.url).text)
         finish(fay, m.code)
+        assert f'href="/m/{m.code}/webhooks"' in fay.get(f"/m/{m.code}/summary").text  # the finished meeting's way back
+        assert f'href="/m/{m.code}/webhooks"' not in ann.get(f"/m/{m.code}/summary").text
         assert send_due(allow_loopback) == 1
+        assert metrics.WEBHOOK_DELIVERIES.labels("delivered")._value.get() == delivered + 1
         [(headers, body, status)] = receiver.received
     assert verify(secret, headers, body) and not verify("whsec_wrong" + "x" * 30, headers, body)
     delivery = WebhookDelivery.get()

@@ -52,6 +52,8 @@ def test_the_real_server_delivers_a_signed_meeting_summary_with_public_links(tmp
             finish(fay, code)
             [(headers, body, status)] = receiver.wait_for(1)
             time.sleep(1)  # and nothing more arrives
+            exposed = fay.get("/metrics").text
+            assert 'leancoffee_webhook_deliveries_total{outcome="delivered"} 1.0' in exposed
         finally:
             server.stop()
     assert len(receiver.received) == 1 and status == 200
