@@ -346,3 +346,20 @@ def test_the_readme_s_verification_snippet_accepts_a_delivery_and_refuses_a_forg
     old = headers_for(Attempt("id-1", "meeting.finished", 1, body.decode(), "https://x", "whsec_" + "k" * 43), "x", body,
                       now=time.time() - 3600)
     assert not scope["verify"]("whsec_" + "k" * 43, old, body)  # a replay an hour later
+
+
+def test_a_payload_that_cannot_be_built_never_fails_the_change(allow_loopback, meeting, monkeypatch):
+    from leancoffee import metrics
+    from leancoffee.webhooks import payloads
+
+    m, fay, ann, bob = meeting
+    add(fay, m.code, "http://127.0.0.1:9/hook")
+    errors = metrics.ERRORS.labels("webhook_enqueue")._value.get()
+
+    def broken(*args, **kwargs):
+        raise KeyError("a bug in a payload")
+
+    monkeypatch.setattr(payloads, "document", broken)
+    finish(fay, m.code)  # the meeting finishes all the same
+    assert type(m).get_by_id(m.id).status == "completed" and WebhookDelivery.select().count() == 0
+    assert metrics.ERRORS.labels("webhook_enqueue")._value.get() == errors + 1
