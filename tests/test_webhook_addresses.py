@@ -118,3 +118,58 @@ def test_a_name_that_does_not_resolve_is_refused_with_its_reason(meeting, monkey
     monkeypatch.setattr(socket, "getaddrinfo", no_such_name)
     response = add(fay, m.code)
     assert response.status_code == 422 and "does not resolve" in response.text
+
+
+def _tls_receiver(tmp_path, name: str):
+    """A receiver on 127.0.0.1 speaking TLS with a self-signed certificate for `name`; (receiver, certificate file)."""
+    import ssl
+    import subprocess
+
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", f"/CN={name}",
+                    "-addext", f"subjectAltName=DNS:{name}", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    from tests.webhook_receiver import Receiver
+
+    receiver = Receiver()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    receiver.server.socket = context.wrap_socket(receiver.server.socket, server_side=True)
+    return receiver, cert
+
+
+@pytest.mark.parametrize("certified", ["hooks.test", "someone-else.test"])
+def test_https_connects_to_the_checked_address_and_still_verifies_the_name_s_certificate(app, meeting, monkeypatch, tmp_path,
+                                                                                         certified):
+    import shutil
+
+    from tests.helpers import need
+
+    need(shutil.which("openssl") is not None, "openssl is not installed")
+    m, fay, ann, bob = meeting
+    receiver, cert = _tls_receiver(tmp_path, certified)
+    port = receiver.server.server_address[1]
+    real_getaddrinfo = socket.getaddrinfo
+    lookups = []
+
+    def resolve_hooks_test(host, *args, **kwargs):
+        lookups.append(host)
+        return real_getaddrinfo("127.0.0.1" if host == "hooks.test" else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve_hooks_test)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # trust this certificate (and only it) for the test
+    app.config["WEBHOOKS_ALLOW_NETWORKS"] = parse_networks("127.0.0.1/32")
+    with receiver:
+        assert add(fay, m.code, f"https://hooks.test:{port}/in").status_code == 200
+        with app.test_request_context():
+            queue.enqueue("meeting.finished", m)
+        lookups.clear()
+        with app.app_context():
+            sender.run_once(app.config)
+    delivery = WebhookDelivery.get()
+    assert lookups in (["hooks.test"], ["hooks.test", "127.0.0.1"])  # the name once; urllib3 gets the address itself
+    if certified == "hooks.test":
+        [(headers, body, status)] = receiver.received
+        assert headers["Host"] == f"hooks.test:{port}" and delivery.status == "delivered"
+    else:  # a certificate for another name is refused: nothing is sent
+        assert receiver.received == [] and delivery.status == PENDING and "SSLError" in delivery.last_error
