@@ -54,6 +54,11 @@ def test_a_facilitator_adds_a_webhook_sees_its_secret_once_and_its_delivery_in_t
             expect(log.locator(".delivery-code")).to_have_text("200")
             axe_clean(page, request, "webhooks, delivery log")
             shots(page, "webhooks-log")
+            page.get_by_role("button", name="Delete").click()  # asks first
+            dialog = page.locator("dialog.confirm-dialog")
+            expect(dialog).to_contain_text(f"Delete the webhook to {receiver.url}?")
+            page.locator("#confirm-dialog-ok").click()
+            expect(page.locator("#no-webhooks")).to_be_visible()
             assert page.errors == []
         finally:
             if context is not None:
