@@ -18,6 +18,7 @@ from leancoffee.factory import create_app, tune_garbage_collector  # noqa: E402
 from leancoffee.live import live  # noqa: E402
 from leancoffee.redaction import RedactCodes  # noqa: E402
 from leancoffee.serving import StrictServer  # noqa: E402
+from leancoffee.webhooks import sender  # noqa: E402
 
 log = logging.getLogger("leancoffee")
 
@@ -62,6 +63,7 @@ def main() -> None:
         gevent.sleep(0.2)
         server.stop(timeout=2)
 
+    sender.start(app)  # webhook deliveries, in the background (WEBHOOKS_SENDER=off: none)
     for sig in (signal.SIGINT, signal.SIGTERM):
         gevent.signal_handler(sig, shut_down)
     log.info("Lean Coffee board on http://%s:%s (database: %s)", args.host, args.port, app.config["DATABASE_URL"].split("@")[-1])

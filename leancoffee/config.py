@@ -165,6 +165,16 @@ def load_config() -> dict:
         # The address people open (`http://192.168.1.20:5000`): every link shown, copied or put in a QR
         # code starts with it, and sockets from its origin are accepted. Unset: the address of the request.
         "PUBLIC_URL": parse_public_url(env.get("PUBLIC_URL")),
+        # Webhooks: "off" starts no sender in this process (deliveries wait in the database for one that has it).
+        "WEBHOOKS_SENDER": env.get("WEBHOOKS_SENDER", "on"),
+        # Networks webhooks may reach although they are not public (loopback, private...): none by default.
+        "WEBHOOKS_ALLOW_NETWORKS": parse_networks(env.get("WEBHOOKS_ALLOW_NETWORKS", "")),
+        # A failed delivery is tried again after this many seconds, doubling up to the most; each attempt's time limit.
+        "WEBHOOKS_RETRY_SECONDS": float(env.get("WEBHOOKS_RETRY_SECONDS", "10")),
+        "WEBHOOKS_RETRY_MAX_SECONDS": float(env.get("WEBHOOKS_RETRY_MAX_SECONDS", "3600")),
+        "WEBHOOKS_TIMEOUT_SECONDS": float(env.get("WEBHOOKS_TIMEOUT_SECONDS", "5")),
+        # How often an idle sender looks for due deliveries.
+        "WEBHOOKS_POLL_SECONDS": float(env.get("WEBHOOKS_POLL_SECONDS", "2")),
         # Set by app.py from --host: on loopback only, the facilitator is told how to let phones in.
         "LISTENS_ON_LOOPBACK": False,
     }

@@ -25,7 +25,7 @@ from leancoffee.prepared import Prepared
 from leancoffee.services.board import PHASE_LABELS
 from leancoffee.services.errors import ActionRefused, Busy, Invalid, TooLarge, TooManyRequests
 from leancoffee.services.timebox import epoch_ms, format_clock, format_duration
-from leancoffee.web import actions, api, devices, language, notes, ops, pages, ratelimit, settings, socket
+from leancoffee.web import actions, api, devices, language, notes, ops, pages, ratelimit, settings, socket, webhooks
 from leancoffee.web.responses import api_error, is_api_request, refused, unavailable
 from leancoffee.web.routing import MeetingCodeConverter, RoomSecretConverter, path_builder, public_url, route_of_request
 from leancoffee.web.security import (
@@ -36,6 +36,7 @@ from leancoffee.web.security import (
     csrf_ok,
     form_is_utf8,
 )
+from leancoffee.webhooks import queue
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
 STALE_PAGE = lazy_gettext("Your page was out of date, so nothing was changed. Reload the page and try again.")
@@ -72,6 +73,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(settings.bp)
     app.register_blueprint(language.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(webhooks.bp)
+    queue.install()  # changes queue their webhooks' deliveries in their own transactions
     # Secure cookies on HTTPS requests only: a fixed SESSION_COOKIE_SECURE would break joining over plain HTTP on a LAN.
     app.wsgi_app = SecureCookiesOverHttps(StripWebSocketCompression(app.wsgi_app))
     # Static files never reach Flask: WhiteNoise serves them with cache headers, and the .gz beside each

@@ -44,6 +44,10 @@ BACKPLANE_MESSAGES = Counter(
     "Redis backplane messages by direction (published, received, unsent, forged: a bad signature, dropped)",
     ["direction"],
 )
+WEBHOOK_DELIVERIES = Counter(
+    "leancoffee_webhook_deliveries",
+    "Webhook delivery attempts by outcome (delivered; failed: retried later; refused: address not allowed)", ["outcome"],
+)
 RESYNCS = Counter("leancoffee_resyncs_total", "Meetings whose sockets were sent the whole board again, by reason", ["reason"])
 _redis_up = None
 

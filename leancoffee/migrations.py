@@ -30,6 +30,7 @@ from leancoffee.migration_v6 import real_teams
 from leancoffee.migration_v7 import actions_and_series
 from leancoffee.migration_v8 import api_tokens
 from leancoffee.migration_v9 import meeting_time
+from leancoffee.migration_v10 import webhooks
 from leancoffee.models import utcnow
 
 
@@ -198,6 +199,7 @@ MIGRATIONS = [
     (7, "actions and series", actions_and_series),
     (8, "api tokens", api_tokens),
     (9, "meeting time", meeting_time),
+    (10, "webhooks", webhooks),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -209,6 +211,8 @@ def current_version() -> int:
     if not db.table_exists("meeting"):
         return 0
     # Made by create_tables from today's models (as before migrations existed): recognised by its newest columns.
+    if db.table_exists("webhook_delivery"):
+        return 10
     if "planned_minutes" in {c.name for c in db.get_columns("meeting")}:
         return 9
     return _version_before_migrations()

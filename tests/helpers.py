@@ -44,7 +44,8 @@ class AppServer:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.database_url = database_url
-        self.env = {**os.environ, "DATABASE_URL": database_url, "PRESENCE_GRACE_SECONDS": "1", **env}
+        # No webhook sender unless the test wants one (WEBHOOKS_SENDER="on"): nothing is sent from these machines by chance.
+        self.env = {**os.environ, "DATABASE_URL": database_url, "PRESENCE_GRACE_SECONDS": "1", "WEBHOOKS_SENDER": "off", **env}
         self.proc = None
         self.log_path = None
 

@@ -7,8 +7,9 @@ import pytest
 
 from leancoffee.db import db, open_database
 from leancoffee.migrations import LATEST, MIGRATIONS, SchemaVersion, current_version, upgrade
-from leancoffee.models import ALL_MODELS, CarriedNote, Meeting, Note, Series, Topic
+from leancoffee.models import CarriedNote, Meeting, Note, Series, Topic
 from leancoffee.services.board import load_board
+from leancoffee.webhooks.tables import EVERY_MODEL as ALL_MODELS  # every table, the webhooks' too
 from tests.backends import fresh_postgres_database, need_postgres
 from tests.helpers import ROOT
 
@@ -324,3 +325,47 @@ def test_version_8_gains_the_meeting_clock_and_done_voting_with_their_rules_and_
                 db.execute_sql(f"UPDATE meeting SET {column} = {value} WHERE id = {meeting.id}")
         db.execute_sql(f"UPDATE meeting SET collecting_seconds = 7200, planned_minutes = 600 WHERE id = {meeting.id}")
         assert Meeting.get_by_id(meeting.id).planned_minutes == 600
+
+
+def test_version_9_gains_webhooks_and_their_deliveries_with_their_rules_in_the_schema_and_keeps_its_data(database_url):
+    use(database_url)
+    assert upgrade(target=9) == after(0)[:9]
+    with db.connection_context():
+        db.execute_sql("INSERT INTO \"user\" (name, created_at) VALUES ('Fay', CURRENT_TIMESTAMP)")
+        db.execute_sql("INSERT INTO meeting (code, title, votes_per_person, status, facilitator_id, created_at, version, phase, "
+                       "room_secret, planned_minutes) VALUES ('v9code123456', 'Before webhooks', 3, 'in_progress', 1, "
+                       "CURRENT_TIMESTAMP, 4, 'voting', 'a-room-secret-of-version-9-meeting', 45)")
+        db.execute_sql("INSERT INTO series (code, created_at) VALUES ('v9series1234', CURRENT_TIMESTAMP)")
+    assert upgrade() == after(9) == [10]
+    assert columns_in_database() == columns_of_models()
+    from peewee import IntegrityError
+
+    from leancoffee.webhooks.tables import Webhook, WebhookDelivery
+
+    with db.connection_context():
+        meeting = Meeting.get(Meeting.code == "v9code123456")
+        assert (meeting.title, meeting.planned_minutes) == ("Before webhooks", 45)
+        hook = Webhook.create(meeting=meeting.id, url="https://chat.example/hook", format="slack", secret="s" * 40)
+        assert (hook.enabled, hook.consecutive_failures, hook.on_finished, hook.on_topic) == (True, 0, True, False)
+        insert = ("INSERT INTO webhook (meeting_id, series_id, url, format, secret, on_finished, on_topic, created_at) "
+                  "VALUES ({}, {}, '{}', '{}', '{}', {}, {}, CURRENT_TIMESTAMP)")
+        for values in ((meeting.id, 1, "https://x", "json", "s" * 40, "TRUE", "FALSE"),  # a meeting's or a series', not both
+                       ("NULL", "NULL", "https://x", "json", "s" * 40, "TRUE", "FALSE"),  # nor neither
+                       (meeting.id, "NULL", "", "json", "s" * 40, "TRUE", "FALSE"),  # a URL
+                       (meeting.id, "NULL", "https://x", "xml", "s" * 40, "TRUE", "FALSE"),  # a known format
+                       (meeting.id, "NULL", "https://x", "json", "short", "TRUE", "FALSE"),  # a real secret
+                       (meeting.id, "NULL", "https://x", "json", "s" * 40, "FALSE", "FALSE"),  # at least one event
+                       (999, "NULL", "https://x", "json", "s" * 40, "TRUE", "FALSE")):  # FK to meeting
+            with pytest.raises(IntegrityError), db.atomic():
+                db.execute_sql(insert.format(*values))
+        db.execute_sql(insert.format("NULL", 1, "https://chat.example/series", "teams", "t" * 40, "FALSE", "TRUE"))
+        WebhookDelivery.create(webhook=hook.id, uid="u-1", event="meeting.finished", body="{}")
+        for sql in ("INSERT INTO webhook_delivery (webhook_id, uid, event, body, status, attempts, next_attempt_at, last_error, "
+                    f"created_at) VALUES ({hook.id}, 'u-1', 'meeting.finished', '{{}}', 'pending', 0, CURRENT_TIMESTAMP, '', "
+                    "CURRENT_TIMESTAMP)",  # one id per delivery
+                    "UPDATE webhook_delivery SET status = 'lost'", "UPDATE webhook_delivery SET event = 'meeting.started'",
+                    "UPDATE webhook_delivery SET attempts = -1"):
+            with pytest.raises(IntegrityError), db.atomic():
+                db.execute_sql(sql)
+        Meeting.delete().where(Meeting.id == meeting.id).execute()  # a meeting's webhooks and their log go with it
+        assert Webhook.select().count() == 1 and WebhookDelivery.select().count() == 0

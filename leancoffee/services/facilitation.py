@@ -26,7 +26,7 @@ from leancoffee.models import (
     User,
     utcnow,
 )
-from leancoffee.services import changes
+from leancoffee.services import changes, outbox
 from leancoffee.services.access import meeting_write
 from leancoffee.services.agenda import TieChoice, Tied, next_topic
 from leancoffee.services.board import PHASE_LABELS
@@ -78,6 +78,8 @@ def change_phase(user: User, code, phase, *, expected=None) -> Change:
         if (meeting.phase, phase) == (COLLECTING, VOTING):
             clear_done_voting(meeting)
         Meeting.update(fields).where(Meeting.id == meeting.id).execute()
+        if phase == DONE:
+            outbox.tell(outbox.MEETING_FINISHED, meeting)
     return Change(changes.PHASE_CHANGED, meeting.id, meeting.version, actor_id=user.id)
 
 

@@ -28,7 +28,7 @@ from leancoffee.models import (
     User,
     utcnow,
 )
-from leancoffee.services import changes, quotas
+from leancoffee.services import changes, outbox, quotas
 from leancoffee.services.access import begin_change, meeting_write, membership, require_member, require_open
 from leancoffee.services.changes import Change
 from leancoffee.services.errors import Conflict, Invalid
@@ -174,4 +174,6 @@ def change_meeting_status(user: User, code, status, *, expected=None) -> Change:
         elif status == PLANNED and meeting.phase != COLLECTING:
             end_discussion(meeting, TO_DISCUSS, now)  # and the voting timebox, if one runs, ends
         Meeting.update(fields).where(Meeting.id == meeting.id).execute()
+        if status == COMPLETED:
+            outbox.tell(outbox.MEETING_FINISHED, meeting)
     return Change(changes.SESSION_STATUS_CHANGED, meeting.id, meeting.version, actor_id=user.id)

@@ -4,7 +4,7 @@ import json
 
 from flask_babel import gettext
 
-from leancoffee.models import DISCUSSED, DISCUSSING, Note, Topic, User, Vote, utcnow
+from leancoffee.models import DISCUSSING, TO_DISCUSS, Note, Topic, User, Vote, utcnow
 from leancoffee.services import changes
 from leancoffee.services.access import find_topic, meeting_write
 from leancoffee.services.changes import Change
@@ -40,7 +40,8 @@ def merge_topics(user: User, code, source_id, target_id) -> Change:
         trace = merged_titles(target) + merged_titles(source) + [source.title]
         Topic.update(merged_from=json.dumps(trace, ensure_ascii=False)).where(Topic.id == target.id).execute()
         if source.status == DISCUSSING:
-            end_discussion(meeting, DISCUSSED, utcnow())  # its timer goes with it, not on to another topic
+            # Its timer goes with it, not on to another topic; it is deleted, not discussed (no webhook hears of it).
+            end_discussion(meeting, TO_DISCUSS, utcnow())
         source.delete_instance()
     return Change(
         changes.TOPICS_MERGED, meeting.id, meeting.version, actor_id=user.id, topic_id=source.id,

@@ -18,7 +18,7 @@ from leancoffee.models import (
     Vote,
     utcnow,
 )
-from leancoffee.services import changes, quotas
+from leancoffee.services import changes, outbox, quotas
 from leancoffee.services.access import find_topic, keep_version, meeting_write, membership
 from leancoffee.services.changes import Change
 from leancoffee.services.errors import Conflict, Forbidden, Invalid
@@ -159,6 +159,7 @@ def place_topic(meeting: Meeting, topic: Topic, status: str, now) -> tuple[str, 
         if current is not None:
             _stop_discussing(meeting, current, now)
             Topic.update(status=DISCUSSED, moved_at=now).where(Topic.id == current.id).execute()
+            outbox.tell(outbox.TOPIC_DISCUSSED, meeting, current.id)
             # First: Discussed must pull the retired card over before Discussing (re-sent next) drops it.
             changed.insert(0, DISCUSSED)
         else:
@@ -167,6 +168,8 @@ def place_topic(meeting: Meeting, topic: Topic, status: str, now) -> tuple[str, 
             discussion_started_at=now, first_discussed_at=fn.COALESCE(Topic.first_discussed_at, now)
         ).where(Topic.id == topic.id).execute()
     Topic.update(status=status, moved_at=now).where(Topic.id == topic.id).execute()
+    if status == DISCUSSED and topic.status != DISCUSSED:
+        outbox.tell(outbox.TOPIC_DISCUSSED, meeting, topic.id)
     return tuple(dict.fromkeys(changed))
 
 
