@@ -96,6 +96,27 @@ def rendered_by_sender(server: AppServer) -> float:
     return float(found.group(1)) if found else 0.0
 
 
+def rendered_here(server: AppServer) -> float:
+    """How many changes this process read and rendered itself."""
+    metrics = requests.get(server.base + "/metrics").text
+    found = re.search(r'^leancoffee_changes_dispatched_total\{rendered="here"\} (\S+)$', metrics, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
+def test_a_process_with_no_screen_of_the_meeting_does_not_render_a_vote_just_to_ship_it(start_app):
+    a, b = start_app(), start_app()
+    code, tid, fay, ann, bob = meeting_across(a, b)
+    fay_ws = opened(fay, code)  # the meeting's one screen is on a; b has none
+    receive_until(fay_ws, lambda f: 'id="person-' in f and presence_of(f, "Fay") == "present")
+    before_b, before_a = rendered_here(b), rendered_here(a)
+    for count in (1, 0, 1):
+        answer = ann.act(f"/m/{code}/topics/{tid}/{'vote' if count else 'unvote'}")
+        assert answer.status_code == 200 and "votes-" not in answer.text  # a live page's answer carries no board
+        receive_until(fay_ws, lambda f, count=count: votes_shown(f, tid, count))
+    assert rendered_here(b) == before_b  # nothing asked b for the votes: b never rendered them
+    assert rendered_here(a) >= before_a + 3 and rendered_by_sender(a) == 0  # a rendered each vote for its screen
+
+
 def test_a_vote_cast_through_the_second_process_appears_live_on_the_first(start_app):
     a, b = start_app(), start_app()
     code, tid, fay, ann, bob = meeting_across(a, b)

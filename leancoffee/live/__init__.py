@@ -15,7 +15,7 @@ from leancoffee import metrics
 from leancoffee.live.connection import SERVICE_RESTART
 from leancoffee.live.fanout import VOTE_KINDS
 from leancoffee.live.hub import Hub
-from leancoffee.live.push import Push
+from leancoffee.live.push import Deferred, Push
 from leancoffee.logs import event
 from leancoffee.services.changes import Change
 
@@ -98,8 +98,12 @@ class Live:
         except Exception as error:  # a bug in rendering must not turn a saved action into a 500
             self._log_publish_failure(change, error)
             push = None
-        # A vote's fragments travel with it, so other workers need not read and render it again.
-        relayed = self.hub.backplane.publish(change, committed_at, push if change.kind in VOTE_KINDS else None)
+        # A vote's fragments travel with it, so other workers need not read and render it again; but only when
+        # rendered for this worker's screens: rendering just to ship would cost every vote of a meeting with no
+        # screen here, while the workers that have its screens render it once each anyway.
+        rendered_here = not isinstance(push, Deferred) or push.asked
+        shipped = push if change.kind in VOTE_KINDS and rendered_here else None
+        relayed = self.hub.backplane.publish(change, committed_at, shipped)
         if has_request_context():
             g.live_relayed = relayed
         event(log, "broadcast", meeting=change.meeting_id, version=change.version, kind=change.kind,

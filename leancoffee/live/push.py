@@ -151,8 +151,8 @@ class Push:
 class Deferred:
     """A change's Push rendered on first use: with none of the meeting's screens on this worker, often nothing asks.
 
-    What may ask: the actor's answer when their page has no live socket, and the Redis backplane (a
-    vote's fragments travel with it). Rendering runs after the change was saved, so a failure is told
+    What may ask: the actor's answer when their page has no live socket (the backplane ships a vote's
+    fragments only if it was rendered already). Rendering runs after the change was saved, so a failure is told
     (`on_failure`: logged and counted) and answers None: the actor's page reloads, other workers render
     the change themselves.
     """
@@ -165,6 +165,11 @@ class Deferred:
         self._on_failure = on_failure
         self._push: Push | None = None
         self._failed = False
+
+    @property
+    def asked(self) -> bool:
+        """Whether something has rendered it already (the backplane ships fragments then, never renders just to ship)."""
+        return self._push is not None
 
     def rendered(self) -> Push | None:
         if self._push is None and not self._failed:
