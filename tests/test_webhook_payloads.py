@@ -50,7 +50,7 @@ def finished(app, trio):
         facilitation.change_phase(fay, m.code, "voting")
         votes.cast_vote(bob, m.code, first)
         facilitation.discuss_next(fay, m.code)
-        notes.add_note(ann, m.code, first, "takeaway", "Not on Fridays")
+        notes.add_note(ann, m.code, first, "takeaway", "Not on Fridays, tell @channel and @all")
         notes.add_note(ann, m.code, first, "action", "Write it down", owner="Ann")
         facilitation.change_phase(fay, m.code, "done")
         meeting = type(m).get_by_id(m.id)
@@ -62,7 +62,7 @@ def test_the_json_documents_have_the_documented_shape(finished):
     assert conforms(done, fixture("json-meeting-finished")) == []
     assert conforms(topic, fixture("json-topic-discussed")) == []
     first = done["meeting"]["discussed"][0]
-    assert first["votes"] == 1 and first["takeaways"][0]["text"] == "Not on Fridays"
+    assert first["votes"] == 1 and first["takeaways"][0]["text"] == "Not on Fridays, tell @channel and @all"
 
 
 def test_slack_gets_mrkdwn_text_with_its_links_and_user_text_escaped(app, finished):
@@ -85,6 +85,8 @@ def test_mattermost_gets_markdown_text_with_markdown_links_and_nothing_of_the_us
         text = json.loads(payloads.render("mattermost", done))["text"]
     assert f"[Coffee]({done['meeting']['links']['summary']})" in text
     assert "\\[x\\]\\(javascript:y\\)" in text and "&lt;on&gt;" in text and "\\*bold\\*" in text
+    # A typed mention notifies nobody: a word joiner after each @ (the reader sees the same text).
+    assert "@channel" not in text and "@all" not in text and "tell @\u2060channel and @\u2060all" in text
 
 
 def test_teams_gets_an_adaptive_card_in_an_attachment(app, finished):

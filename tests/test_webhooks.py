@@ -248,15 +248,21 @@ def test_a_delivered_delivery_can_be_resent_with_its_id(allow_loopback, meeting)
     assert [h["X-LeanCoffee-Attempt"] for h, _, _ in receiver.received] == ["1", "2"]
 
 
-def test_the_log_keeps_the_last_100_deliveries_per_webhook(allow_loopback, app, trio):
+def test_the_log_keeps_the_last_100_deliveries_per_webhook_and_every_one_still_waiting(allow_loopback, app, trio):
     m, fay, ann, bob = trio
     with app.test_request_context():
         hook = Webhook.create(meeting=m.id, url="http://127.0.0.1:9/x", format="json", secret="s" * 40)
         other = Webhook.create(meeting=m.id, url="http://127.0.0.1:9/y", format="json", secret="s" * 40)
-        for _ in range(105):
+        for _ in range(3):  # the receiver is away: these wait
             queue.enqueue("meeting.finished", m)
-    kept = [d.id for d in WebhookDelivery.select().where(WebhookDelivery.webhook == hook.id).order_by(WebhookDelivery.id)]
-    assert len(kept) == 100 and kept[0] > 5
+        waiting = {d.id for d in WebhookDelivery.select().where(WebhookDelivery.webhook == hook.id)}
+        for _ in range(102):
+            queue.enqueue("meeting.finished", m)
+            WebhookDelivery.update(status=DELIVERED).where(WebhookDelivery.id.not_in(waiting)).execute()
+    kept = [d for d in WebhookDelivery.select().where(WebhookDelivery.webhook == hook.id).order_by(WebhookDelivery.id)]
+    delivered = [d.id for d in kept if d.status == DELIVERED]
+    assert {d.id for d in kept if d.status != DELIVERED} == waiting  # never dropped before they are sent
+    assert len(delivered) == 100 and min(delivered) > max(waiting)  # the log: the 100 newest (2 oldest delivered went)
     assert WebhookDelivery.select().where(WebhookDelivery.webhook == other.id).count() == 100
 
 

@@ -135,3 +135,75 @@ def test_two_workers_on_postgresql_deliver_each_delivery_exactly_once(tmp_path):
     assert len(arrived) == count and set(arrived.values()) == {1}
     sent_by = [s.log_path.read_text().count("event=webhook_delivery") for s in servers]
     assert sum(sent_by) == count and all(sent_by), sent_by  # both workers sent, none sent one twice
+
+
+class DrippingReceiver:
+    """A receiver that answers a status line, then one header byte every 0.3 s, for as long as it is read."""
+
+    def __init__(self):
+        import socket
+        import threading
+
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/hook"
+        self.accepted = 0
+        self.stop = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        import threading
+
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
+
+    def _drip(self, conn):
+        try:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            while not self.stop.is_set():
+                conn.sendall(b"a")
+                time.sleep(0.3)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def close(self):
+        self.stop.set()
+        self.listener.close()
+
+
+def test_a_receiver_dripping_its_answer_is_cut_off_and_holds_no_other_delivery(tmp_path):
+    db_file = tmp_path / "drip.db"
+    dripping = DrippingReceiver()
+    with Receiver() as receiver:
+        server = AppServer(f"sqlite:///{db_file}", **{**SENDER, "WEBHOOKS_TIMEOUT_SECONDS": "2"})
+        server.start(tmp_path / "server.log")
+        try:
+            fay = HttpPerson(server.base)
+            slow, fast = fay.start_meeting("Slow coffee"), fay.start_meeting("Fast coffee")
+            add_webhook(fay, slow, dripping.url)
+            add_webhook(fay, fast, receiver.url)
+            finish(fay, slow)
+            wait_until(lambda: dripping.accepted == 1, what="the dripping receiver's first connection")
+            finish(fay, fast)
+            started = time.monotonic()
+            receiver.wait_for(1, timeout=10)
+            assert time.monotonic() - started < 5  # the other webhook's delivery waited at most for the cut-off
+
+            def first_attempt():
+                with sqlite3.connect(db_file) as conn:
+                    return conn.execute("SELECT d.status, d.attempts, d.last_error FROM webhook_delivery d JOIN webhook w"
+                                        " ON w.id = d.webhook_id WHERE w.url = ?", (dripping.url,)).fetchone()
+
+            wait_until(lambda: first_attempt()[0] == "pending", timeout=10, what="the dripped attempt cut off")
+        finally:
+            server.stop()
+            dripping.close()
+    status, attempts, error = first_attempt()
+    assert (status, attempts) == ("pending", 1) and "within 2 s" in error

@@ -149,9 +149,10 @@ def resend(user: User, place: Place, webhook_id, delivery_id) -> WebhookDelivery
                     .first() if number else None)
         if delivery is None:
             raise NotFound(gettext("That delivery is no longer in the log."))
-        if delivery.status == SENDING:
+        # Not while a sender holds it: the check is in the UPDATE, so a claim committed since the read above counts too.
+        queued = WebhookDelivery.update(status=PENDING, next_attempt_at=utcnow(), lease_until=None).where(
+            (WebhookDelivery.id == delivery.id) & (WebhookDelivery.status != SENDING)).execute()
+        if not queued:
             raise Conflict(gettext("That delivery is being sent right now."))
-        WebhookDelivery.update(status=PENDING, next_attempt_at=utcnow(), lease_until=None).where(
-            WebhookDelivery.id == delivery.id).execute()
     return delivery
 

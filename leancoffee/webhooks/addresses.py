@@ -70,10 +70,14 @@ def refused_address(ip, allowed) -> bool:
     inner = _embedded_ipv4(ip)
     if inner is not None:
         return refused_address(inner, allowed)
-    return ip in METADATA or ip.is_multicast or ip.is_unspecified or not ip.is_global
+    return ip in METADATA or ip in SITE_LOCAL or ip.is_multicast or ip.is_unspecified or not ip.is_global
 
 
 NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+# IPv6 forms whose low 32 bits are an IPv4 address, which the standard library's tables (by patch release)
+# may call global: the old IPv4-compatible ::a.b.c.d and the translated ::ffff:0:a.b.c.d.
+CARRIES_IPV4 = (*NAT64, ipaddress.ip_network("::/96"), ipaddress.ip_network("::ffff:0:0:0/96"))
+SITE_LOCAL = ipaddress.ip_network("fec0::/10")  # deprecated, but routed inside some networks
 
 
 def _embedded_ipv4(ip):
@@ -84,7 +88,7 @@ def _embedded_ipv4(ip):
         return ip.ipv4_mapped or ip.sixtofour
     if ip.teredo:
         return ip.teredo[1]
-    if any(ip in network for network in NAT64):
+    if any(ip in network for network in CARRIES_IPV4):
         return ipaddress.ip_address(int(ip) & 0xFFFFFFFF)
     return None
 

@@ -5,6 +5,7 @@ import hmac
 import time
 from dataclasses import dataclass
 
+import gevent
 import urllib3
 
 from leancoffee.webhooks.addresses import AddressRefused, parse_url, resolve
@@ -12,6 +13,10 @@ from leancoffee.webhooks.addresses import AddressRefused, parse_url, resolve
 USER_AGENT = "LeanCoffee-Webhooks/1"
 # What is read of an answer: its status is what counts, the body only keeps a slow receiver from holding us.
 READ_AT_MOST = 4096
+
+
+class TookTooLong(Exception):
+    """The whole attempt ran past its time limit (not a TimeoutError: urllib3 would take it for a read timeout)."""
 
 
 @dataclass(frozen=True)
@@ -69,13 +74,18 @@ def send(attempt: Attempt, allowed, timeout: float) -> Result:
         return Result(False, error=refusal.message[:200], refused=True)
     body = attempt.body.encode("utf-8")
     pool = _pool(target, address, timeout)
+    # urllib3's timeouts bound each read, not the attempt: a receiver dripping a byte at a time would hold the
+    # sender (and its batch) for ever. The whole attempt gets `timeout` seconds (under gevent, as the sender runs).
     try:
-        response = pool.urlopen("POST", target.path, body=body, headers=headers_for(attempt, target.host_header, body),
-                                redirect=False, retries=False, preload_content=False, assert_same_host=False)
-        try:
-            response.read(READ_AT_MOST)
-        finally:
-            response.release_conn()
+        with gevent.Timeout(timeout, TookTooLong):
+            response = pool.urlopen("POST", target.path, body=body, headers=headers_for(attempt, target.host_header, body),
+                                    redirect=False, retries=False, preload_content=False, assert_same_host=False)
+            try:
+                response.read(READ_AT_MOST)
+            finally:
+                response.release_conn()
+    except TookTooLong:
+        return Result(False, error=f"no whole answer within {timeout:g} s")
     except (urllib3.exceptions.HTTPError, OSError) as error:
         return Result(False, error=f"{type(error).__name__}: {error}"[:200])
     finally:

@@ -42,7 +42,7 @@ def render(fmt: str, doc: dict) -> str:
         body = teams_message(doc)
     else:
         body = {"text": chat_text(doc, slack_link if fmt == "slack" else markdown_link,
-                                  slack_text if fmt == "slack" else md_text)}
+                                  slack_text if fmt == "slack" else chat_md_text)}
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -55,8 +55,13 @@ def slack_link(url: str, label: str) -> str:
     return f"<{url}|{slack_text(label).replace('|', '¦')}>"
 
 
+def chat_md_text(text: str) -> str:
+    """User text in Mattermost's Markdown: shown as typed, and no mention (@channel, @all, @someone) a participant typed."""
+    return md_text(text).replace("@", "@\u2060")  # a word joiner: the mention no longer parses, the text reads the same
+
+
 def markdown_link(url: str, label: str) -> str:
-    return f"[{md_text(label)}]({url})"
+    return f"[{chat_md_text(label)}]({url})"
 
 
 def _topic_line(topic: dict) -> str:

@@ -13,7 +13,7 @@ from leancoffee.logs import event
 from leancoffee.models import Meeting
 from leancoffee.services import outbox
 from leancoffee.webhooks import payloads
-from leancoffee.webhooks.tables import MEETING_FINISHED, TOPIC_DISCUSSED, Webhook, WebhookDelivery
+from leancoffee.webhooks.tables import DELIVERED, MEETING_FINISHED, TOPIC_DISCUSSED, Webhook, WebhookDelivery
 
 LOG_SIZE = 100
 log = logging.getLogger("leancoffee.webhooks")
@@ -59,11 +59,13 @@ def _write(kind: str, meeting: Meeting, topic_id: int | None, hooks: list[Webhoo
 
 
 def prune(webhook_id: int) -> None:
-    """Keep the webhook's last LOG_SIZE deliveries."""
+    """Keep the webhook's last LOG_SIZE deliveries, and every one not delivered yet: a webhook that is off, or whose
+    receiver is away, keeps its whole queue (turning it on sends what waited)."""
     oldest_kept = (WebhookDelivery.select(WebhookDelivery.id).where(WebhookDelivery.webhook == webhook_id)
                    .order_by(WebhookDelivery.id.desc()).offset(LOG_SIZE - 1).limit(1).scalar())
     if oldest_kept is not None:
-        WebhookDelivery.delete().where((WebhookDelivery.webhook == webhook_id) & (WebhookDelivery.id < oldest_kept)).execute()
+        WebhookDelivery.delete().where((WebhookDelivery.webhook == webhook_id) & (WebhookDelivery.id < oldest_kept)
+                                       & (WebhookDelivery.status == DELIVERED)).execute()
 
 
 def _topic_discussed(meeting: Meeting, topic_id: int | None) -> None:
