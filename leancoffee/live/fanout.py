@@ -3,6 +3,7 @@
 from flask_babel import gettext
 
 from leancoffee.live.notes_fanout import action_changed, note_added, note_changed, note_deleted
+from leancoffee.live.people_fanout import people_section
 from leancoffee.live.progress_fanout import (
     PROGRESS_KINDS,
     PROGRESS_ONLY,
@@ -12,7 +13,7 @@ from leancoffee.live.progress_fanout import (
     voting_progress,
 )
 from leancoffee.live.push import EVERYONE, FACILITATOR, ROOM, Push, user_audience
-from leancoffee.live.render import facilitator_view, member_view, oob, render_part
+from leancoffee.live.render import facilitator_view, member_view, oob
 from leancoffee.live.writing import column_count_variants, column_list_variants, private_writing_push, topic_body
 from leancoffee.models import DISCUSSING, TO_DISCUSS
 from leancoffee.services import changes
@@ -123,26 +124,11 @@ def _timer_regions(push: Push, state: BoardState) -> None:
 
 
 def _people(push: Push, change: Change, state: BoardState, present: set[int]) -> None:
-    """Who is in the meeting: one person's row where that is enough, so a crowd arriving stays linear."""
+    """Who is in the meeting (people_fanout: rows, or a crowd's counts), the facilitators' card, a rejoiner's board."""
     kind, actor_id = change.kind, change.actor_id
-    gone = f'<div id="person-{int(actor_id or 0)}" hx-swap-oob="delete"></div>'
+    people_section(push, change, state, present)
     if kind == changes.PRESENCE_CHANGED and change.affected_user_ids:
-        # Someone arrived or went away: replace just their rows.
-        moved = set(change.affected_user_ids)
-        people = [p for p in state.participants if p.user_id in moved]
-        push.add((EVERYONE, "".join(oob("_person.html", state, person=p, present=present) for p in people)
-                  + oob("_participants_count.html", state, present=present)))
         return
-    newest = state.participants[-1] if state.participants else None
-    if kind == changes.PARTICIPANT_LEFT:
-        push.add((EVERYONE, gone + oob("_participants_count.html", state, present=present)))
-    elif kind == changes.PARTICIPANT_JOINED and newest is not None and newest.user_id == actor_id:
-        # The newest arrival is last in the list: (re)place their row at its end.
-        row = render_part("_person.html", state, person=newest, present=present)
-        push.add((EVERYONE, f'{gone}<ul hx-swap-oob="beforeend:#participants-list">{row}</ul>'
-                            + oob("_participants_count.html", state, present=present)))
-    else:
-        push.add((EVERYONE, oob("_participants.html", state, present=present)))
     # Each facilitator's list of who may become a co-facilitator (their own row says "you").
     push.add(*((user_audience(uid), oob("_roles.html", state, member_view(state, uid))) for uid in sorted(state.facilitator_ids)))
     if kind == changes.PARTICIPANT_JOINED and actor_id is not None:

@@ -1,0 +1,27 @@
+"""Who is in a meeting when it is a crowd: beyond CROWD_SIZE people the board shows counts, and everyone is listed
+on a page of its own, read when asked (issue 18: a thousand screens reconnecting at once)."""
+
+from flask_babel import gettext
+
+from leancoffee.models import Meeting, Participant, User
+from leancoffee.services.access import find_meeting, membership
+from leancoffee.services.errors import Forbidden
+
+# Beyond this many people in a meeting, its board shows how many are here and in the meeting, the facilitators by
+# name and a link to everyone; the datalist of owners' names holds only the facilitators' and the viewer's. At or
+# under it, a row per person as always. The one place this number lives.
+CROWD_SIZE = 50
+
+
+def is_crowd(people: int) -> bool:
+    """Whether a meeting of this many people shows counts instead of a row per person."""
+    return people > CROWD_SIZE
+
+
+def people_page_for(code, user: User | None) -> tuple[Meeting, Participant]:
+    """The meeting and the visitor's membership, for its people page: its members only (NotFound, Forbidden)."""
+    meeting = find_meeting(code)
+    participant = membership(meeting, user)
+    if participant is None or not participant.is_active:
+        raise Forbidden(gettext("Only the people in this meeting see who is in it: join it first with its link."))
+    return meeting, participant
