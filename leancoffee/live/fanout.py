@@ -2,6 +2,7 @@
 
 from flask_babel import gettext
 
+from leancoffee.live.boards import WholeBoards, full_board
 from leancoffee.live.notes_fanout import action_changed, note_added, note_changed, note_deleted
 from leancoffee.live.people_fanout import people_section
 from leancoffee.live.progress_fanout import (
@@ -39,19 +40,6 @@ SHOWS_PRESENCE = PEOPLE_KINDS | WHOLE_BOARD
 def needs_whole_board(change: Change) -> bool:
     """Whether this change's fragments need the whole board read, or just its vote counts (load_votes)."""
     return change.kind not in VOTE_KINDS
-
-
-BOARD_REGIONS = ("_meeting_status.html", "_writing.html", "_timer.html", "_voting_progress.html", "_thumbs.html",
-                 "_action_bar.html", "_columns.html", "_actions.html", "_merge.html", "_settings.html", "_roles.html")
-
-
-def full_board(state: BoardState, viewer: Viewer, present: set[int]) -> str:
-    """Every live region of a page for one viewer: what a (re)connecting page needs."""
-    if viewer.screen == "room":
-        return oob("_room_board.html", state, viewer, present=present)
-    parts = [oob(template, state, viewer) for template in BOARD_REGIONS]
-    parts.append(oob("_participants.html", state, viewer, present=present))
-    return "".join(parts)
 
 
 def _column_lists(push: Push, state: BoardState, statuses, new_topic_id=None) -> None:
@@ -154,7 +142,8 @@ def _hidden_vote(change: Change, state: BoardState) -> Push:
 def whole_board_push(state: BoardState, present: set[int]) -> Push:
     """Every live region, for every screen: after a change to the whole board, or to resync a meeting."""
     push = _with_room_board(state, present)
-    push.per_viewer = lambda viewer: full_board(state, viewer, present)
+    boards = WholeBoards(state)  # a plain member's board rendered once, not once per screen
+    push.per_viewer = lambda viewer: boards.render(viewer, present)
     return push
 
 

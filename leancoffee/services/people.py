@@ -11,11 +11,23 @@ from leancoffee.services.errors import Forbidden
 # name and a link to everyone; the datalist of owners' names holds only the facilitators' and the viewer's. At or
 # under it, a row per person as always. The one place this number lives.
 CROWD_SIZE = 50
+# A crowd's arrivals and departures reach its screens (as counts) in batches of this many seconds: a thousand screens
+# reconnecting at once get a few counts each, not one every 50 ms (live/hub.py).
+CROWD_PRESENCE_SECONDS = 1.0
 
 
 def is_crowd(people: int) -> bool:
     """Whether a meeting of this many people shows counts instead of a row per person."""
     return people > CROWD_SIZE
+
+
+def here_among(board, present) -> int:
+    """How many of the board's participants are here (`present`: the users with the meeting open), without a loop in a
+    template: every screen of a crowd gets this count on each arrival. Their ids are gathered once per board read."""
+    ids = board.__dict__.get("_participant_ids")
+    if ids is None:
+        ids = board.__dict__["_participant_ids"] = frozenset(p.user_id for p in board.participants)
+    return len(ids.intersection(present or ()))
 
 
 def people_page_for(code, user: User | None) -> tuple[Meeting, Participant]:
