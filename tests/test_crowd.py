@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from leancoffee.live.boards import WholeBoards, full_board
+from leancoffee.live.boards import BOARD_REGIONS, WholeBoards, full_board
 from leancoffee.live.fanout import build_push
 from leancoffee.live.push import Push
 from leancoffee.models import Meeting, Participant, Topic
@@ -131,11 +131,13 @@ def test_a_plain_members_whole_board_is_rendered_once_and_is_exactly_their_own(c
         state = load_board(m.id)
         boards, present = WholeBoards(state), {ids[0], ids[5]}
         viewers = [Viewer(p.user_id, p.role == "facilitator", True) for p in state.participants]
-        plain = [v for v in viewers if boards.is_plain(v)]
-        assert {v.user_id for v in viewers} - {v.user_id for v in plain} == {m.facilitator_id, ann_id(m), bob_id(m), ids[2]}
+        own = {v.user_id: boards.own_regions_of(v) for v in viewers}
+        assert {uid for uid, regions in own.items() if regions} == {m.facilitator_id, ann_id(m), bob_id(m), ids[2]}
+        assert own[ann_id(m)] == ["_action_bar.html", "_columns.html"]  # her dots and vote
+        assert own[bob_id(m)] == ["_columns.html"] and own[ids[2]] == ["_actions.html"]  # his topic and note; a Done
         for viewer in viewers + [Viewer(None, screen="room")]:
             assert boards.render(viewer, present) == full_board(state, viewer, present), viewer
-        assert len(boards._plain) == 1  # rendered once for the 59 plain members
+        assert len(boards._plain) == len(BOARD_REGIONS)  # each region rendered once for the plain members
 
 
 def bob_id(m: Meeting) -> int:
@@ -147,9 +149,9 @@ def test_a_whole_board_push_renders_a_plain_members_board_once(crowd, app, monke
     calls = []
     import leancoffee.live.boards as boards
 
-    real = boards._regions
-    monkeypatch.setattr(boards, "_regions", lambda state, viewer: calls.append(viewer) or real(state, viewer))
+    real = boards.oob
+    monkeypatch.setattr(boards, "oob", lambda template, *a, **k: calls.append(template) or real(template, *a, **k))
     with app.test_request_context():
         push: Push = build_push(Change(changes.PHASE_CHANGED, m.id, 2), load_board(m.id), set())
         frames = {push.frame_for(Viewer(uid, False, True)) for uid in ids}
-    assert len(frames) == 1 and len(calls) == 1
+    assert len(frames) == 1 and sorted(c for c in calls if c in BOARD_REGIONS) == sorted(BOARD_REGIONS)
