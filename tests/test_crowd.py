@@ -155,3 +155,37 @@ def test_a_whole_board_push_renders_a_plain_members_board_once(crowd, app, monke
         push: Push = build_push(Change(changes.PHASE_CHANGED, m.id, 2), load_board(m.id), set())
         frames = {push.frame_for(Viewer(uid, False, True)) for uid in ids}
     assert len(frames) == 1 and sorted(c for c in calls if c in BOARD_REGIONS) == sorted(BOARD_REGIONS)
+
+
+def test_leaving_a_crowd_of_51_brings_every_row_back_and_joining_it_folds_them(meeting, tmp_path, app, person):
+    m, fay, ann, bob = meeting
+    seed_people(tmp_path / "test.db", m.code, CROWD_SIZE - 2)  # 51 with Fay, Ann and Bob
+    with app.test_request_context():
+        state = load_board(m.id)
+        assert state.crowd
+    bob.post(f"/m/{m.code}/leave", {"confirmed": "1"})
+    with app.test_request_context():
+        state = load_board(m.id)
+        push = build_push(Change(changes.PARTICIPANT_LEFT, m.id, state.version, actor_id=bob_id(m)), state, set())
+        html = push.frame_for(Viewer(ann_id(m), False, True))
+    assert 'id="participants-list"' in html and len(ROWS.findall(html)) == CROWD_SIZE
+    newcomer = person()
+    newcomer.post(f"/m/{m.code}/join", {"name": "Nia"}, htmx=False)
+    nia = Participant.get(meeting=m.id, name="Nia").user_id
+    with app.test_request_context():
+        state = load_board(m.id)
+        push = build_push(Change(changes.PARTICIPANT_JOINED, m.id, state.version, actor_id=nia), state, set())
+        html = push.frame_for(Viewer(ann_id(m), False, True))
+    assert 'id="participants-list"' not in html and "See everyone" in html and "Nia" not in html
+
+
+def test_the_people_and_note_pages_speak_german(crowd):
+    m, fay, ann, bob, ids = crowd
+    ann.client.set_cookie("lang", "de")
+    people = ann.get(f"/m/{m.code}/people").text
+    assert "Alle in diesem Meeting" in people and "Everyone in this meeting" not in people
+    board = ann.get(f"/m/{m.code}").text
+    assert "Alle ansehen" in board and "Moderiert von" in board
+    fay.post(f"/m/{m.code}/topics", {"title": "Coffee"})
+    form = ann.get(f"/m/{m.code}/topics/{Topic.get(title='Coffee').id}/notes/new").text
+    assert "Erkenntnis oder Aufgabe zu „Coffee“ hinzufügen" in form
