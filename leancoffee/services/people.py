@@ -3,7 +3,7 @@ on a page of its own, read when asked (issue 18: a thousand screens reconnecting
 
 from flask_babel import gettext
 
-from leancoffee.models import Meeting, Participant, User
+from leancoffee.models import FACILITATOR, Meeting, Participant, User
 from leancoffee.services.access import find_meeting, membership
 from leancoffee.services.errors import Forbidden
 
@@ -28,6 +28,15 @@ def here_among(board, present) -> int:
     if ids is None:
         ids = board.__dict__["_participant_ids"] = frozenset(p.user_id for p in board.participants)
     return len(ids.intersection(present or ()))
+
+
+def facilitators_among(board) -> list[Participant]:
+    """The board's facilitators (a few among a crowd), gathered once per board read: not a loop over everyone in a
+    template rendered for each screen that opens."""
+    found = board.__dict__.get("_facilitators")
+    if found is None:
+        found = board.__dict__["_facilitators"] = [p for p in board.participants if p.role == FACILITATOR]
+    return found
 
 
 def people_page_for(code, user: User | None) -> tuple[Meeting, Participant]:
