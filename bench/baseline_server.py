@@ -2,10 +2,12 @@
 
 `python bench/baseline_server.py PORT FRAME_FILE`. Audience sockets connect to /a; the harness's
 control socket (/c) sends "room count", and every audience socket of /a/<room> gets the frame with
-that count.
+that count. With BENCH_FIRST_FRAME=1 every audience socket first gets the frame (count 0) as it connects, as
+each of the app's sockets gets its whole board (the reconnect storm, bench/storm.py).
 """
 
 import asyncio
+import os
 import resource
 import sys
 
@@ -18,6 +20,7 @@ async def main(port: int, frame_file: str) -> None:
     """Serve until killed."""
     prefix, suffix = open(frame_file, "rb").read().split(PLACEHOLDER)
     rooms: dict[str, set] = {}
+    first = (prefix + b"0" + suffix).decode() if os.environ.get("BENCH_FIRST_FRAME") == "1" else None
 
     async def handler(ws):
         path = ws.request.path
@@ -28,6 +31,8 @@ async def main(port: int, frame_file: str) -> None:
             return
         audience = rooms.setdefault(path.rsplit("/", 1)[-1], set())
         audience.add(ws)
+        if first is not None:
+            await ws.send(first)
         try:
             await ws.wait_closed()
         finally:

@@ -24,6 +24,7 @@ from leancoffee.models import FORM_LIMITS, User
 from leancoffee.prepared import Prepared
 from leancoffee.services.board import PHASE_LABELS
 from leancoffee.services.errors import ActionRefused, Busy, Invalid, TooLarge, TooManyRequests
+from leancoffee.services.people import facilitators_among, here_among
 from leancoffee.services.timebox import epoch_ms, format_clock, format_duration
 from leancoffee.web import actions, api, devices, language, notes, ops, pages, ratelimit, settings, socket, webhooks
 from leancoffee.web.responses import api_error, is_api_request, refused, unavailable
@@ -87,7 +88,8 @@ def create_app(config: dict | None = None) -> Flask:
         # the socket's Origin check, client address for rate limits and logs).
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-    app.jinja_env.filters.update(epoch_ms=epoch_ms, duration=format_duration, clock=format_clock)
+    app.jinja_env.filters.update(epoch_ms=epoch_ms, duration=format_duration, clock=format_clock, here_among=here_among,
+                                 facilitators_among=facilitators_among)
     app.extensions["path_for"] = path_builder(app)
     app.jinja_env.globals.update(phase_labels=PHASE_LABELS, public_url=public_url, limits=FORM_LIMITS,
                                  url_for=app.extensions["path_for"])

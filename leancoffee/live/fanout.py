@@ -2,7 +2,9 @@
 
 from flask_babel import gettext
 
+from leancoffee.live.boards import WholeBoards, full_board
 from leancoffee.live.notes_fanout import action_changed, note_added, note_changed, note_deleted
+from leancoffee.live.people_fanout import people_section
 from leancoffee.live.progress_fanout import (
     PROGRESS_KINDS,
     PROGRESS_ONLY,
@@ -12,7 +14,7 @@ from leancoffee.live.progress_fanout import (
     voting_progress,
 )
 from leancoffee.live.push import EVERYONE, FACILITATOR, ROOM, Push, user_audience
-from leancoffee.live.render import facilitator_view, member_view, oob, render_part
+from leancoffee.live.render import facilitator_view, member_view, oob
 from leancoffee.live.writing import column_count_variants, column_list_variants, private_writing_push, topic_body
 from leancoffee.models import DISCUSSING, TO_DISCUSS
 from leancoffee.services import changes
@@ -38,19 +40,6 @@ SHOWS_PRESENCE = PEOPLE_KINDS | WHOLE_BOARD
 def needs_whole_board(change: Change) -> bool:
     """Whether this change's fragments need the whole board read, or just its vote counts (load_votes)."""
     return change.kind not in VOTE_KINDS
-
-
-BOARD_REGIONS = ("_meeting_status.html", "_writing.html", "_timer.html", "_voting_progress.html", "_thumbs.html",
-                 "_action_bar.html", "_columns.html", "_actions.html", "_merge.html", "_settings.html", "_roles.html")
-
-
-def full_board(state: BoardState, viewer: Viewer, present: set[int]) -> str:
-    """Every live region of a page for one viewer: what a (re)connecting page needs."""
-    if viewer.screen == "room":
-        return oob("_room_board.html", state, viewer, present=present)
-    parts = [oob(template, state, viewer) for template in BOARD_REGIONS]
-    parts.append(oob("_participants.html", state, viewer, present=present))
-    return "".join(parts)
 
 
 def _column_lists(push: Push, state: BoardState, statuses, new_topic_id=None) -> None:
@@ -123,26 +112,11 @@ def _timer_regions(push: Push, state: BoardState) -> None:
 
 
 def _people(push: Push, change: Change, state: BoardState, present: set[int]) -> None:
-    """Who is in the meeting: one person's row where that is enough, so a crowd arriving stays linear."""
+    """Who is in the meeting (people_fanout: rows, or a crowd's counts), the facilitators' card, a rejoiner's board."""
     kind, actor_id = change.kind, change.actor_id
-    gone = f'<div id="person-{int(actor_id or 0)}" hx-swap-oob="delete"></div>'
+    people_section(push, change, state, present)
     if kind == changes.PRESENCE_CHANGED and change.affected_user_ids:
-        # Someone arrived or went away: replace just their rows.
-        moved = set(change.affected_user_ids)
-        people = [p for p in state.participants if p.user_id in moved]
-        push.add((EVERYONE, "".join(oob("_person.html", state, person=p, present=present) for p in people)
-                  + oob("_participants_count.html", state, present=present)))
         return
-    newest = state.participants[-1] if state.participants else None
-    if kind == changes.PARTICIPANT_LEFT:
-        push.add((EVERYONE, gone + oob("_participants_count.html", state, present=present)))
-    elif kind == changes.PARTICIPANT_JOINED and newest is not None and newest.user_id == actor_id:
-        # The newest arrival is last in the list: (re)place their row at its end.
-        row = render_part("_person.html", state, person=newest, present=present)
-        push.add((EVERYONE, f'{gone}<ul hx-swap-oob="beforeend:#participants-list">{row}</ul>'
-                            + oob("_participants_count.html", state, present=present)))
-    else:
-        push.add((EVERYONE, oob("_participants.html", state, present=present)))
     # Each facilitator's list of who may become a co-facilitator (their own row says "you").
     push.add(*((user_audience(uid), oob("_roles.html", state, member_view(state, uid))) for uid in sorted(state.facilitator_ids)))
     if kind == changes.PARTICIPANT_JOINED and actor_id is not None:
@@ -168,7 +142,8 @@ def _hidden_vote(change: Change, state: BoardState) -> Push:
 def whole_board_push(state: BoardState, present: set[int]) -> Push:
     """Every live region, for every screen: after a change to the whole board, or to resync a meeting."""
     push = _with_room_board(state, present)
-    push.per_viewer = lambda viewer: full_board(state, viewer, present)
+    boards = WholeBoards(state)  # a plain member's board rendered once, not once per screen
+    push.per_viewer = lambda viewer: boards.render(viewer, present)
     return push
 
 

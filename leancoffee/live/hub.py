@@ -18,7 +18,6 @@ from leancoffee.live.fanout import (
     QUIET_KINDS,
     SHOWS_PRESENCE,
     build_push,
-    full_board,
     needs_whole_board,
     whole_board_push,
 )
@@ -33,6 +32,7 @@ from leancoffee.logs import event
 from leancoffee.services import changes
 from leancoffee.services.board import BoardState, load_board, load_votes, meeting_version
 from leancoffee.services.changes import Change
+from leancoffee.services.people import CROWD_PRESENCE_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ class Hub:
             state = live.board_for_attach()
             live.note_version(state.version)
             with rendering_in(conn.viewer.language):
-                board = Frame(full_board(state, conn.viewer, self.presence.present_users(conn.meeting_id)))
+                board = Frame(live.whole_boards(state).render(conn.viewer, self.presence.present_users(conn.meeting_id)))
             if conn.offer(board.wire) is SENT:
                 count_sent(1, len(board.wire))
             self.alarms.watch(state)
@@ -98,7 +98,7 @@ class Hub:
         metrics.OPEN_SOCKETS.inc()
         metrics.LIVE_MEETINGS.set(len(self.meetings))
         if arrived:
-            self.arrivals.add(conn.meeting_id, conn.viewer.user_id)
+            self.arrivals.add(conn.meeting_id, conn.viewer.user_id, self._batch_window(conn.meeting_id))
 
     def detach(self, conn: Connection) -> None:
         """Forget a socket that closed; the meeting's LiveMeeting goes with its last socket."""
@@ -253,6 +253,8 @@ class Hub:
     def _read_for(self, change: Change, live: LiveMeeting | None) -> BoardState:
         """A fresh read of what this change's fragments need (the room screen always shows the whole board)."""
         whole = needs_whole_board(change) or (live is not None and live.room_screens > 0)
+        if change.kind == changes.PRESENCE_CHANGED and live is not None:
+            return live.board_for_attach()  # nothing was written: the last read, while the version is unchanged
         if whole and live is not None:
             return live.read_whole()
         # What the write's transaction read is reused only while no newer board reached these screens.
@@ -264,6 +266,12 @@ class Hub:
                 return load_votes(change.meeting_id, change.actor_id, change.meeting, change.actor_dots)
             return load_votes(change.meeting_id, change.actor_id)
 
+    def _batch_window(self, meeting_id: int) -> float:
+        """A crowd's screens get who came or went as counts, at most once a CROWD_PRESENCE_SECONDS; others at once."""
+        live = self.meetings.get(meeting_id)
+        kept = live.board if live is not None else None
+        return CROWD_PRESENCE_SECONDS if kept is not None and kept[0].crowd else PRESENCE_BATCH_SECONDS
+
     def _announce_presence(self, meeting_id: int, users: set[int]) -> None:
         """Tell every screen of a meeting, here and on the other workers, who came or went."""
         with self.app.app_context():
@@ -272,7 +280,7 @@ class Hub:
     def _presence_changed(self, meeting_id: int, everywhere: bool = True, user_id: int | None = None) -> None:
         """Who is here changed (a grace ran out, a worker died): tell the meeting's screens."""
         if user_id is not None and everywhere:
-            self.arrivals.add(meeting_id, user_id)
+            self.arrivals.add(meeting_id, user_id, self._batch_window(meeting_id))
             return
         with self.app.app_context():
             change = Change(changes.PRESENCE_CHANGED, meeting_id, None)

@@ -6,6 +6,7 @@ import time
 from gevent.lock import RLock
 
 from leancoffee.db import db
+from leancoffee.live.boards import WholeBoards
 from leancoffee.live.connection import Connection
 from leancoffee.services.board import BoardState, load_board, meeting_version
 
@@ -18,7 +19,7 @@ class LiveMeeting:
     """A meeting's sockets on this worker, and what they were shown; changes to it go one at a time (`lock`)."""
 
     __slots__ = ("id", "sockets", "lock", "version", "shown_present", "room_screens", "board", "dropped",
-                 "subscribed", "highest_seen", "awaited")
+                 "subscribed", "highest_seen", "awaited", "boards")
 
     def __init__(self, meeting_id: int):
         self.id = meeting_id
@@ -34,6 +35,8 @@ class LiveMeeting:
         self.room_screens = 0
         # The last whole board read, and when (see BOARD_REUSE_SECONDS).
         self.board: tuple[BoardState, float] | None = None
+        # The whole boards of the last read (a plain member's rendered once for all the pages opening).
+        self.boards: WholeBoards | None = None
         # Set once the last socket left and the hub let go of this object.
         self.dropped = False
         # The backplane's view of the meeting's channel: confirmed subscription, versions seen and awaited.
@@ -49,6 +52,11 @@ class LiveMeeting:
     def keep_board(self, state: BoardState) -> None:
         """Keep a whole board read for the pages that open next."""
         self.board = (state, time.monotonic())
+        self.boards = WholeBoards(state)
+
+    def whole_boards(self, state: BoardState) -> WholeBoards:
+        """The whole boards of this read: those kept with it, so pages opening together share a plain member's."""
+        return self.boards if self.boards is not None and self.boards.state is state else WholeBoards(state)
 
     def recent_board(self) -> BoardState | None:
         """The board read kept, while it is young enough to reuse (its version still needs checking)."""

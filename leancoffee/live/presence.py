@@ -67,15 +67,16 @@ class ArrivalBatches:
         self._batches: dict[int, set[int]] = {}
         self._lock = Semaphore()
 
-    def add(self, meeting_id: int, user_id: int) -> None:
-        """Someone arrived or went away: into the meeting's open batch, or a new one sent after the window."""
+    def add(self, meeting_id: int, user_id: int, window: float | None = None) -> None:
+        """Someone arrived or went away: into the meeting's open batch, or a new one sent after the window (`window`
+        for this meeting, when it differs)."""
         with self._lock:
             batch = self._batches.get(meeting_id)
             if batch is not None:
                 batch.add(user_id)
                 return
             self._batches[meeting_id] = {user_id}
-        gevent.spawn_later(self.window, self._send, meeting_id)
+        gevent.spawn_later(self.window if window is None else window, self._send, meeting_id)
 
     def _send(self, meeting_id: int) -> None:
         with self._lock:

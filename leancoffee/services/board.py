@@ -29,6 +29,7 @@ from leancoffee.services.action_items import NoteRules, load_notes
 from leancoffee.services.clock import ClockRules
 from leancoffee.services.meetings import STATUS_LABELS
 from leancoffee.services.merging import merged_titles
+from leancoffee.services.people import is_crowd
 from leancoffee.services.progress import ProgressRules, VotingProgress, read_progress
 from leancoffee.services.timebox import TimerView, timer_view
 from leancoffee.services.topics import COLUMN_LABELS, expected_state
@@ -194,6 +195,11 @@ class BoardState(NoteRules, ClockRules, ProgressRules):
 
     def is_facilitating(self, viewer: Viewer) -> bool:
         return viewer.is_member and viewer.is_facilitator
+
+    @property
+    def crowd(self) -> bool:
+        """Beyond CROWD_SIZE people: counts and a link to everyone (services/people.py), not a row each."""
+        return is_crowd(len(self.participants))
 
     @property
     def facilitator_ids(self) -> set[int]:

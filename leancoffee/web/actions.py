@@ -202,7 +202,8 @@ def reveal_topics(code):
 def set_role(code):
     """Facilitator: make someone a co-facilitator (role=facilitator), or take it back (role=participant)."""
     form = request.form
-    return perform(code, roles.set_role, form.get("person"), form.get("role"), anchor=lambda c: "facilitators")
+    back = path_for("pages.people", code=code) if form.get("back") == "people" else None  # pressed on the people page
+    return perform(code, roles.set_role, form.get("person"), form.get("role"), anchor=lambda c: "facilitators", then=back)
 
 
 @bp.post("/m/<meeting_code:code>/discuss-next")

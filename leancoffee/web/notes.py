@@ -3,9 +3,13 @@
 from functools import partial
 
 from flask import Blueprint, request
+from flask_babel import gettext
 
 from leancoffee.services import notes
+from leancoffee.services.board import load_board
+from leancoffee.services.viewing import viewer_for
 from leancoffee.web.actions import perform
+from leancoffee.web.pages import for_members, page
 from leancoffee.web.responses import summary_url
 from leancoffee.web.routing import path_for
 
@@ -19,6 +23,20 @@ def add_note(code, topic_id):
     kind, text, owner = form.get("kind"), form.get("text"), form.get("owner")
     return perform(code, partial(notes.add_note, owner_participant=form.get("owner_participant")), topic_id, kind, text, owner,
                     anchor=lambda c: f"topic-{topic_id}")
+
+
+@bp.get("/m/<meeting_code:code>/topics/<int:topic_id>/notes/new")
+@for_members
+def note_form(meeting, participant, topic_id):
+    """A takeaway or action for one topic on a page of its own: a crowd's board has the form on the current topic only."""
+    board, viewer = load_board(meeting.id), viewer_for(meeting, participant)
+    topic = board.topics.get(topic_id)
+    if topic is None or not board.can_act(viewer):
+        message = gettext("That topic does not exist in this meeting (it may have been deleted).") if topic is None else \
+            gettext("This meeting is completed: its board is read-only.")
+        return page("not_found.html", 404 if topic is None else 409, message=message,
+                    back=path_for("pages.board", code=meeting.code))
+    return page("note_form.html", board=board, viewer=viewer, topic=topic)
 
 
 @bp.post("/m/<meeting_code:code>/notes/<int:note_id>/edit")

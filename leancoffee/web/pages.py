@@ -12,8 +12,9 @@ from leancoffee.models import COMPLETED, DEFAULT_TIMEBOX
 from leancoffee.services.access import find_meeting, membership
 from leancoffee.services.action_items import open_actions_of
 from leancoffee.services.board import load_board
-from leancoffee.services.errors import NotFound
+from leancoffee.services.errors import Forbidden, NotFound
 from leancoffee.services.meetings import my_meetings
+from leancoffee.services.people import people_page_for
 from leancoffee.services.room import find_room
 from leancoffee.services.series import current_meeting, find_series, place_of, series_page
 from leancoffee.services.summary import build_summary, to_csv, to_markdown
@@ -84,6 +85,21 @@ def board(meeting, participant):
         viewer=viewer_for(meeting, participant),
         present=live.hub.presence.present_users(meeting.id),
     )
+
+
+@bp.get("/m/<meeting_code:code>/people")
+def people(code):
+    """Everyone in the meeting, with a facilitator's per-person controls: its members only (a crowd's board shows counts)."""
+    try:
+        meeting, participant = people_page_for(code, acting_user())
+    except NotFound as error:
+        return page("not_found.html", 404, message=error.message)
+    except Forbidden as error:
+        return page("not_found.html", 403, message=error.message, heading=gettext("Only for the people in this meeting"),
+                    back=path_for("pages.board", code=code))
+    g.meeting_id = meeting.id  # for the request's log line
+    return page("people.html", board=load_board(meeting.id), viewer=viewer_for(meeting, participant),
+                present=live.hub.presence.present_users(meeting.id))
 
 
 def join_qr_svg(join_link: str) -> str:
