@@ -18,6 +18,15 @@ ROW_KEYS = {"scenario", "server", "sockets", "votes", "p50_ms", "p99_ms", "max_m
             "mem_kib_per_conn", "stalls", "p99_vs_baseline", "p99_vs_peer", "cpu_vs_baseline", "cpu_vs_peer"}
 
 
+def run_quick(*args: str) -> None:
+    """`fanout.main --quick`; main pins its process to the harness core: the rest of the suite gets both cores back."""
+    cores = os.sched_getaffinity(0)
+    try:
+        fanout.main(["--quick", *args])
+    finally:
+        os.sched_setaffinity(0, cores)
+
+
 def test_quick_benchmark_produces_every_row_and_loses_no_vote(tmp_path, monkeypatch, capsys):
     # vote-cpu: 50 votes a block, so that even the floor's block takes several of /proc's 10 ms ticks.
     tiny = {"latency": [("1x25", [25], 20)], "slow": (10, 10), "sustained": (1, 10, 3, 2.0), "hold": 0, "vote_cpu": (3, 50),
@@ -25,12 +34,7 @@ def test_quick_benchmark_produces_every_row_and_loses_no_vote(tmp_path, monkeypa
     monkeypatch.setattr(fanout, "QUICK", tiny)
     monkeypatch.delenv("DATABASE_URL", raising=False)  # the 2-worker and production-path rows have tests of their own
     out = tmp_path / "fanout.json"
-    cores = os.sched_getaffinity(0)
-    try:
-        fanout.main(["--quick", "--json", str(out)])
-    finally:
-        # main() pins its process to the harness core: give the rest of the suite both cores back.
-        os.sched_setaffinity(0, cores)
+    run_quick("--json", str(out))
 
     result = json.loads(out.read_text())
     assert [(r["scenario"], r["server"]) for r in result["rows"]] == [("1x25", k) for k in ("app", "baseline", "peer")]
@@ -69,11 +73,7 @@ def test_quick_two_worker_rows_run_on_postgresql_and_redis(tmp_path, monkeypatch
     monkeypatch.setenv("DATABASE_URL", PG_ADMIN_URL)
     monkeypatch.setenv("REDIS_URL", SHARED_REDIS_URL)
     out = tmp_path / "workers.json"
-    cores = os.sched_getaffinity(0)
-    try:
-        fanout.main(["--quick", "--only", "workers", "--json", str(out)])
-    finally:
-        os.sched_setaffinity(0, cores)
+    run_quick("--only", "workers", "--json", str(out))
 
     rows = json.loads(out.read_text())["two_workers"]
     for workers in (1, 2):
@@ -95,11 +95,7 @@ def test_quick_production_path_row_votes_on_every_setup(tmp_path, monkeypatch, c
     monkeypatch.setenv("DATABASE_URL", PG_ADMIN_URL)
     monkeypatch.setenv("REDIS_URL", SHARED_REDIS_URL)
     out = tmp_path / "prod.json"
-    cores = os.sched_getaffinity(0)
-    try:
-        fanout.main(["--quick", "--only", "prod-path", "--json", str(out)])
-    finally:
-        os.sched_setaffinity(0, cores)
+    run_quick("--only", "prod-path", "--json", str(out))
 
     row = json.loads(out.read_text())["prod_path"]
     assert isinstance(row, dict), row
