@@ -60,6 +60,7 @@ def main() -> None:
         # 1012 (service restart) tells every browser to come back by itself.
         log.info("shutting down: closing live sockets with 1012")
         live.shutdown()
+        sender.stop(app)  # the webhook deliveries under way finish first (none is sent twice)
         gevent.sleep(0.2)
         server.stop(timeout=2)
 

@@ -61,6 +61,9 @@ def post_worker_init(worker):
 
         worker.log.info("worker stopping: closing live sockets with 1012")
         live.shutdown()
+        from leancoffee.webhooks import sender
+
+        sender.stop(worker.wsgi)  # the webhook deliveries under way finish first (none is sent twice)
 
     gevent.spawn(close_sockets_on_stop)
 

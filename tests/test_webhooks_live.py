@@ -207,3 +207,34 @@ def test_a_receiver_dripping_its_answer_is_cut_off_and_holds_no_other_delivery(t
             dripping.close()
     status, attempts, error = first_attempt()
     assert (status, attempts) == ("pending", 1) and "within 2 s" in error
+
+
+def test_a_server_stopping_finishes_the_delivery_under_way_and_never_sends_it_again(tmp_path):
+    import threading
+
+    db_file = tmp_path / "stop.db"
+    in_flight = threading.Event()
+    with Receiver() as receiver:
+        answer = receiver.server.RequestHandlerClass.do_POST
+
+        def slow_post(handler):
+            in_flight.set()
+            time.sleep(1.5)  # the receiver takes its time: the server is told to stop meanwhile
+            answer(handler)
+
+        receiver.server.RequestHandlerClass.do_POST = slow_post
+        first = AppServer(f"sqlite:///{db_file}", **SENDER).start(tmp_path / "first.log")
+        try:
+            fay = HttpPerson(first.base)
+            code = fay.start_meeting()
+            add_webhook(fay, code, receiver.url)
+            finish(fay, code)
+            assert in_flight.wait(10)
+        finally:
+            first.stop()  # SIGTERM, as a deploy stops it
+        with sqlite3.connect(db_file) as conn:
+            assert conn.execute("SELECT status, attempts, response_code FROM webhook_delivery").fetchone() == ("delivered", 1, 200)
+        second = AppServer(f"sqlite:///{db_file}", **SENDER).start(tmp_path / "second.log")
+        time.sleep(1.5)  # the next server's sender looks for due deliveries every 0.2 s
+        second.stop()
+    assert len(receiver.received) == 1

@@ -101,27 +101,50 @@ def run_once(config: dict, spawn=None) -> int:
     return len(attempts)
 
 
-def _loop(app) -> None:
-    import gevent
+class Sender:
+    """This process's sender greenlet. `stop` lets the attempts under way finish and be recorded: a worker stopped for
+    a deploy would otherwise leave them to be sent again once their lease ran out."""
 
-    def side_by_side(fn, items):
-        gevent.joinall([gevent.spawn(fn, item) for item in items])
+    def __init__(self, app):
+        import gevent.event
 
-    while True:
-        sent = 0
-        try:
-            with app.app_context(), db.connection_context():
-                sent = run_once(app.config, side_by_side)
-        except Exception as error:  # the database away, say: the queue waits in it, try again later
-            event(log, "webhook_sender_error", logging.ERROR, error=f"{type(error).__name__}: {error}")
-            metrics.ERRORS.labels("webhook_sender").inc()
-        gevent.sleep(0 if sent else app.config["WEBHOOKS_POLL_SECONDS"])
+        self.app = app
+        self.stopping = gevent.event.Event()
+        self.greenlet = gevent.spawn(self._loop)
+
+    def _loop(self) -> None:
+        import gevent
+
+        def side_by_side(fn, items):
+            gevent.joinall([gevent.spawn(fn, item) for item in items])
+
+        while not self.stopping.is_set():
+            sent = 0
+            try:
+                with self.app.app_context(), db.connection_context():
+                    sent = run_once(self.app.config, side_by_side)
+            except Exception as error:  # the database away, say: the queue waits in it, try again later
+                event(log, "webhook_sender_error", logging.ERROR, error=f"{type(error).__name__}: {error}")
+                metrics.ERRORS.labels("webhook_sender").inc()
+            if not sent:
+                self.stopping.wait(self.app.config["WEBHOOKS_POLL_SECONDS"])
+
+    def stop(self) -> None:
+        """Claim nothing more; wait for the attempts under way (each is bounded by WEBHOOKS_TIMEOUT_SECONDS)."""
+        self.stopping.set()
+        self.greenlet.join(timeout=self.app.config["WEBHOOKS_TIMEOUT_SECONDS"] + 2)
 
 
-def start(app):
-    """Start this process's sender (app.py, wsgi.py), unless WEBHOOKS_SENDER=off; returns its greenlet."""
+def start(app) -> Sender | None:
+    """Start this process's sender (app.py, wsgi.py), unless WEBHOOKS_SENDER=off; kept in app.extensions to be stopped."""
     if app.config.get("WEBHOOKS_SENDER", "on") == "off":
         return None
-    import gevent
+    running = app.extensions["webhook_sender"] = Sender(app)
+    return running
 
-    return gevent.spawn(_loop, app)
+
+def stop(app) -> None:
+    """Stop this process's sender, if it has one (app.py's shutdown, gunicorn's worker stop)."""
+    running = getattr(app, "extensions", {}).get("webhook_sender")
+    if running is not None:
+        running.stop()
