@@ -7,11 +7,8 @@ minimal "floor" app (bench/floor_server.py); prints a table and writes every fig
 
 import argparse
 import asyncio
-import gc
-import json
 import os
 import platform
-import resource
 import sys
 import tempfile
 import time
@@ -19,11 +16,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import flood, hidden, prod_path, scenarios, vote_cpu  # noqa: E402
+from bench import flood, harness, hidden, prod_path, scenarios, vote_cpu  # noqa: E402
 from bench.report import print_table, ratios  # noqa: E402
 from bench.servers import scratch_database  # noqa: E402
 
-HARNESS_CORE = 0
 FULL = {
     "latency": [("1x25", [25], 200), ("1x200", [200], 200), ("1x1000", [1000], 200), ("200x25", [25] * 200, 200)],
     "slow": (200, 600), "sustained": (10, 25, 8, 60.0), "hold": 300.0, "workers": (200, 200), "vote_cpu": (6, 1000),
@@ -144,23 +140,12 @@ def main(argv=None) -> dict:
     plan = dict(QUICK if args.quick else FULL)
     if args.hold is not None:
         plan["hold"] = args.hold
-    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    # Thousands of sockets on both ends: the servers inherit this limit too.
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    if (os.cpu_count() or 1) > 1:
-        os.sched_setaffinity(0, {HARNESS_CORE})
-    # The harness holds thousands of clients too: its own full collections would pause every
-    # measurement (as the app does for its server, see leancoffee.factory.tune_garbage_collector).
-    gc.freeze()
-    gc.set_threshold(100_000, 10, 10)
+    harness.settle_harness_process()
     result = {"how": how_run(), "quick": args.quick}
     result.update(asyncio.run(run(plan, set(args.only.split(",")) if args.only else None)))
     result["how"]["load_after"] = os.getloadavg()
     print_table(result)
-    path = Path(args.json or Path(__file__).parent / "results" / f"fanout-{time.strftime('%Y%m%d-%H%M%S')}.json")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=2))
-    print(f"\nJSON: {path}")
+    harness.save_result(result, "fanout", args.json)
     return result
 
 

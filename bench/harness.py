@@ -1,9 +1,13 @@
 """Rooms of simulated clients for the app, the baseline and the peer, and the timed vote loop."""
 
 import asyncio
+import gc
 import json
+import os
 import re
+import resource
 import time
+from pathlib import Path
 
 from bench.wsclient import Http, open_ws
 
@@ -13,6 +17,28 @@ VOTE_RE = re.compile(rb'id=\\?"votes-(\d+)\\?"[^>]*><strong>(\d+)</strong>')
 TOPIC_RE = re.compile(r'<li id="topic-(\d+)" class="card"')
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 CONNECT_AT_ONCE = 100
+HARNESS_CORE = 0
+
+
+def settle_harness_process() -> None:
+    """What a benchmark's own process needs: every file descriptor it may have (thousands of sockets on both ends;
+    the servers inherit the limit too), core 0 to itself, and no full collections pausing a measurement (as the app
+    does for its server: leancoffee.factory.tune_garbage_collector)."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if (os.cpu_count() or 1) > 1:
+        os.sched_setaffinity(0, {HARNESS_CORE})
+    gc.freeze()
+    gc.set_threshold(100_000, 10, 10)
+
+
+def save_result(result: dict, name: str, path: str | None) -> Path:
+    """Write a run's figures as JSON (default bench/results/<name>-<time>.json) and say where."""
+    out = Path(path or Path(__file__).parent / "results" / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    print(f"\nJSON: {out}")
+    return out
 
 
 class Room:

@@ -12,10 +12,7 @@ checkout's app.py (the "before" of a change) with this harness. Harness on core 
 
 import argparse
 import asyncio
-import gc
-import json
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -27,7 +24,6 @@ from bench import harness  # noqa: E402
 from bench.servers import ROOT, Server  # noqa: E402
 from bench.wsclient import open_ws  # noqa: E402
 
-HARNESS_CORE = 0
 FULL = {"people": 1000, "topics": 20, "notes": 40, "sizes": [200, 1000]}
 QUICK = {"people": 60, "topics": 4, "notes": 4, "sizes": [10, 30]}
 # A message this long is a first frame (whole board), not a Socket.IO handshake packet nor a count.
@@ -232,21 +228,13 @@ def main(argv=None) -> dict:
     plan = dict(QUICK if args.quick else FULL)
     if args.sizes:
         plan["sizes"] = [int(s) for s in args.sizes.split(",")]
-    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    if (os.cpu_count() or 1) > 1:
-        os.sched_setaffinity(0, {HARNESS_CORE})
-    gc.freeze()
-    gc.set_threshold(100_000, 10, 10)
+    harness.settle_harness_process()
     result = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "app_root": str(Path(args.app_root or ROOT).resolve()),
               **{k: plan[k] for k in ("people", "topics", "notes", "sizes")}, "load_before": os.getloadavg()}
     result["rows"] = asyncio.run(run(plan, args.servers.split(","), args.app_root))
     result["load_after"] = os.getloadavg()
     print("\n".join(table(result)))
-    path = Path(args.json or Path(__file__).parent / "results" / f"storm-{time.strftime('%Y%m%d-%H%M%S')}.json")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=2))
-    print(f"\nJSON: {path}")
+    harness.save_result(result, "storm", args.json)
     return result
 
 

@@ -233,7 +233,8 @@ def test_a_server_stopping_finishes_the_delivery_under_way_and_never_sends_it_ag
         finally:
             first.stop()  # SIGTERM, as a deploy stops it
         with sqlite3.connect(db_file) as conn:
-            assert conn.execute("SELECT status, attempts, response_code FROM webhook_delivery").fetchone() == ("delivered", 1, 200)
+            row = conn.execute("SELECT status, attempts, response_code FROM webhook_delivery").fetchone()
+        assert row == ("delivered", 1, 200)
         second = AppServer(f"sqlite:///{db_file}", **SENDER).start(tmp_path / "second.log")
         time.sleep(1.5)  # the next server's sender looks for due deliveries every 0.2 s
         second.stop()
