@@ -2,7 +2,7 @@
 
 `python bench/baseline_server.py PORT FRAME_FILE`. Audience sockets connect to /a; the harness's
 control socket (/c) sends "room count", and every audience socket of /a/<room> gets the frame with
-that count. With BENCH_FIRST_FRAME=1 every audience socket first gets the frame (count 0) as it connects, as
+that count. With BENCH_FIRST_FRAME every audience socket first gets a frame as it connects (see `first_frame`), as
 each of the app's sockets gets its whole board (the reconnect storm, bench/storm.py).
 """
 
@@ -16,11 +16,20 @@ from websockets.asyncio.server import broadcast, serve
 PLACEHOLDER = b"@@COUNT@@"
 
 
+def first_frame(counted: bytes) -> str | None:
+    """What each audience socket gets as it connects: nothing, the frame with count 0 (BENCH_FIRST_FRAME=1), or the
+    bytes of the file BENCH_FIRST_FRAME names (a whole board, when the broadcast frame is a vote's update)."""
+    which = os.environ.get("BENCH_FIRST_FRAME")
+    if not which:
+        return None
+    return (counted if which == "1" else open(which, "rb").read()).decode()
+
+
 async def main(port: int, frame_file: str) -> None:
     """Serve until killed."""
     prefix, suffix = open(frame_file, "rb").read().split(PLACEHOLDER)
     rooms: dict[str, set] = {}
-    first = (prefix + b"0" + suffix).decode() if os.environ.get("BENCH_FIRST_FRAME") == "1" else None
+    first = first_frame(prefix + b"0" + suffix)
 
     async def handler(ws):
         path = ws.request.path

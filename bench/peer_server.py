@@ -2,18 +2,18 @@
 
 `python bench/peer_server.py PORT FRAME_FILE`. Audience sockets join the room named in
 `?room=`; the control socket (`?ctl=1`) emits "vote" with [room, count], and that room gets "update"
-with the frame for that count. With BENCH_FIRST_FRAME=1 every audience socket first gets "update" with the
-frame (count 0) as it connects, as each of the app's sockets gets its whole board (bench/storm.py).
+with the frame for that count. With BENCH_FIRST_FRAME every audience socket first gets "update" with a first
+frame as it connects (baseline_server.first_frame), as each of the app's sockets gets its whole board (bench/storm.py).
 """
 
 from gevent import monkey
 
 monkey.patch_all()
 
-import os  # noqa: E402
 import resource  # noqa: E402
 import sys  # noqa: E402
 
+from baseline_server import first_frame  # noqa: E402  (this script's folder is on sys.path)
 from flask import Flask, request  # noqa: E402
 from flask_socketio import SocketIO, emit, join_room  # noqa: E402
 
@@ -23,7 +23,7 @@ PLACEHOLDER = "@@COUNT@@"
 def create(frame_file: str):
     """The app as its documentation suggests, tuned only not to ping while it waits its turn."""
     prefix, suffix = open(frame_file, encoding="utf-8").read().split(PLACEHOLDER)
-    first = prefix + "0" + suffix if os.environ.get("BENCH_FIRST_FRAME") == "1" else None
+    first = first_frame((prefix + "0" + suffix).encode())
     app = Flask(__name__)
     # The benchmark holds all three servers' clients at once on one core (scenarios.paired_latency_rows):
     # Engine.IO's ping to every client every 25 s would land in the app's and the baseline's turns,

@@ -12,6 +12,7 @@ checkout's app.py (the "before" of a change) with this harness. Harness on core 
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 import tempfile
@@ -21,15 +22,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import harness  # noqa: E402
+from bench import storm_measure as measure  # noqa: E402
 from bench.servers import ROOT, Server  # noqa: E402
+from bench.storm_report import compare, table  # noqa: E402
 from bench.wsclient import open_ws  # noqa: E402
 
 FULL = {"people": 1000, "topics": 20, "notes": 40, "sizes": [200, 1000]}
 QUICK = {"people": 60, "topics": 4, "notes": 4, "sizes": [10, 30]}
-# A message this long is a first frame (whole board), not a Socket.IO handshake packet nor a count.
-FIRST_FRAME_MIN = 1000
-IDLE_WINDOW = 1.0
-STORM_LIMIT = 120.0
+PLACEHOLDER = b"@@COUNT@@"  # where the baseline and the peer put a vote's count
 PRESENCE_GRACE = 5.0  # the app's default PRESENCE_GRACE_SECONDS
 
 
@@ -71,9 +71,8 @@ async def build_meeting(port: int, people: int, topics: int, notes: int):
                    {"kind": kind, "text": f"Note {i}: something the group agreed on", "owner": owner})
     for topic_id in discussed:
         await post(f"topics/{topic_id}/move", {"status": "discussed", "expected": "to_discuss"})
-    if len(topic_ids) > len(discussed):
-        await post(f"topics/{topic_ids[len(discussed)]}/move", {"status": "discussing", "expected": "to_discuss"})
-    return code, joined
+    await post(f"topics/{topic_ids[len(discussed)]}/move", {"status": "discussing", "expected": "to_discuss"})
+    return code, joined, topic_ids[len(discussed)]  # the topic under discussion
 
 
 async def first_frame(port: int, path: str, cookie: str = "") -> bytes:
@@ -81,7 +80,7 @@ async def first_frame(port: int, path: str, cookie: str = "") -> bytes:
     got = asyncio.get_running_loop().create_future()
 
     def on_message(client, payload, now):
-        if len(payload) >= FIRST_FRAME_MIN and not got.done():
+        if len(payload) >= measure.FIRST_FRAME_MIN and not got.done():
             got.set_result(payload)
 
     client = await open_ws(harness.HOST, port, path, on_message, cookie=cookie)
@@ -91,125 +90,139 @@ async def first_frame(port: int, path: str, cookie: str = "") -> bytes:
         client.transport.close()
 
 
-async def _idle(server: Server, clients: list, deadline: float) -> float:
-    """Wait until neither the server's CPU time nor the clients' frames move for IDLE_WINDOW; the CPU time then."""
-    before = (server.cpu_seconds(), sum(c.frames for c in clients))
-    while time.monotonic() < deadline:
-        await asyncio.sleep(IDLE_WINDOW)
-        now = (server.cpu_seconds(), sum(c.frames for c in clients))
-        if now == before:
-            return now[0]
-        before = now
-    return before[0]
+def app_voter(server: Server, code: str, facilitator: tuple, topic_id: int):
+    """The facilitator's vote and unvote on `topic_id`, from a live page (its answer carries no fragments)."""
+    http, token = facilitator
+    live = {"HX-Request": "true", "X-CSRFToken": token, "X-Live-Socket": "1"}
+
+    async def trigger(count: int) -> bool:
+        status, _, _ = await http.request("POST", f"/m/{code}/topics/{topic_id}/{'vote' if count else 'unvote'}", {}, live)
+        return status == 200
+
+    return trigger
 
 
-async def storm(server: Server, paths_cookies: list[tuple[str, str]], socketio: bool = False) -> dict:
-    """Open every socket at once; CPU per connection until idle, and the time until the last one has its first frame."""
-    await asyncio.sleep(IDLE_WINDOW)
-    cpu0 = await _idle(server, [], time.monotonic() + 30)
-    firsts: dict[int, float] = {}
+async def vote_update(port: int, path: str, cookie: str, trigger, topic_id: int) -> bytes:
+    """What a member's screen gets for one vote (captured, then the vote is taken back)."""
+    wanted: dict = {}
 
     def on_message(client, payload, now):
-        if len(payload) >= FIRST_FRAME_MIN and id(client) not in firsts:
-            firsts[id(client)] = now
+        match = harness.VOTE_RE.search(payload)
+        if match and (int(match.group(1)), int(match.group(2))) in wanted:
+            future = wanted.pop((int(match.group(1)), int(match.group(2))))
+            future.set_result(payload)
 
-    async def one(path, cookie):
-        client = await open_ws(harness.HOST, server.port, path, on_message, cookie=cookie, socketio=socketio)
-        if socketio:
-            client.send_text(b"40")
-        return client
-
-    t0 = time.perf_counter()
-    opened = await asyncio.gather(*(one(p, c) for p, c in paths_cookies), return_exceptions=True)
-    clients = [c for c in opened if not isinstance(c, BaseException)]
-    deadline = time.monotonic() + STORM_LIMIT
-    while len(firsts) < len(clients) and time.monotonic() < deadline:
-        await asyncio.sleep(0.02)
-    last = max(firsts.values(), default=t0) - t0
-    cpu1 = await _idle(server, clients, deadline)
-    for client in clients:
+    client = await open_ws(harness.HOST, port, path, on_message, cookie=cookie)
+    try:
+        await asyncio.sleep(measure.IDLE_WINDOW)  # its first frame first
+        updates = []
+        for count in (1, 0):
+            wanted[(topic_id, count)] = asyncio.get_running_loop().create_future()
+            future = wanted[(topic_id, count)]
+            assert await trigger(count)
+            updates.append(await asyncio.wait_for(future, 30))
+        return updates[0]
+    finally:
         client.transport.close()
-    n = len(paths_cookies)
-    return {"sockets": n, "refused": n - len(clients), "without_first_frame": len(clients) - len(firsts),
-            "last_first_frame_ms": round(last * 1000, 1), "cpu_ms_per_conn": round((cpu1 - cpu0) / n * 1000, 3)}
 
 
-async def app_rows(plan: dict, frame_file: str, app_root: str | None) -> dict:
-    """The app: build the meeting, measure its first frame, then each storm size."""
+async def app_rows(plan: dict, frames: dict, app_root: str | None) -> dict:
+    """The app: build the meeting, measure its first frame and each storm size; then, with voting open again, a storm
+    with votes cast through it and a restart."""
     server = (AppAt(app_root) if app_root else Server("app")).start()
     try:
         t0 = time.perf_counter()
-        code, people = await build_meeting(server.port, plan["people"], plan["topics"], plan["notes"])
+        code, people, topic_id = await build_meeting(server.port, plan["people"], plan["topics"], plan["notes"])
         built = round(time.perf_counter() - t0, 1)
         path = f"/m/{code}/ws"
         member = await first_frame(server.port, path, people[1][0].cookie_header())
         facilitator = await first_frame(server.port, path, people[0][0].cookie_header())
-        with open(frame_file, "wb") as out:
-            out.write(member + b"@@COUNT@@")  # the baseline and the peer send these bytes (and a "0")
+        Path(frames["storm"]).write_bytes(member + PLACEHOLDER)  # the baseline and the peer send these bytes (and a "0")
         row = {"server": "app", "people": plan["people"], "built_s": built, "first_frame_bytes": len(member),
                "facilitator_first_frame_bytes": len(facilitator), "storms": []}
+        sockets = [(path, h.cookie_header()) for h, _ in people]
         for size in plan["sizes"]:
             print(f"    app: {size} sockets at once ...", file=sys.stderr, flush=True)
-            row["storms"].append(await storm(server, [(path, h.cookie_header()) for h, _ in people[:size]]))
-            await asyncio.sleep(PRESENCE_GRACE + IDLE_WINDOW)  # the last storm's people are away before the next
+            row["storms"].append(await measure.storm(server, sockets[:size]))
+            await asyncio.sleep(PRESENCE_GRACE + measure.IDLE_WINDOW)  # the last storm's people are away before the next
+
+        # Back to voting (the topic under discussion returns to To Discuss) for votes through a storm.
+        fac, token = people[0]
+        status, _, _ = await fac.request("POST", f"/m/{code}/phase", {"phase": "voting", "expected": "discussing"},
+                                         {"HX-Request": "true", "X-CSRFToken": token})
+        assert status == 200, status
+        trigger = app_voter(server, code, people[0], topic_id)
+        voting_board = await first_frame(server.port, path, people[1][0].cookie_header())
+        update = await vote_update(server.port, path, people[1][0].cookie_header(), trigger, topic_id)
+        Path(frames["voting_board"]).write_bytes(voting_board)
+        count = harness.VOTE_RE.search(update)
+        Path(frames["vote"]).write_bytes(update[: count.start(2)] + PLACEHOLDER + update[count.end(2):])
+        await asyncio.sleep(PRESENCE_GRACE + measure.IDLE_WINDOW)
+        everyone = sockets[: max(plan["sizes"])]  # as many as the baseline's and the peer's
+        print(f"    app: {len(everyone)} sockets at once, votes cast through it ...", file=sys.stderr, flush=True)
+        row["vote_topic_id"] = topic_id
+        row["votes"] = await measure.storm(server, everyone, votes=measure.Votes(trigger, topic_id))
+        row["votes"]["first_frame_bytes"], row["votes"]["update_bytes"] = len(voting_board), len(update)
+        await asyncio.sleep(PRESENCE_GRACE + measure.IDLE_WINDOW)
+        print(f"    app: {len(everyone)} screens, a restart ...", file=sys.stderr, flush=True)
+        row["restart"] = await measure.restart(server, everyone)
         return row
     finally:
         server.stop()
 
 
-async def broadcast_row(kind: str, plan: dict, frame_file: str) -> dict:
-    """The baseline or the peer, sending each socket the app's first frame when it connects."""
-    server = Server(kind, frame_file, env={"BENCH_FIRST_FRAME": "1"}).start()
+async def broadcast_row(kind: str, plan: dict, frames: dict, topic_id: int | None) -> dict:
+    """The baseline or the peer, sending each socket the app's first frame when it connects; then the app's vote update
+    broadcast through a storm of sockets that get the app's voting board first, and a restart."""
     socketio = kind == "peer"
-    path = "/socket.io/?EIO=4&transport=websocket&room=r0" if socketio else "/a/r0"
+    sio = "/socket.io/?EIO=4&transport=websocket"
+    path = f"{sio}&room=r0" if socketio else "/a/r0"
+    row = {"server": kind, "first_frame_bytes": os.path.getsize(frames["storm"]) - len(PLACEHOLDER) + 1, "storms": []}
+    server = Server(kind, frames["storm"], env={"BENCH_FIRST_FRAME": "1"}).start()
     try:
-        row = {"server": kind, "first_frame_bytes": os.path.getsize(frame_file) - len("@@COUNT@@") + 1, "storms": []}
         for size in plan["sizes"]:
             print(f"    {kind}: {size} sockets at once ...", file=sys.stderr, flush=True)
-            row["storms"].append(await storm(server, [(path, "")] * size, socketio=socketio))
-            await asyncio.sleep(2 * IDLE_WINDOW)
+            row["storms"].append(await measure.storm(server, [(path, "")] * size, socketio=socketio))
+            await asyncio.sleep(2 * measure.IDLE_WINDOW)
+    finally:
+        server.stop()
+    if topic_id is None:  # no app row ran: nothing to compare votes or restarts with
+        return row
+    server = Server(kind, frames["vote"], env={"BENCH_FIRST_FRAME": frames["voting_board"]}).start()
+    try:
+        control = await open_ws(harness.HOST, server.port, f"{sio}&ctl=1" if socketio else "/c", lambda *a: None,
+                                socketio=socketio)
+        if socketio:
+            control.send_text(b"40")
+
+        async def trigger(count: int) -> bool:
+            message = b"42" + json.dumps(["vote", ["r0", count]]).encode() if socketio else f"r0 {count}".encode()
+            control.send_text(message)
+            return True
+
+        size = max(plan["sizes"])
+        print(f"    {kind}: {size} sockets at once, votes cast through it ...", file=sys.stderr, flush=True)
+        row["votes"] = await measure.storm(server, [(path, "")] * size, socketio=socketio,
+                                           votes=measure.Votes(trigger, topic_id))
+        control.transport.close()
+        print(f"    {kind}: {size} screens, a restart ...", file=sys.stderr, flush=True)
+        row["restart"] = await measure.restart(server, [(path, "")] * size, socketio=socketio)
         return row
     finally:
         server.stop()
-
-
-def compare(rows: dict) -> None:
-    """The app's CPU per connection against the peer's and the baseline's, storm by storm."""
-    app = rows.get("app")
-    for kind in ("peer", "baseline"):
-        if not app or "storms" not in app or "storms" not in rows.get(kind, {}):
-            continue
-        for mine, theirs in zip(app["storms"], rows[kind]["storms"], strict=False):
-            if theirs["cpu_ms_per_conn"]:
-                mine[f"cpu_vs_{kind}"] = round(mine["cpu_ms_per_conn"] / theirs["cpu_ms_per_conn"], 2)
-
-
-def table(result: dict) -> list[str]:
-    """The figures as text lines (pasted into docs/performance.md)."""
-    lines = [f"{result['date']} · app at {result['app_root']} · {result['people']} people, {result['topics']} topics, "
-             f"{result['notes']} notes",
-             "server    first frame B  sockets  last first frame ms  CPU ms/conn  vs peer  vs baseline  refused  no frame"]
-    for kind, row in result["rows"].items():
-        if "error" in row:
-            lines.append(f"{kind:<9} error: {row['error']}")
-            continue
-        for s in row["storms"]:
-            lines.append(f"{kind:<9} {row['first_frame_bytes']:>13} {s['sockets']:>8} {s['last_first_frame_ms']:>20} "
-                         f"{s['cpu_ms_per_conn']:>12} {s.get('cpu_vs_peer', '-'):>8} {s.get('cpu_vs_baseline', '-'):>12} "
-                         f"{s['refused']:>8} {s['without_first_frame']:>9}")
-    if "app" in result["rows"] and "facilitator_first_frame_bytes" in result["rows"]["app"]:
-        lines.append(f"app: a facilitator's first frame {result['rows']['app']['facilitator_first_frame_bytes']} B; "
-                     f"meeting built in {result['rows']['app']['built_s']} s")
-    return lines
 
 
 async def run(plan: dict, servers: list[str], app_root: str | None) -> dict:
-    frame_file = os.path.join(tempfile.mkdtemp(prefix="bench-storm-"), "frame.bin")
+    folder = Path(tempfile.mkdtemp(prefix="bench-storm-"))
+    frames = {name: str(folder / f"{name}.bin") for name in ("storm", "voting_board", "vote")}
     rows = {}
     for kind in servers:
         print(f"  {kind} ...", file=sys.stderr, flush=True)
         try:
-            rows[kind] = await (app_rows(plan, frame_file, app_root) if kind == "app" else broadcast_row(kind, plan, frame_file))
+            if kind == "app":
+                rows[kind] = await app_rows(plan, frames, app_root)
+            else:
+                rows[kind] = await broadcast_row(kind, plan, frames, rows.get("app", {}).get("vote_topic_id"))
         except Exception as error:  # one failing server must not lose the others
             rows[kind] = {"server": kind, "error": repr(error)[:300]}
             print(f"    failed: {rows[kind]['error']}", file=sys.stderr, flush=True)

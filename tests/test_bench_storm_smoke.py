@@ -17,6 +17,7 @@ from bench import storm  # noqa: E402
 
 def test_quick_storm_measures_the_first_frame_and_every_socket_gets_one(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(storm, "QUICK", {"people": 55, "topics": 4, "notes": 4, "sizes": [8, 20]})
+    monkeypatch.setattr(storm.measure, "VOTE_WINDOW", 2.0)
     monkeypatch.delenv("DATABASE_URL", raising=False)
     out = tmp_path / "storm.json"
     cores = os.sched_getaffinity(0)
@@ -37,4 +38,13 @@ def test_quick_storm_measures_the_first_frame_and_every_socket_gets_one(tmp_path
             assert s["refused"] == s["without_first_frame"] == 0 and s["last_first_frame_ms"] > 0, (kind, s)
             assert s["cpu_ms_per_conn"] >= 0, (kind, s)
     assert rows["baseline"]["first_frame_bytes"] == app["first_frame_bytes"] + 1  # the same bytes, and a count of 0
-    assert "last first frame ms" in capsys.readouterr().out
+    for kind, row in rows.items():
+        votes, restart = row["votes"], row["restart"]
+        # Every vote reached every open screen, and every screen came back with a board after the restart.
+        assert votes["sockets"] == restart["sockets"] == 20, (kind, row)
+        assert votes["votes"] >= 10 and votes["votes_late"] == 0 and 0 < votes["vote_p50_ms"] <= votes["vote_max_ms"], votes
+        assert restart["refused"] == restart["without_board"] == 0 and restart["all_current_ms"] >= 350, restart
+    assert rows["app"]["restart"]["closed_1012"] == 20  # the app tells its screens to come back
+    assert rows["app"]["votes"]["update_bytes"] < 1000 < rows["app"]["votes"]["first_frame_bytes"]
+    out = capsys.readouterr().out
+    assert "last first frame ms" in out and "votes through a storm" in out and "restart:" in out
