@@ -191,3 +191,12 @@ def close_code(ws, timeout=5.0) -> int:
     while opcode != websocket.ABNF.OPCODE_CLOSE:
         opcode, data = ws.recv_data(control_frame=True)
     return int.from_bytes(data[:2], "big")
+
+
+def font_px(page, selector: str) -> float:
+    """The font size of the element that matches `selector` now, read in one script.
+
+    A locator's evaluate can reach an element a pushed frame has just swapped out, and a detached element has
+    no computed style (NaN).
+    """
+    return page.evaluate("s => parseFloat(getComputedStyle(document.querySelector(s)).fontSize)", selector)

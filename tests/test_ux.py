@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.helpers import AppServer, HttpPerson, need
+from tests.helpers import AppServer, HttpPerson, font_px, need
 from tests.test_browser import ARTIFACTS, card
 
 pytestmark = pytest.mark.browser
@@ -191,8 +191,7 @@ def test_board_screenshots_at_phone_laptop_and_projector_sizes(scene):
     room = open_page(scene.fay, f"{scene.base}/m/{scene.busy}/room", PROJECTOR)
     # Legible from the back of the room: big topic and clock, and it all fits on the projected screen.
     expect(room.locator(".room-topic")).to_have_text("On-call rota")
-    topic_px = room.locator(".room-topic").evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
-    clock_px = room.locator(".clock").evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+    topic_px, clock_px = font_px(room, ".room-topic"), font_px(room, ".clock")
     shot(room, "ux-room-projector", full_page=False)
     room.emulate_media(color_scheme="dark")
     shot(room, "ux-room-projector-dark", full_page=False)
