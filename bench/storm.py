@@ -99,7 +99,11 @@ def app_voter(server: Server, code: str, facilitator: tuple, topic_id: int):
         status, _, _ = await http.request("POST", f"/m/{code}/topics/{topic_id}/{'vote' if count else 'unvote'}", {}, live)
         return status == 200
 
-    return trigger
+    async def warm() -> None:
+        status, _, _ = await http.request("GET", "/healthz")
+        assert status == 200, status
+
+    return trigger, warm
 
 
 async def vote_update(port: int, path: str, cookie: str, trigger, topic_id: int) -> bytes:
@@ -151,7 +155,7 @@ async def app_rows(plan: dict, frames: dict, app_root: str | None) -> dict:
         status, _, _ = await fac.request("POST", f"/m/{code}/phase", {"phase": "voting", "expected": "discussing"},
                                          {"HX-Request": "true", "X-CSRFToken": token})
         assert status == 200, status
-        trigger = app_voter(server, code, people[0], topic_id)
+        trigger, warm = app_voter(server, code, people[0], topic_id)
         voting_board = await first_frame(server.port, path, people[1][0].cookie_header())
         update = await vote_update(server.port, path, people[1][0].cookie_header(), trigger, topic_id)
         Path(frames["voting_board"]).write_bytes(voting_board)
@@ -161,7 +165,7 @@ async def app_rows(plan: dict, frames: dict, app_root: str | None) -> dict:
         everyone = sockets[: max(plan["sizes"])]  # as many as the baseline's and the peer's
         print(f"    app: {len(everyone)} sockets at once, votes cast through it ...", file=sys.stderr, flush=True)
         row["vote_topic_id"] = topic_id
-        row["votes"] = await measure.storm(server, everyone, votes=measure.Votes(trigger, topic_id))
+        row["votes"] = await measure.storm(server, everyone, votes=measure.Votes(trigger, topic_id, warm))
         row["votes"]["first_frame_bytes"], row["votes"]["update_bytes"] = len(voting_board), len(update)
         await asyncio.sleep(PRESENCE_GRACE + measure.IDLE_WINDOW)
         print(f"    app: {len(everyone)} screens, a restart ...", file=sys.stderr, flush=True)
