@@ -30,6 +30,7 @@ from bench.wsclient import open_ws  # noqa: E402
 FULL = {"people": 1000, "topics": 20, "notes": 40, "sizes": [200, 1000]}
 QUICK = {"people": 60, "topics": 4, "notes": 4, "sizes": [10, 30]}
 PLACEHOLDER = b"@@COUNT@@"  # where the baseline and the peer put a vote's count
+MAX_VOTES = 200  # votes through a storm, at most (one participant each)
 PRESENCE_GRACE = 5.0  # the app's default PRESENCE_GRACE_SECONDS
 
 
@@ -90,20 +91,33 @@ async def first_frame(port: int, path: str, cookie: str = "") -> bytes:
         client.transport.close()
 
 
-def app_voter(server: Server, code: str, facilitator: tuple, topic_id: int):
-    """The facilitator's vote and unvote on `topic_id`, from a live page (its answer carries no fragments)."""
-    http, token = facilitator
-    live = {"HX-Request": "true", "X-CSRFToken": token, "X-Live-Socket": "1"}
+def app_voter(code: str, person: tuple, topic_id: int):
+    """One person's vote (count 1) and unvote (count 0) on `topic_id`, from a live page (its answer carries no fragments)."""
+    http, token = person
 
     async def trigger(count: int) -> bool:
-        status, _, _ = await http.request("POST", f"/m/{code}/topics/{topic_id}/{'vote' if count else 'unvote'}", {}, live)
+        path = f"/m/{code}/topics/{topic_id}/{'vote' if count else 'unvote'}"
+        status, _, _ = await http.request("POST", path, {}, {"HX-Request": "true", "X-CSRFToken": token, "X-Live-Socket": "1"})
         return status == 200
 
-    async def warm() -> None:
-        status, _, _ = await http.request("GET", "/healthz")
-        assert status == 200, status
+    return trigger
 
-    return trigger, warm
+
+def app_voters(code: str, people: list, topic_id: int):
+    """Votes through a storm, each by the next participant: the topic's count is the vote's number, so no screen can
+    take an earlier update for a later one. Their connections open just before the storm, as the baseline's and the
+    peer's control socket is open (the app closes a keep-alive connection idle for 10 s, and a new one would wait in
+    the listen backlog behind the storm's)."""
+    voters = people[1:]
+
+    async def trigger(count: int) -> bool:
+        return await app_voter(code, voters[count - 1], topic_id)(1)
+
+    async def warm() -> None:
+        answers = await asyncio.gather(*(http.request("GET", "/healthz") for http, _ in voters[:MAX_VOTES]))
+        assert all(status == 200 for status, _, _ in answers)
+
+    return trigger, warm, len(voters)
 
 
 async def vote_update(port: int, path: str, cookie: str, trigger, topic_id: int) -> bytes:
@@ -155,9 +169,9 @@ async def app_rows(plan: dict, frames: dict, app_root: str | None) -> dict:
         status, _, _ = await fac.request("POST", f"/m/{code}/phase", {"phase": "voting", "expected": "discussing"},
                                          {"HX-Request": "true", "X-CSRFToken": token})
         assert status == 200, status
-        trigger, warm = app_voter(server, code, people[0], topic_id)
         voting_board = await first_frame(server.port, path, people[1][0].cookie_header())
-        update = await vote_update(server.port, path, people[1][0].cookie_header(), trigger, topic_id)
+        update = await vote_update(server.port, path, people[1][0].cookie_header(), app_voter(code, people[0], topic_id),
+                                   topic_id)
         Path(frames["voting_board"]).write_bytes(voting_board)
         count = harness.VOTE_RE.search(update)
         Path(frames["vote"]).write_bytes(update[: count.start(2)] + PLACEHOLDER + update[count.end(2):])
@@ -165,7 +179,8 @@ async def app_rows(plan: dict, frames: dict, app_root: str | None) -> dict:
         everyone = sockets[: max(plan["sizes"])]  # as many as the baseline's and the peer's
         print(f"    app: {len(everyone)} sockets at once, votes cast through it ...", file=sys.stderr, flush=True)
         row["vote_topic_id"] = topic_id
-        row["votes"] = await measure.storm(server, everyone, votes=measure.Votes(trigger, topic_id, warm))
+        trigger, warm, most = app_voters(code, people, topic_id)
+        row["votes"] = await measure.storm(server, everyone, votes=measure.Votes(trigger, topic_id, min(most, MAX_VOTES), warm))
         row["votes"]["first_frame_bytes"], row["votes"]["update_bytes"] = len(voting_board), len(update)
         await asyncio.sleep(PRESENCE_GRACE + measure.IDLE_WINDOW)
         print(f"    app: {len(everyone)} screens, a restart ...", file=sys.stderr, flush=True)
@@ -207,7 +222,7 @@ async def broadcast_row(kind: str, plan: dict, frames: dict, topic_id: int | Non
         size = max(plan["sizes"])
         print(f"    {kind}: {size} sockets at once, votes cast through it ...", file=sys.stderr, flush=True)
         row["votes"] = await measure.storm(server, [(path, "")] * size, socketio=socketio,
-                                           votes=measure.Votes(trigger, topic_id))
+                                           votes=measure.Votes(trigger, topic_id, MAX_VOTES))
         control.transport.close()
         print(f"    {kind}: {size} screens, a restart ...", file=sys.stderr, flush=True)
         row["restart"] = await measure.restart(server, [(path, "")] * size, socketio=socketio)

@@ -38,16 +38,15 @@ async def idle(server: Server, clients: list, deadline: float) -> float:
 
 
 class Votes:
-    """Votes (vote, unvote, …) cast one after another while a storm is under way; for each, the time until every
-    socket that had its first frame when it was cast shows it (sockets that open later get it in their first frame)."""
+    """Votes cast one after another while a storm is under way, the n-th making the topic's count n; for each, the
+    time until every socket that had its first frame when it was cast shows it (sockets that open later get it in
+    their first frame)."""
 
-    def __init__(self, trigger, topic_id: int, warm=None):
-        self.trigger = trigger  # async trigger(count) -> bool (accepted)
-        # async warm(): opens the voter's connection just before the storm, as the baseline's and the peer's control
-        # socket is open (the app closes a keep-alive connection idle for 10 s, and a new one would wait in the
-        # listen backlog behind the storm's: a figure of its own, not the vote's).
-        self.warm = warm
+    def __init__(self, trigger, topic_id: int, most: int, warm=None):
+        self.trigger = trigger  # async trigger(n) -> bool (accepted): the n-th vote
         self.topic_id = topic_id
+        self.most = most
+        self.warm = warm  # async warm(): the voters' connections opened just before the storm
         self.latencies: list[float] = []
         self.answers: list[float] = []  # until the vote's own request was answered
         self.late = 0
@@ -68,9 +67,9 @@ class Votes:
     async def cast(self, started: float, firsts: dict, expected: int) -> None:
         """From VOTE_AFTER to VOTE_AFTER + VOTE_WINDOW seconds after `started`."""
         await asyncio.sleep(max(0.0, started + VOTE_AFTER - time.perf_counter()))
-        count = 0
-        while time.perf_counter() < started + VOTE_AFTER + VOTE_WINDOW:
-            count = 1 - count
+        for count in range(1, self.most + 1):
+            if time.perf_counter() >= started + VOTE_AFTER + VOTE_WINDOW:
+                break
             self.key = (self.topic_id, count)
             self.done = asyncio.get_running_loop().create_future()
             self.waiting = set(firsts)
