@@ -50,7 +50,8 @@ class Votes:
         self.latencies: list[float] = []
         self.answers: list[float] = []  # until the vote's own request was answered
         self.late = 0
-        self.during_storm = 0  # votes cast before the last socket had its first frame
+        self.during_storm = 0  # timed votes cast before the last socket had its first frame
+        self.before_any_screen = 0  # votes cast before any socket had its first frame (not timed)
         self.key = None
         self.waiting: set[int] = set()
         self.done: asyncio.Future | None = None
@@ -73,14 +74,16 @@ class Votes:
             self.key = (self.topic_id, count)
             self.done = asyncio.get_running_loop().create_future()
             self.waiting = set(firsts)
-            if len(firsts) < expected:
-                self.during_storm += 1
+            untimed, storming = not self.waiting, len(firsts) < expected
             t0 = time.perf_counter()
             if not await self.trigger(count):
                 raise RuntimeError("a vote was refused")
             self.answers.append(time.perf_counter() - t0)
-            if not self.waiting and not self.done.done():
-                self.done.set_result(time.perf_counter())
+            if untimed:  # no screen had its board yet: nothing to time
+                self.before_any_screen += 1
+                await asyncio.sleep(VOTE_GAP)
+                continue
+            self.during_storm += storming
             try:
                 arrived = await asyncio.wait_for(asyncio.shield(self.done), LATE)
             except TimeoutError:
@@ -97,9 +100,10 @@ class Votes:
         if not ms:
             return {"votes": 0}
         answered = sorted(round(s * 1000, 1) for s in self.answers)
-        return {"votes": len(ms), "votes_during_storm": self.during_storm, "vote_p50_ms": ms[len(ms) // 2],
+        return {"votes": len(ms), "votes_during_storm": self.during_storm, "votes_before_any_screen": self.before_any_screen,
+                "vote_p50_ms": ms[len(ms) // 2],
                 "vote_p99_ms": ms[min(len(ms) - 1, int(len(ms) * 0.99))], "vote_max_ms": ms[-1], "votes_late": self.late,
-                "answer_max_ms": answered[-1]}
+                "answer_max_ms": answered[-1], "latencies_ms": [round(s * 1000, 1) for s in self.latencies]}
 
 
 async def _open(server: Server, paths_cookies: list, firsts: dict, socketio: bool, also=None, delay=None) -> list:
