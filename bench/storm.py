@@ -135,8 +135,7 @@ async def vote_update(port: int, path: str, cookie: str, trigger, topic_id: int)
         await asyncio.sleep(measure.IDLE_WINDOW)  # its first frame first
         updates = []
         for count in (1, 0):
-            wanted[(topic_id, count)] = asyncio.get_running_loop().create_future()
-            future = wanted[(topic_id, count)]
+            future = wanted[(topic_id, count)] = asyncio.get_running_loop().create_future()
             assert await trigger(count)
             updates.append(await asyncio.wait_for(future, 30))
         return updates[0]

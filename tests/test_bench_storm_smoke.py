@@ -45,6 +45,7 @@ def test_quick_storm_measures_the_first_frame_and_every_socket_gets_one(tmp_path
         assert votes["votes"] >= 10 and votes["votes_late"] == 0 and 0 < votes["vote_p50_ms"] <= votes["vote_max_ms"], votes
         assert restart["refused"] == restart["without_board"] == 0 and restart["all_current_ms"] >= 350, restart
     assert rows["app"]["restart"]["closed_1012"] == 20  # the app tells its screens to come back
-    assert rows["app"]["votes"]["update_bytes"] < 1000 < rows["app"]["votes"]["first_frame_bytes"]
+    # The update the baseline and the peer broadcast is a vote's few fragments, not a whole board.
+    assert rows["app"]["votes"]["update_bytes"] < rows["app"]["votes"]["first_frame_bytes"] // 5
     out = capsys.readouterr().out
     assert "last first frame ms" in out and "votes through a storm" in out and "restart:" in out
