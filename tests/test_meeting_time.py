@@ -193,6 +193,8 @@ def test_before_the_meeting_starts_the_whole_planned_length_is_left(timed):
     m, _, _ = timed
     pace = load_board(m.id).pace()
     assert pace.started_at is None and pace.left_seconds == 3600 and pace.fits == 7  # 60 min ÷ the first timebox, 8 min
+    fay_board = full_board(load_board(m.id), Viewer(m.facilitator_id, True, True), set())
+    assert "Topics that still fit: <strong class=\"pace-fits\">7</strong>" in fay_board  # shown before the start too
 
 
 def test_the_pace_is_the_first_timebox_until_a_topic_was_discussed_then_their_average(timed):

@@ -36,6 +36,7 @@ def test_a_timed_collecting_phase(chromium, server, request):
         expect(timer.locator(".clock")).to_have_text("0:05")
         pace = fay_page.locator("#pace")
         expect(pace).to_contain_text("Planned length 45 min")
+        expect(pace).to_contain_text("Topics that still fit: 5")  # before the clock starts, too
         ann_page = open_page(ann_ctx, f"{server.base}/m/{code}", PHONE)
         room = open_page(fay_ctx, f"{server.base}/m/{code}/room", PROJECTOR)
         expect(ann_page.locator("#timer")).to_contain_text("not started")
