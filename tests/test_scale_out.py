@@ -282,3 +282,21 @@ def test_operator_endpoints_report_health_readiness_and_metrics(start_app):
     assert "leancoffee_send_queue_drops_total 0.0" in text
     bob_ws.close()
     ann_ws.close()
+
+
+def test_under_hidden_voting_someone_joining_on_another_process_reaches_the_done_count_there(start_app):
+    a, b = start_app(), start_app()
+    fay = HttpPerson(a.base)
+    code = fay.start_meeting(votes=2)
+    ann = HttpPerson(b.base)
+    ann.join(code, "Ann")
+    fay.act(f"/m/{code}/settings", {"timebox_pattern": "8m", "hidden_voting": "1"})
+    fay.act(f"/m/{code}/topics", {"title": "Pay"}, live=False)
+    fay.press(code, "phase", {"phase": "voting"})
+    fay_ws, ann_ws = fay.socket(code), opened(ann, code)  # a screen on each process: b ships its fragments to a
+    assert "<strong>0</strong> of 2 people done voting" in receive_until(fay_ws, lambda f: 'id="columns"' in f)
+
+    HttpPerson(b.base).join(code, "Carl")  # b renders the join; a must still count Carl among those voting
+    assert "<strong>0</strong> of 3 people done voting" in receive_until(fay_ws, lambda f: "of 3 people" in f, timeout=8)
+    for ws in (fay_ws, ann_ws):
+        ws.close()
