@@ -119,3 +119,25 @@ def test_a_co_facilitator_is_made_without_javascript_and_sees_the_controls(meeti
     assert Participant.get(Participant.user == ann_id).is_active
     bad = ann.post(f"/m/{m.code}/role", {"person": "<script>", "role": "facilitator"}, htmx=True)
     assert bad.status_code == 404 and "not in this meeting" in bad.text
+
+
+def labels(m) -> list[str]:
+    return [p.label for p in Participant.select().where(Participant.meeting == m.id).order_by(Participant.id)]
+
+
+def test_a_name_typed_with_a_number_never_shows_the_same_label_as_a_namesake_on_join_or_rename(trio):
+    m, fay, ann, bob = trio
+    ann2, typed, bob_typed, bob2, cara = (meetings.create_user(n) for n in ("Ann", "Ann (2)", "Bob (2)", "Bob", "Cara"))
+    meetings.join_meeting(ann2, m.code, "Ann")
+    meetings.join_meeting(typed, m.code, "Ann (2)")  # the second Ann shows "Ann (2)" already: numbered
+    meetings.join_meeting(bob_typed, m.code, "Bob (2)")  # nobody shows it yet: kept as typed
+    meetings.join_meeting(bob2, m.code, "Bob")  # the second Bob skips the number a typed name shows
+    meetings.join_meeting(cara, m.code, "Cara")
+    meetings.leave_meeting(bob_typed, m.code)  # someone who left still shows on topics and in the summary
+    meetings.join_meeting(cara, m.code, "Bob (2)")  # a rename is numbered the same way
+    assert labels(m) == ["Fay", "Ann", "Bob", "Ann (2)", "Ann (2) (2)", "Bob (2)", "Bob (3)", "Bob (2) (2)"]
+    meetings.join_meeting(cara, m.code, "Bob (2)")  # the same name again keeps its number
+    meetings.join_meeting(ann, m.code, "Ann (2)")  # Ann renamed to her namesake's label: numbered after the others
+    assert labels(m) == ["Fay", "Ann (2) (3)", "Bob", "Ann (2)", "Ann (2) (2)", "Bob (2)", "Bob (3)", "Bob (2) (2)"]
+    assert build_summary(m.id).attendees.count("Ann (2)") == 1
+
