@@ -75,3 +75,7 @@ def test_a_second_ann_arrives_numbered_on_every_screen(server):
     row = receive_until(fay_ws, lambda f: "participants-list" in f)
     assert "<bdi>Ann (2)</bdi>" in row
     assert "<bdi>Ann (2)</bdi>" in fay.get(f"/m/{code}").text and "<bdi>Ann</bdi>" in fay.get(f"/m/{code}").text
+    typed = HttpPerson(server.base)
+    typed.join(code, "Ann (2)")  # what the second Ann is shown as, typed: numbered, never the same label twice
+    row = receive_until(fay_ws, lambda f: "participants-list" in f)
+    assert "<bdi>Ann (2) (2)</bdi>" in row and fay.get(f"/m/{code}").text.count("<bdi>Ann (2)</bdi>") == 1
