@@ -184,7 +184,16 @@
     before = snapshot();
   });
 
+  // A pushed #share names its links by path unless PUBLIC_URL is set (leancoffee/web/routing.py, fragment_url):
+  // this page's own address completes them, as the server's answer to this page's request would have.
+  function completeLinks() {
+    document.querySelectorAll("textarea.share-link").forEach(function (field) {
+      if (field.value.charAt(0) === "/") field.value = location.origin + field.value;
+    });
+  }
+
   document.addEventListener("htmx:after:swap", function () {
+    completeLinks();
     const prev = before;
     before = null;
     if (!prev) return;

@@ -119,3 +119,42 @@ def test_a_co_facilitator_is_made_without_javascript_and_sees_the_controls(meeti
     assert Participant.get(Participant.user == ann_id).is_active
     bad = ann.post(f"/m/{m.code}/role", {"person": "<script>", "role": "facilitator"}, htmx=True)
     assert bad.status_code == 404 and "not in this meeting" in bad.text
+
+
+def labels(m) -> list[str]:
+    return [p.label for p in Participant.select().where(Participant.meeting == m.id).order_by(Participant.id)]
+
+
+def test_a_name_typed_with_a_number_never_shows_the_same_label_as_a_namesake_on_join_or_rename(trio):
+    m, fay, ann, bob = trio
+    ann2, typed, bob_typed, bob2, cara = (meetings.create_user(n) for n in ("Ann", "Ann (2)", "Bob (2)", "Bob", "Cara"))
+    meetings.join_meeting(ann2, m.code, "Ann")
+    meetings.join_meeting(typed, m.code, "Ann (2)")  # the second Ann shows "Ann (2)" already: numbered
+    meetings.join_meeting(bob_typed, m.code, "Bob (2)")  # nobody shows it yet: kept as typed
+    meetings.join_meeting(bob2, m.code, "Bob")  # the second Bob skips the number a typed name shows
+    meetings.join_meeting(cara, m.code, "Cara")
+    meetings.leave_meeting(bob_typed, m.code)  # someone who left still shows on topics and in the summary
+    meetings.join_meeting(cara, m.code, "Bob (2)")  # a rename is numbered the same way
+    assert labels(m) == ["Fay", "Ann", "Bob", "Ann (2)", "Ann (2) (2)", "Bob (2)", "Bob (3)", "Bob (2) (2)"]
+    meetings.join_meeting(cara, m.code, "Bob (2)")  # the same name again keeps its number
+    meetings.join_meeting(ann, m.code, "Ann (2)")  # Ann renamed to her namesake's label: numbered after the others
+    assert labels(m) == ["Fay", "Ann (2) (3)", "Bob", "Ann (2)", "Ann (2) (2)", "Bob (2)", "Bob (3)", "Bob (2) (2)"]
+    assert build_summary(m.id).attendees.count("Ann (2)") == 1
+
+
+def test_the_room_link_renewal_leave_and_add_a_topic_follow_who_facilitates_on_the_page(meeting):
+    m, fay, ann, bob = meeting
+    ann_id = Participant.get((Participant.meeting == m.id) & (Participant.name == "Ann")).user_id
+    alone = fay.client.get(f"/m/{m.code}").text
+    assert "data-last-facilitator" in alone and m.room_secret in alone and "data-facilitating" in alone
+    participant = ann.client.get(f"/m/{m.code}").text
+    assert m.room_secret not in participant and "Renew room link" not in participant and 'id="share"' in participant
+    assert "data-facilitating" not in participant and "data-last-facilitator" not in participant
+    fay.post(f"/m/{m.code}/role", {"person": str(ann_id), "role": "facilitator"})
+    for page in (fay.client.get(f"/m/{m.code}").text, ann.client.get(f"/m/{m.code}").text):
+        assert "data-last-facilitator" not in page and m.room_secret in page and "data-facilitating" in page
+    assert m.room_secret not in bob.client.get(f"/m/{m.code}").text
+    renewed = ann.post(f"/m/{m.code}/room-link")  # the renewal's answer is the same section, with the new link
+    secret = Participant.get(Participant.user == ann_id).meeting.room_secret
+    assert renewed.status_code == 200 and secret != m.room_secret and f"/room/{secret}" in renewed.text
+    assert 'id="share"' in renewed.text and "Renew room link" in renewed.text

@@ -3,8 +3,10 @@
 import re
 
 import pytest
+import websocket
 
 from tests.helpers import HttpPerson, receive_until
+from tests.test_room_link import projector_socket, room_link
 from tests.test_sessions_and_hidden_live import nothing_arrives
 
 pytestmark = pytest.mark.server
@@ -75,3 +77,65 @@ def test_a_second_ann_arrives_numbered_on_every_screen(server):
     row = receive_until(fay_ws, lambda f: "participants-list" in f)
     assert "<bdi>Ann (2)</bdi>" in row
     assert "<bdi>Ann (2)</bdi>" in fay.get(f"/m/{code}").text and "<bdi>Ann</bdi>" in fay.get(f"/m/{code}").text
+    typed = HttpPerson(server.base)
+    typed.join(code, "Ann (2)")  # what the second Ann is shown as, typed: numbered, never the same label twice
+    row = receive_until(fay_ws, lambda f: "participants-list" in f)
+    assert "<bdi>Ann (2) (2)</bdi>" in row and fay.get(f"/m/{code}").text.count("<bdi>Ann (2)</bdi>") == 1
+
+
+def room_screen_socket(person: HttpPerson, code: str, base: str):
+    """A member's own room screen (the board's socket with screen=room), as the room page opens it."""
+    return websocket.create_connection(f"ws://{base.split('://', 1)[1]}/m/{code}/ws?screen=room",
+                                       cookie=person.cookie_header(), origin=base, timeout=10)
+
+
+def whole_board(ws) -> str:
+    return receive_until(ws, lambda f: 'id="meeting-status"' in f)
+
+
+def test_the_room_link_and_leave_follow_a_role_change_live_and_reach_no_participant_or_room_screen(server):
+    fay, ann, bob = HttpPerson(server.base), HttpPerson(server.base), HttpPerson(server.base)
+    code = fay.start_meeting("Shared links", "Fay")
+    ann.join(code, "Ann")
+    bob.join(code, "Bob")
+    link = room_link(fay, code)
+    secret = link.rsplit("/", 1)[1]
+    ann_id = user_id_of(fay, code, "Ann")
+    fay_ws, ann_ws, bob_ws = fay.socket(code), ann.socket(code), bob.socket(code)
+    rooms = [projector_socket(link, server.base), room_screen_socket(fay, code, server.base)]
+    alone, plain = whole_board(fay_ws), whole_board(ann_ws)
+    assert secret in alone and "Renew room link" in alone and "data-last-facilitator" in alone
+    assert 'id="share"' in plain and secret not in plain and "Renew room link" not in plain
+    assert "data-facilitating" not in plain
+    bob_seen = [whole_board(bob_ws)]
+    for ws in (fay_ws, ann_ws):
+        nothing_arrives(ws, 0.6)
+
+    # Ann becomes a co-facilitator: her open board gets the room link and the renewal; Fay may leave now.
+    assert fay.act(f"/m/{code}/role", {"person": ann_id, "role": "facilitator"}).status_code == 200
+    made, fay_board = whole_board(ann_ws), whole_board(fay_ws)
+    assert '<textarea id="room-link"' in made and secret in made and "Renew room link" in made
+    assert 'id="meeting-status"' in made and "data-facilitating" in made  # + Add a topic stays while discussing
+    assert "Facilitators (2)" in fay_board and "data-last-facilitator" not in fay_board
+
+    # She steps down: her board loses them, and Fay is the last facilitator again.
+    assert ann.act(f"/m/{code}/role", {"person": ann_id, "role": "participant"}).status_code == 200
+    stepped, fay_board = whole_board(ann_ws), whole_board(fay_ws)
+    assert 'id="share"' in stepped and secret not in stepped and "Renew room link" not in stepped
+    assert "data-facilitating" not in stepped and 'id="facilitators" hidden' in stepped
+    assert "Facilitators (1)" in fay_board and "data-last-facilitator" in fay_board
+
+    # Made one again, then Fay leaves: Ann's screens are told she is the last one (Leave goes).
+    fay.act(f"/m/{code}/role", {"person": ann_id, "role": "facilitator"})
+    assert "data-last-facilitator" not in whole_board(ann_ws)
+    # Neither a participant's board nor a room screen (Fay's own, whose viewer facilitates, included) got the link.
+    bob_seen += nothing_arrives(bob_ws, 0.8)
+    assert len(bob_seen) >= 4 and all(secret not in f and "Renew room link" not in f for f in bob_seen)
+    for room in rooms:
+        seen = nothing_arrives(room, 0.8)
+        assert any('id="room-board"' in f for f in seen) and all(secret not in f for f in seen)
+
+    assert fay.act(f"/m/{code}/leave", {"confirmed": "1"}).status_code == 200
+    left = receive_until(ann_ws, lambda f: 'id="facilitators"' in f)
+    assert "Facilitators (1)" in left and "data-last-facilitator" in left
+    assert all(secret not in f for f in nothing_arrives(bob_ws, 0.8))

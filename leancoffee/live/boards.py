@@ -12,7 +12,8 @@ from leancoffee.services.board import BoardState
 from leancoffee.services.viewing import Viewer
 
 BOARD_REGIONS = ("_meeting_status.html", "_writing.html", "_timer.html", "_voting_progress.html", "_thumbs.html",
-                 "_action_bar.html", "_columns.html", "_actions.html", "_merge.html", "_settings.html", "_roles.html")
+                 "_action_bar.html", "_columns.html", "_actions.html", "_merge.html", "_settings.html", "_roles.html",
+                 "_share.html")
 
 
 def _regions(state: BoardState, viewer: Viewer) -> str:

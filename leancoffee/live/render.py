@@ -5,6 +5,7 @@ from flask import current_app
 from leancoffee.live.push import mark_oob
 from leancoffee.services.board import BoardState
 from leancoffee.services.viewing import Viewer
+from leancoffee.web.routing import fragment_url
 
 
 def render_part(template: str, state: BoardState, viewer: Viewer | None = None, **extra) -> str:
@@ -12,9 +13,10 @@ def render_part(template: str, state: BoardState, viewer: Viewer | None = None, 
 
     Not through Flask's render_template: a fragment goes to every screen, so nothing of the request
     that caused it (its user, session or CSRF token) may reach it, and skipping the request context
-    and signals halves what rendering a vote's fragments costs.
+    and signals halves what rendering a vote's fragments costs. Addresses are paths (fragment_url).
     """
-    return current_app.jinja_env.get_template(template).render(board=state, viewer=viewer or Viewer(None), **extra)
+    return current_app.jinja_env.get_template(template).render(board=state, viewer=viewer or Viewer(None),
+                                                                public_url=fragment_url, **extra)
 
 
 def oob(template: str, state: BoardState, viewer: Viewer | None = None, **extra) -> str:

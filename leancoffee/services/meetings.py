@@ -1,5 +1,6 @@
 """Meetings and their participants: create, join, leave, change status."""
 
+import re
 import secrets
 
 from flask_babel import gettext, lazy_gettext
@@ -50,10 +51,29 @@ def my_meetings(user: User | None) -> list[Meeting]:
                 .order_by(Meeting.created_at.desc(), Meeting.id.desc()).objects())
 
 
+# A name typed with a number, like "Ann (2)": its label is also the second Ann's.
+NUMBERED = re.compile(r"(.*) \([1-9][0-9]*\)", re.DOTALL)
+
+
+def _may_share_label(name: str):
+    """Who could show a label this name may get ("Ann", "Ann (2)"…): namesakes, names typed with a number after this
+    one ("Ann (2)"), and, for a name typed with one, those of the name before it ("Ann" for "Ann (2)")."""
+    prefix = f"{name} ("
+    rows = (Participant.name == name) | (fn.SUBSTR(Participant.name, 1, len(prefix)) == prefix)
+    typed = NUMBERED.fullmatch(name)
+    return rows | (Participant.name == typed[1]) if typed else rows
+
+
 def name_number(meeting_id: int, name: str, participant_id: int | None = None) -> int:
-    """The number that tells this name apart in the meeting: 1 for the first to join with it, then 2, 3…"""
-    same = (Participant.meeting == meeting_id) & (Participant.name == name) & (Participant.id != (participant_id or 0))
-    return (Participant.select(fn.MAX(Participant.name_number)).where(same).scalar() or 0) + 1
+    """The number that tells this name apart in the meeting: 1 for the first to join with it, then 2, 3…, skipping
+    any whose label someone else shows already (a typed "Ann (2)"), so no two people of a meeting look the same."""
+    others = list(Participant.select(Participant.name, Participant.name_number).where(
+        (Participant.meeting == meeting_id) & (Participant.id != (participant_id or 0)) & _may_share_label(name)))
+    taken = {p.label for p in others}
+    number = max((p.name_number for p in others if p.name == name), default=0) + 1
+    while Participant(name=name, name_number=number).label in taken:
+        number += 1
+    return number
 
 
 def my_meetings_page(user: User, offset: int, limit: int) -> tuple[list[tuple[Meeting, Participant]], int]:

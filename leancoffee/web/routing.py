@@ -28,6 +28,12 @@ def public_url(path: str) -> str:
     return (current_app.config.get("PUBLIC_URL") or request.host_url.rstrip("/")) + path
 
 
+def fragment_url(path: str) -> str:
+    """public_url in a pushed fragment: PUBLIC_URL when set, else the path alone, which the page completes with its
+    own address (static/board.js): a fragment goes to screens that may each have reached this server by another."""
+    return (current_app.config.get("PUBLIC_URL") or "") + path
+
+
 def route_of_request() -> str | None:
     """The matched route's rule (`/m/<code>/topics`): what logs say instead of the path, which holds the code."""
     rule = request.url_rule if has_request_context() else None
