@@ -273,3 +273,29 @@ def test_services_refuse_with_typed_errors_and_change_nothing(app, discussed):
         change = notes.mark_action(users["Bob"], m.code, action.id, True)
     assert change.kind == "ActionDone" and change.note_id == action.id and change.also == ()
     assert Note.get_by_id(action.id).done and Meeting.get_by_id(m.id).version == change.version
+
+
+@pytest.mark.parametrize("how", ["stepped down", "left"])
+def test_a_co_facilitator_runs_again_with_exactly_the_facilitators_present_at_the_end(discussed, how):
+    """The creator who stepped down or left before the end is a plain participant of the next meeting."""
+    m, fay, ann, bob = discussed
+    fay_id, ann_id = (participant(m, name).user_id for name in ("Fay", "Ann"))
+    assert fay.post(f"/m/{m.code}/role", {"person": str(ann_id), "role": "facilitator"}, htmx=False).status_code == 303
+    if how == "stepped down":
+        assert fay.post(f"/m/{m.code}/role", {"person": str(fay_id), "role": "participant"}, htmx=False).status_code == 303
+    else:
+        assert fay.post(f"/m/{m.code}/leave", {"confirmed": "1"}, htmx=False).status_code == 303
+    finish(ann, m)
+    assert fay.post(f"/m/{m.code}/run-again").status_code == 403  # no longer a facilitator, or no longer here
+    ran = ann.post(f"/m/{m.code}/run-again", htmx=False)
+    nxt = Meeting.select().order_by(Meeting.id.desc()).get()
+    assert ran.status_code == 303 and ran.headers["Location"] == f"/m/{nxt.code}"
+    assert nxt.facilitator_id == ann_id  # the creator field names someone who facilitates it
+    assert [(p.name, p.role, p.is_active) for p in Participant.select().where(Participant.meeting == nxt.id)] == [
+        ("Ann", "facilitator", True)]
+    # Fay joins the next meeting as anyone does: as a participant, without the facilitators' controls.
+    assert fay.post(f"/m/{nxt.code}/join", {"name": "Fay"}, htmx=False).status_code == 303
+    assert participant(nxt, "Fay").role == "participant"
+    board = fay.get(f"/m/{nxt.code}").text
+    assert "Open voting" not in board and "Open voting" in ann.get(f"/m/{nxt.code}").text
+    assert fay.post(f"/m/{nxt.code}/status", {"status": "in_progress", "expected": "planned"}).status_code == 403
