@@ -78,9 +78,8 @@ class NoteRules:
     """Who may change a note on a board (mixed into BoardState)."""
 
     def can_edit_note(self, viewer, note) -> bool:
-        """Its author or a facilitator, on the board of its own meeting while that meeting is open."""
-        return (self.can_act(viewer) and note.meeting_id == self.meeting.id
-                and (viewer.is_facilitator or note.author_id == viewer.user_id))
+        """Its author or a facilitator, on the board of any meeting listing it while that meeting is open."""
+        return self.can_act(viewer) and (viewer.is_facilitator or note.author_id == viewer.user_id)
 
     def can_mark_done(self, viewer, note) -> bool:
         """Its owner or a facilitator, also once the meeting is completed (the one change a completed meeting takes)."""
