@@ -426,3 +426,54 @@ def test_a_carried_actions_author_gets_its_edit_in_the_whole_board_a_page_opens_
         author = Viewer(participant(nxt, "Ann").user_id, is_member=True)
         assert f"/notes/{note('Ask legal').id}/edit" in full_board(state, author, set())
         assert WholeBoards(state).render(author, set()) == full_board(state, author, set())
+
+
+def test_the_next_meetings_summary_and_exports_list_carried_actions_as_from_an_earlier_meeting(discussed):
+    m, fay, ann, bob = discussed
+    nxt = run_again(fay, m)
+    budget = Topic.get((Topic.meeting == nxt.id) & (Topic.title == "Budget")).id
+    assert fay.post(f"/m/{nxt.code}/topics/{budget}/notes", {"kind": "action", "text": "Send the agenda", "owner": "Fay"}
+                    ).status_code == 200
+    assert bob.post(f"/m/{nxt.code}/join", {"name": "Bob"}, htmx=False).status_code == 303
+    assert bob.post(f"/m/{nxt.code}/actions/{note('Draft the rota').id}/done").status_code == 200
+    finish(fay, nxt)
+    page = bob.get(f"/m/{nxt.code}/summary").text
+    table = page[page.index("All actions (2)"):]
+    carried = re.search(r'<tr id="summary-action-\d+" class="is-done">.*?</tr>', table, re.S)[0]
+    assert "Draft the rota" in carried and "<bdi>Bob</bdi>" in carried
+    assert 'Rota <span class="hint">(earlier meeting)' in carried
+    own = table[table.index("Send the agenda"):]
+    assert "<bdi>Fay</bdi>" in own and "Budget</td>" in own and "(earlier meeting)" not in own
+    markdown = bob.get(f"/m/{nxt.code}/summary.md").text
+    assert ("## Actions\n\n- [x] Draft the rota — Bob · Rota, an earlier meeting\n- [ ] Send the agenda — Fay · Budget\n"
+            in markdown)
+    topics = markdown[:markdown.index("## Actions")]
+    assert "- [ ] Send the agenda (Fay)" in topics and "Draft the rota" not in topics  # its topic is the first meeting's
+    rows = [r for r in csv.DictReader(io.StringIO(bob.get(f"/m/{nxt.code}/summary.csv").text)) if r["record"] == "action"]
+    assert [(r["text"], r["owner"], r["topic"], r["column"], r["done"]) for r in rows] == [
+        ("Draft the rota", "Bob", "Rota", "earlier meeting", "yes"), ("Send the agenda", "Fay", "Budget", "To Discuss", "no")]
+
+
+def test_the_series_link_to_a_completed_current_meeting_opens_its_summary(discussed, person):
+    """Its members land on the summary; anyone else reads it without being added."""
+    m, fay, ann, bob = discussed
+    nxt = run_again(fay, m)
+    assert bob.post(f"/m/{nxt.code}/join", {"name": "Bob"}, htmx=False).status_code == 303
+    finish(fay, nxt)
+    code = Meeting.get_by_id(nxt.id).series.code
+    action = note("Draft the rota")
+    for who in (fay, bob):
+        opened = who.get(f"/s/{code}")
+        assert opened.status_code == 303 and opened.headers["Location"] == f"/m/{nxt.code}"
+        landed = who.get(opened.headers["Location"])
+        assert landed.status_code == 303 and landed.headers["Location"] == f"/m/{nxt.code}/summary"
+    summary = bob.get(f"/m/{nxt.code}/summary").text
+    assert "Draft the rota" in summary and f"/m/{nxt.code}/actions/{action.id}/done" in summary  # its owner's Mark done
+    assert "Run again" in fay.get(f"/m/{nxt.code}/summary").text and "Run again" not in summary
+    for outsider in (ann, person()):  # Ann was in the first meeting only; the other was in none
+        read = outsider.get(f"/s/{code}")
+        assert read.status_code == 303 and read.headers["Location"] == f"/m/{nxt.code}"
+        page = outsider.get(read.headers["Location"])
+        assert page.status_code == 200 and "Draft the rota" in page.text and "Budget" in page.text
+        assert 'id="join-form"' not in page.text and "/actions/" not in page.text and "Run again" not in page.text
+    assert [p.name for p in Participant.select().where(Participant.meeting == nxt.id)] == ["Fay", "Bob"]

@@ -42,7 +42,7 @@ def carried_into(meeting_id):
 
 
 def load_notes(meeting_id: int) -> tuple[dict[int, list], list]:
-    """A meeting's notes by topic, and its action list: its own actions, then those carried into it, oldest first."""
+    """A meeting's notes by topic, and its action list: those carried into it, then its own, each oldest first."""
     rows = shaped(notes_query().where((Note.meeting == meeting_id) | Note.id.in_(carried_into(meeting_id)))
                    .order_by(Note.created_at, Note.id).objects(), meeting_id)
     by_topic: dict[int, list] = defaultdict(list)
