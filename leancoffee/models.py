@@ -249,7 +249,7 @@ class Note(BaseModel):
     author = ForeignKeyField(User)
     kind = CharField(max_length=10, constraints=[_one_of("kind", (TAKEAWAY, ACTION))])
     text = TextField(constraints=[Check(f"length(text) BETWEEN 1 AND {NOTE_MAX}")])
-    # An action's owner is a participant of the note's meeting, or a name typed for someone not in it: never both.
+    # An action's owner is a participant of a meeting listing the note (services/notes.py), or a name typed: never both.
     owner = CharField(max_length=NAME_MAX, default="")
     owner_participant = ForeignKeyField(
         Participant, null=True, constraints=[Check("owner_participant_id IS NULL OR owner = ''")]

@@ -273,3 +273,207 @@ def test_services_refuse_with_typed_errors_and_change_nothing(app, discussed):
         change = notes.mark_action(users["Bob"], m.code, action.id, True)
     assert change.kind == "ActionDone" and change.note_id == action.id and change.also == ()
     assert Note.get_by_id(action.id).done and Meeting.get_by_id(m.id).version == change.version
+
+
+@pytest.mark.parametrize("how", ["stepped down", "left"])
+def test_a_co_facilitator_runs_again_with_exactly_the_facilitators_present_at_the_end(discussed, how):
+    """The creator who stepped down or left before the end is a plain participant of the next meeting."""
+    m, fay, ann, bob = discussed
+    fay_id, ann_id = (participant(m, name).user_id for name in ("Fay", "Ann"))
+    assert fay.post(f"/m/{m.code}/role", {"person": str(ann_id), "role": "facilitator"}, htmx=False).status_code == 303
+    if how == "stepped down":
+        assert fay.post(f"/m/{m.code}/role", {"person": str(fay_id), "role": "participant"}, htmx=False).status_code == 303
+    else:
+        assert fay.post(f"/m/{m.code}/leave", {"confirmed": "1"}, htmx=False).status_code == 303
+    finish(ann, m)
+    assert fay.post(f"/m/{m.code}/run-again").status_code == 403  # no longer a facilitator, or no longer here
+    ran = ann.post(f"/m/{m.code}/run-again", htmx=False)
+    nxt = Meeting.select().order_by(Meeting.id.desc()).get()
+    assert ran.status_code == 303 and ran.headers["Location"] == f"/m/{nxt.code}"
+    assert nxt.facilitator_id == ann_id  # the creator field names someone who facilitates it
+    assert [(p.name, p.role, p.is_active) for p in Participant.select().where(Participant.meeting == nxt.id)] == [
+        ("Ann", "facilitator", True)]
+    # Fay joins the next meeting as anyone does: as a participant, without the facilitators' controls.
+    assert fay.post(f"/m/{nxt.code}/join", {"name": "Fay"}, htmx=False).status_code == 303
+    assert participant(nxt, "Fay").role == "participant"
+    board = fay.get(f"/m/{nxt.code}").text
+    assert "Open voting" not in board and "Open voting" in ann.get(f"/m/{nxt.code}").text
+    assert fay.post(f"/m/{nxt.code}/status", {"status": "in_progress", "expected": "planned"}).status_code == 403
+
+
+def test_without_javascript_a_note_is_edited_and_deleted_by_plain_forms(discussed):
+    """Plain form posts: each answers 303 back to the board, which shows the change; delete asks on a page first."""
+    m, fay, ann, bob = discussed
+    takeaway = note("Weekly is enough")
+    edited = ann.post(f"/m/{m.code}/notes/{takeaway.id}/edit", {"text": "Weekly, on Mondays"}, htmx=False)
+    assert edited.status_code == 303 and edited.headers["Location"] == f"/m/{m.code}#note-{takeaway.id}"
+    assert Note.get_by_id(takeaway.id).text == "Weekly, on Mondays"
+    board = ann.get(f"/m/{m.code}").text
+    assert "Weekly, on Mondays" in board and "Weekly is enough" not in board
+    action = note("Draft the rota")
+    owned = fay.post(f"/m/{m.code}/notes/{action.id}/edit", {"text": "Draft the rota by Friday", "owner": "Ann"}, htmx=False)
+    assert owned.status_code == 303 and owned.headers["Location"] == f"/m/{m.code}#note-{action.id}"
+    assert Note.get_by_id(action.id).owner_participant_id == participant(m, "Ann").id
+    assert "Draft the rota by Friday <span class=\"note-owner\">owner: <bdi>Ann</bdi>" in bob.get(f"/m/{m.code}").text
+    refused = bob.post(f"/m/{m.code}/notes/{takeaway.id}/edit", {"text": "Mine now"}, htmx=False)
+    assert refused.status_code == 403 and "Only the note" in refused.text and f'href="/m/{m.code}"' in refused.text
+    # Delete: without confirmed=1 a page asks (its form sends confirmed=1) and nothing goes.
+    asked = ann.post(f"/m/{m.code}/notes/{takeaway.id}/delete", htmx=False)
+    assert asked.status_code == 200 and "Delete this note?" in asked.text and 'name="confirmed" value="1"' in asked.text
+    assert Note.get_or_none(Note.id == takeaway.id) is not None
+    deleted = ann.post(f"/m/{m.code}/notes/{takeaway.id}/delete", {"confirmed": "1"}, htmx=False)
+    assert deleted.status_code == 303 and deleted.headers["Location"] == f"/m/{m.code}"
+    assert Note.get_or_none(Note.id == takeaway.id) is None
+    assert "Weekly" not in ann.get(f"/m/{m.code}").text and f'id="note-{takeaway.id}"' not in fay.get(f"/m/{m.code}").text
+
+
+def run_again(fay, m) -> Meeting:
+    """Fay finishes the meeting and runs it again: the next meeting of its series."""
+    finish(fay, m)
+    assert fay.post(f"/m/{m.code}/run-again").status_code == 200
+    return Meeting.select().order_by(Meeting.id.desc()).get()
+
+
+def test_a_carried_action_is_edited_in_the_next_meeting_by_its_author_or_that_meetings_facilitators(discussed):
+    m, fay, ann, bob = discussed
+    ask_legal = {"kind": "action", "text": "Ask legal", "owner": "Zoe"}
+    assert ann.post(f"/m/{m.code}/topics/{topic_id('Rota')}/notes", ask_legal).status_code == 200
+    mine, fays = note("Ask legal"), note("Draft the rota")
+    nxt = run_again(fay, m)
+    assert ann.post(f"/m/{m.code}/notes/{mine.id}/edit", {"text": "Late"}).status_code == 409  # its own meeting is done
+    assert ann.post(f"/m/{nxt.code}/notes/{mine.id}/edit", {"text": "Not yet"}).status_code == 403  # not in the next one
+    for who, name in ((ann, "Ann"), (bob, "Bob")):
+        assert who.post(f"/m/{nxt.code}/join", {"name": name}, htmx=False).status_code == 303
+    # The row of a carried action holds its Edit (its card is on the first meeting's board), for its author and Fay.
+    row = re.compile(rf'<li id="action-{mine.id}".*?</li>', re.S)
+    assert f"/m/{nxt.code}/notes/{mine.id}/edit" in row.search(ann.get(f"/m/{nxt.code}").text)[0]
+    assert f"/m/{nxt.code}/notes/{mine.id}/edit" in row.search(fay.get(f"/m/{nxt.code}").text)[0]
+    assert "/edit" not in row.search(bob.get(f"/m/{nxt.code}").text)[0]
+    assert bob.post(f"/m/{nxt.code}/notes/{mine.id}/edit", {"text": "Mine now"}).status_code == 403
+    assert ann.post(f"/m/{nxt.code}/notes/{fays.id}/edit", {"text": "Mine now", "owner": "Bob"}).status_code == 403
+    edited = ann.post(f"/m/{nxt.code}/notes/{mine.id}/edit", {"text": "Ask legal and HR", "owner": "Zoe"}, htmx=False)
+    assert edited.status_code == 303 and edited.headers["Location"] == f"/m/{nxt.code}#action-{mine.id}"
+    assert Note.get_by_id(mine.id).text == "Ask legal and HR"
+    assert "Ask legal and HR" in bob.get(f"/m/{nxt.code}").text and "Ask legal and HR" in bob.get(f"/m/{m.code}/summary").text
+    # A co-facilitator of the next meeting only (Bob) edits it too; a facilitator who left it no longer does.
+    bob_id = participant(nxt, "Bob").user_id
+    assert fay.post(f"/m/{nxt.code}/role", {"person": str(bob_id), "role": "facilitator"}, htmx=False).status_code == 303
+    assert bob.post(f"/m/{nxt.code}/notes/{fays.id}/edit", {"text": "Draft the rota, v2", "owner": "Bob"}).status_code == 200
+    assert fay.post(f"/m/{nxt.code}/leave", {"confirmed": "1"}, htmx=False).status_code == 303
+    assert fay.post(f"/m/{nxt.code}/notes/{mine.id}/edit", {"text": "Fay's"}).status_code == 403
+    assert Note.get_by_id(mine.id).text == "Ask legal and HR" and Note.get_by_id(fays.id).text == "Draft the rota, v2"
+
+
+def test_a_carried_actions_owner_is_kept_unless_changed_and_then_is_someone_in_the_next_meeting(discussed):
+    m, fay, ann, bob = discussed
+    action = note("Draft the rota")
+    bob_first = participant(m, "Bob")
+    nxt = run_again(fay, m)  # Bob, its owner, has not joined the next meeting
+    assert fay.post(f"/m/{nxt.code}/notes/{action.id}/edit", {"text": "Draft the rota soon", "owner": "Bob"}).status_code == 200
+    assert Note.get_by_id(action.id).owner_participant_id == bob_first.id  # still Bob's: his Done and My actions stay
+    assert "My actions (1)" in bob.get("/").text and "Draft the rota soon" in bob.get("/").text
+    # Changed to someone in the next meeting: that participant, who may then press Done.
+    assert ann.post(f"/m/{nxt.code}/join", {"name": "Ann"}, htmx=False).status_code == 303
+    assert fay.post(f"/m/{nxt.code}/notes/{action.id}/edit", {"text": "Draft the rota soon", "owner": "ann"}).status_code == 200
+    row = Note.get_by_id(action.id)
+    assert (row.owner, row.owner_participant_id) == ("", participant(nxt, "Ann").id)
+    assert "My actions" not in bob.get("/").text and f'href="/m/{nxt.code}#action-{action.id}"' in ann.get("/").text
+    assert "<bdi>Ann</bdi>" in fay.get(f"/m/{m.code}/summary").text  # the first meeting's summary names her too
+    assert ann.post(f"/m/{nxt.code}/actions/{action.id}/done").status_code == 200 and Note.get_by_id(action.id).done
+
+
+def test_a_carried_action_deleted_in_the_next_meeting_is_gone_from_the_series(app, discussed):
+    m, fay, ann, bob = discussed
+    action = note("Draft the rota")
+    nxt = run_again(fay, m)
+    asked = fay.post(f"/m/{nxt.code}/notes/{action.id}/delete")
+    assert asked.status_code == 200 and "Delete this note?" in asked.text and Note.get_or_none(Note.id == action.id)
+    with app.test_request_context():
+        change = notes.delete_note(participant(m, "Fay").user, nxt.code, action.id)
+    assert [(c.kind, c.meeting_id) for c in change.also] == [("NoteDeleted", m.id)]  # the first meeting's screens follow
+    assert Note.get_or_none(Note.id == action.id) is None and CarriedNote.select().count() == 0
+    assert "Draft the rota" not in fay.get(f"/m/{nxt.code}").text and "Draft the rota" not in bob.get(f"/m/{m.code}/summary").text
+    assert Meeting.get_by_id(m.id).version == change.also[0].version
+
+
+def test_a_completed_next_meeting_freezes_its_carried_actions_text_but_not_done(discussed):
+    m, fay, ann, bob = discussed
+    action = note("Draft the rota")
+    nxt = run_again(fay, m)
+    finish(fay, nxt)
+    assert fay.post(f"/m/{nxt.code}/notes/{action.id}/edit", {"text": "Late", "owner": "Bob"}).status_code == 409
+    assert fay.post(f"/m/{nxt.code}/notes/{action.id}/delete", {"confirmed": "1"}).status_code == 409
+    assert "/edit" not in fay.get(f"/m/{nxt.code}?board=1").text
+    assert fay.post(f"/m/{nxt.code}/actions/{action.id}/done").status_code == 200
+    assert Note.get_by_id(action.id).text == "Draft the rota" and Note.get_by_id(action.id).done
+
+
+@pytest.mark.xfail(strict=True, reason="live/boards.py own_regions must count the authors of carried actions in "
+                                       "_actions.html (their Edit is in the row); that module is another change's")
+def test_a_carried_actions_author_gets_its_edit_in_the_whole_board_a_page_opens_with(app, discussed):
+    """A page's socket first sends its whole board: an author's carried action keeps its Edit there too."""
+    from leancoffee.live.boards import WholeBoards, full_board
+    from leancoffee.services.board import load_board
+    from leancoffee.services.viewing import Viewer
+
+    m, fay, ann, bob = discussed
+    ask_legal = {"kind": "action", "text": "Ask legal", "owner": "Zoe"}
+    assert ann.post(f"/m/{m.code}/topics/{topic_id('Rota')}/notes", ask_legal).status_code == 200
+    nxt = run_again(fay, m)
+    assert ann.post(f"/m/{nxt.code}/join", {"name": "Ann"}, htmx=False).status_code == 303
+    with app.test_request_context():
+        state = load_board(nxt.id)
+        author = Viewer(participant(nxt, "Ann").user_id, is_member=True)
+        assert f"/notes/{note('Ask legal').id}/edit" in full_board(state, author, set())
+        assert WholeBoards(state).render(author, set()) == full_board(state, author, set())
+
+
+def test_the_next_meetings_summary_and_exports_list_carried_actions_as_from_an_earlier_meeting(discussed):
+    m, fay, ann, bob = discussed
+    nxt = run_again(fay, m)
+    budget = Topic.get((Topic.meeting == nxt.id) & (Topic.title == "Budget")).id
+    assert fay.post(f"/m/{nxt.code}/topics/{budget}/notes", {"kind": "action", "text": "Send the agenda", "owner": "Fay"}
+                    ).status_code == 200
+    assert bob.post(f"/m/{nxt.code}/join", {"name": "Bob"}, htmx=False).status_code == 303
+    assert bob.post(f"/m/{nxt.code}/actions/{note('Draft the rota').id}/done").status_code == 200
+    finish(fay, nxt)
+    page = bob.get(f"/m/{nxt.code}/summary").text
+    table = page[page.index("All actions (2)"):]
+    carried = re.search(r'<tr id="summary-action-\d+" class="is-done">.*?</tr>', table, re.S)[0]
+    assert "Draft the rota" in carried and "<bdi>Bob</bdi>" in carried
+    assert 'Rota <span class="hint">(earlier meeting)' in carried
+    own = table[table.index("Send the agenda"):]
+    assert "<bdi>Fay</bdi>" in own and "Budget</td>" in own and "(earlier meeting)" not in own
+    markdown = bob.get(f"/m/{nxt.code}/summary.md").text
+    assert ("## Actions\n\n- [x] Draft the rota — Bob · Rota, an earlier meeting\n- [ ] Send the agenda — Fay · Budget\n"
+            in markdown)
+    topics = markdown[:markdown.index("## Actions")]
+    assert "- [ ] Send the agenda (Fay)" in topics and "Draft the rota" not in topics  # its topic is the first meeting's
+    rows = [r for r in csv.DictReader(io.StringIO(bob.get(f"/m/{nxt.code}/summary.csv").text)) if r["record"] == "action"]
+    assert [(r["text"], r["owner"], r["topic"], r["column"], r["done"]) for r in rows] == [
+        ("Draft the rota", "Bob", "Rota", "earlier meeting", "yes"), ("Send the agenda", "Fay", "Budget", "To Discuss", "no")]
+
+
+def test_the_series_link_to_a_completed_current_meeting_opens_its_summary(discussed, person):
+    """Its members land on the summary; anyone else reads it without being added."""
+    m, fay, ann, bob = discussed
+    nxt = run_again(fay, m)
+    assert bob.post(f"/m/{nxt.code}/join", {"name": "Bob"}, htmx=False).status_code == 303
+    finish(fay, nxt)
+    code = Meeting.get_by_id(nxt.id).series.code
+    action = note("Draft the rota")
+    for who in (fay, bob):
+        opened = who.get(f"/s/{code}")
+        assert opened.status_code == 303 and opened.headers["Location"] == f"/m/{nxt.code}"
+        landed = who.get(opened.headers["Location"])
+        assert landed.status_code == 303 and landed.headers["Location"] == f"/m/{nxt.code}/summary"
+    summary = bob.get(f"/m/{nxt.code}/summary").text
+    assert "Draft the rota" in summary and f"/m/{nxt.code}/actions/{action.id}/done" in summary  # its owner's Mark done
+    assert "Run again" in fay.get(f"/m/{nxt.code}/summary").text and "Run again" not in summary
+    for outsider in (ann, person()):  # Ann was in the first meeting only; the other was in none
+        read = outsider.get(f"/s/{code}")
+        assert read.status_code == 303 and read.headers["Location"] == f"/m/{nxt.code}"
+        page = outsider.get(read.headers["Location"])
+        assert page.status_code == 200 and "Draft the rota" in page.text and "Budget" in page.text
+        assert 'id="join-form"' not in page.text and "/actions/" not in page.text and "Run again" not in page.text
+    assert [p.name for p in Participant.select().where(Participant.meeting == nxt.id)] == ["Fay", "Bob"]

@@ -81,5 +81,55 @@ def test_done_in_the_next_meeting_of_a_series_reaches_the_screens_of_the_first(t
     for screen in (later, old):
         frame = receive_until(screen, lambda f: f'id="action-{action}" class="action-row is-done"' in f)
         assert "Reopen" in frame
+    # The first meeting's other screens, still open since it finished: its facilitator's and another member's.
+    reopen = f"/m/{code}/actions/{action}/reopen"
+    seen = {name: receive_until(ws[name], lambda f: f'id="action-{action}" class="action-row is-done"' in f)
+            for name in ("fay", "ann", "bob")}
+    assert reopen in seen["fay"] and reopen in seen["bob"] and "Reopen" not in seen["ann"]
+    assert all("note-done" in frame for frame in seen.values())  # the card's note on the first meeting's board too
     later.close()
     old.close()
+
+
+def test_reopen_reaches_every_screen_with_the_done_button_for_the_owner_and_the_facilitator_only(team):
+    code, tid, (fay, ann, bob), ws = team
+    fay.act(f"/m/{code}/topics/{tid}/notes", {"kind": "action", "text": "Book the room", "owner": "Bob"})
+    action = note_id(receive_until(ws["bob"], lambda f: "Book the room" in f), "Book the room")
+    assert bob.act(f"/m/{code}/actions/{action}/done").status_code == 200
+    for screen in ws.values():
+        receive_until(screen, lambda f: f'id="action-{action}" class="action-row is-done"' in f)
+    assert fay.act(f"/m/{code}/actions/{action}/reopen").status_code == 200
+    opened = {name: receive_until(s, lambda f: f'id="action-{action}" class="action-row"' in f) for name, s in ws.items()}
+    for name, frame in opened.items():
+        assert "note-done" not in frame and "✓ done" not in frame and "Book the room" in frame, name
+    done = f"/m/{code}/actions/{action}/done"
+    assert done in opened["bob"] and done in opened["fay"] and done not in opened["ann"]
+    assert "/reopen" not in "".join(opened.values())
+
+
+def test_a_carried_action_edited_and_deleted_in_the_next_meeting_reaches_the_screens_of_both(team):
+    code, tid, (fay, ann, bob), ws = team
+    ann.act(f"/m/{code}/topics/{tid}/notes", {"kind": "action", "text": "Ask legal", "owner": "Bob"})
+    action = note_id(receive_until(ws["fay"], lambda f: "Ask legal" in f), "Ask legal")
+    for phase in ("voting", "discussing", "done"):
+        assert fay.press(code, "phase", {"phase": phase, "confirmed": "1"}).status_code == 200
+    nxt = fay.act(f"/m/{code}/run-again").headers["HX-Redirect"].rsplit("/", 1)[-1]
+    ann.join(nxt, "Ann")
+    bob.join(nxt, "Bob")
+    later = {"fay": fay.socket(nxt), "ann": ann.socket(nxt), "bob": bob.socket(nxt)}
+    for screen in later.values():
+        receive_until(screen, lambda f: f'id="action-{action}"' in f)
+    edit = f"/m/{nxt}/notes/{action}/edit"
+    assert ann.act(edit, {"text": "Ask legal and HR", "owner": "Bob"}).status_code == 200
+    rows = {name: receive_until(s, lambda f: "Ask legal and HR" in f) for name, s in later.items()}
+    assert edit in rows["ann"] and edit in rows["fay"] and edit not in rows["bob"]  # its author and the facilitator
+    assert f"/m/{nxt}/actions/{action}/done" in rows["bob"]  # its owner's Done stays his
+    for name, screen in ws.items():  # the first meeting's screens: the card's note and the list's row
+        frame = receive_until(screen, lambda f: "Ask legal and HR" in f)
+        assert f'id="note-{action}"' in frame and f'id="action-{action}"' in frame and "/edit" not in frame, name
+    assert fay.act(f"/m/{nxt}/notes/{action}/delete", {"confirmed": "1"}).status_code == 200
+    for name, screen in [*later.items(), *ws.items()]:
+        frame = receive_until(screen, lambda f: f'<div id="action-{action}" hx-swap-oob="delete"></div>' in f)
+        assert f'<div id="note-{action}" hx-swap-oob="delete"></div>' in frame, name
+    for screen in later.values():
+        screen.close()

@@ -32,15 +32,21 @@ def _appended(state: BoardState, template: str, people, into: str, element_id: s
             for aud, html in _variants(state, template, people, **extra)]
 
 
+def _row_people(note) -> tuple:
+    """Whose own tabs see an action's row their own way: its owner (Done) and, for an action carried from an earlier
+    meeting, its author (Edit: its card is on that meeting's board, not this one)."""
+    return note.owner_user_id, note.author_id if note.carried else None
+
+
 def _action_list(push: Push, state: BoardState, note, added: bool) -> None:
     """An action's row: appended or replaced; the whole list when it starts or stops being empty."""
     if note is None or (added and len(state.actions) == 1):
-        owners = dict.fromkeys(n.owner_user_id for n in state.actions if n.owner_user_id is not None)
-        push.add(*_marked(_variants(state, "_actions.html", owners)))
+        people = [person for n in state.actions for person in _row_people(n)]
+        push.add(*_marked(_variants(state, "_actions.html", people)))
     elif added:
-        push.add(*_appended(state, "_action_row.html", (note.owner_user_id,), "actions-list", f"action-{note.id}", note=note))
+        push.add(*_appended(state, "_action_row.html", _row_people(note), "actions-list", f"action-{note.id}", note=note))
     else:
-        push.add(*_marked(_variants(state, "_action_row.html", (note.owner_user_id,), note=note)))
+        push.add(*_marked(_variants(state, "_action_row.html", _row_people(note), note=note)))
 
 
 def _marked(variants: list[tuple[str, str]]) -> list[tuple[str, str]]:

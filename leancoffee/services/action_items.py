@@ -42,7 +42,7 @@ def carried_into(meeting_id):
 
 
 def load_notes(meeting_id: int) -> tuple[dict[int, list], list]:
-    """A meeting's notes by topic, and its action list: its own actions, then those carried into it, oldest first."""
+    """A meeting's notes by topic, and its action list: those carried into it, then its own, each oldest first."""
     rows = shaped(notes_query().where((Note.meeting == meeting_id) | Note.id.in_(carried_into(meeting_id)))
                    .order_by(Note.created_at, Note.id).objects(), meeting_id)
     by_topic: dict[int, list] = defaultdict(list)
@@ -78,9 +78,8 @@ class NoteRules:
     """Who may change a note on a board (mixed into BoardState)."""
 
     def can_edit_note(self, viewer, note) -> bool:
-        """Its author or a facilitator, on the board of its own meeting while that meeting is open."""
-        return (self.can_act(viewer) and note.meeting_id == self.meeting.id
-                and (viewer.is_facilitator or note.author_id == viewer.user_id))
+        """Its author or a facilitator, on the board of any meeting listing it while that meeting is open."""
+        return self.can_act(viewer) and (viewer.is_facilitator or note.author_id == viewer.user_id)
 
     def can_mark_done(self, viewer, note) -> bool:
         """Its owner or a facilitator, also once the meeting is completed (the one change a completed meeting takes)."""

@@ -12,11 +12,14 @@ from leancoffee.services.validation import clean_text, row_id
 NO_SUCH_NOTE = lazy_gettext("That takeaway or action does not exist in this meeting (it may have been deleted).")
 
 
-def _owner(meeting: Meeting, kind: str, picked, typed) -> tuple[int | None, str]:
+def _owner(meeting: Meeting, kind: str, picked, typed, current: Participant | None = None) -> tuple[int | None, str]:
     """An action's owner: a participant (picked by id, or typed as the board names them), or a name typed for
-    someone not in the meeting."""
+    someone not in the meeting. An edit that leaves the field naming the `current` owner keeps them."""
     typed = clean_text(typed, gettext("Owner"), NAME_MAX, required=False) if kind == ACTION else ""
     if kind != ACTION or picked in (None, ""):
+        if current is not None and typed.casefold() == current.label.casefold():
+            # Also when they are not in this meeting: an action carried here keeps its owner from an earlier one.
+            return current.id, ""
         named = _participant_named(meeting, typed) if typed else None
         return (named.id, "") if named is not None else (None, typed)
     if typed:
@@ -64,7 +67,7 @@ def _find_note(meeting: Meeting, note_id, carried_too: bool = False) -> Note:
 
 
 def _require_note_editor(meeting: Meeting, user: User, note: Note) -> None:
-    """Only the note's author or a facilitator may change it."""
+    """Only the note's author or a facilitator of the meeting acting on it may change it."""
     if note.author_id != user.id:
         try:
             require_facilitator(meeting, user)
@@ -73,22 +76,29 @@ def _require_note_editor(meeting: Meeting, user: User, note: Note) -> None:
 
 
 def edit_note(user: User, code, note_id, text, owner="", owner_participant=None) -> Change:
-    """The author or a facilitator changes a note's text (and an action's owner)."""
+    """The author or a facilitator changes a note's text (and an action's owner), in any open meeting listing it."""
     with meeting_write(code, user) as meeting:
-        note = _find_note(meeting, note_id)
+        note = _find_note(meeting, note_id, carried_too=True)
         _require_note_editor(meeting, user, note)
         label = gettext("Takeaway") if note.kind == TAKEAWAY else gettext("Action")
         text = clean_text(text, label, NOTE_MAX, multiline=True)
-        picked, typed = _owner(meeting, note.kind, owner_participant, owner)
+        current = Participant.get_or_none(Participant.id == note.owner_participant_id) if note.owner_participant_id else None
+        picked, typed = _owner(meeting, note.kind, owner_participant, owner, current)
         Note.update(text=text, owner=typed, owner_participant=picked).where(Note.id == note.id).execute()
     return Change(changes.NOTE_EDITED, meeting.id, meeting.version, actor_id=user.id, topic_id=note.topic_id, note_id=note.id,
                   also=_elsewhere(note, meeting, changes.NOTE_EDITED))
 
 
+def shown_at(change: Change) -> str:
+    """Where the board of the change's meeting shows its note: on its topic's card, or in the action list (carried there)."""
+    own = Note.select().where((Note.id == change.note_id) & (Note.meeting == change.meeting_id)).exists()
+    return f"note-{change.note_id}" if own else f"action-{change.note_id}"
+
+
 def delete_note(user: User, code, note_id) -> Change:
-    """The author or a facilitator deletes a note (from every meeting it was carried to as well)."""
+    """The author or a facilitator deletes a note, in any open meeting listing it (and so from every one)."""
     with meeting_write(code, user) as meeting:
-        note = _find_note(meeting, note_id)
+        note = _find_note(meeting, note_id, carried_too=True)
         _require_note_editor(meeting, user, note)
         also = _elsewhere(note, meeting, changes.NOTE_DELETED)
         note.delete_instance()

@@ -53,8 +53,8 @@ def _carried_topic(topic: Topic, meeting_id: int) -> dict:
 
 def run_again(user: User, code) -> tuple[Change, Meeting]:
     """A facilitator starts the next meeting of a finished meeting's series: same settings and facilitators
-    (whoever has the role, and the one who pressed), its topics not discussed (votes reset) and its open
-    actions (the same rows) come along."""
+    (those present with the role, the one who pressed among them), its topics not discussed (votes reset) and its
+    open actions (the same rows) come along."""
     with meeting_write(code, user, facilitator=True, open_only=False) as meeting:
         if meeting.status != COMPLETED:
             raise Conflict(gettext("Finish this meeting first: Run again starts the next one from a finished meeting."))
@@ -65,12 +65,14 @@ def run_again(user: User, code) -> tuple[Change, Meeting]:
         following = Meeting.create(
             code=new_meeting_code(), title=meeting.title, votes_per_person=meeting.votes_per_person,
             hidden_voting=meeting.hidden_voting, timebox_pattern=meeting.timebox_pattern, show_authors=meeting.show_authors,
-            private_writing=meeting.private_writing, facilitator=meeting.facilitator_id, series=series.id,
+            private_writing=meeting.private_writing, facilitator=user.id, series=series.id,
             collecting_seconds=meeting.collecting_seconds, voting_seconds=meeting.voting_seconds,
             planned_minutes=meeting.planned_minutes,
         )
-        hosts = Participant.select().where((Participant.meeting == meeting.id)
-                                           & ((Participant.role == FACILITATOR) | (Participant.user == user.id)))
+        # Exactly the facilitators present at the end: one who stepped down or left does not come back with the role.
+        # The creator field names the one who pressed, one of them: joining gives the creator the role (meetings.py).
+        hosts = Participant.select().where((Participant.meeting == meeting.id) & (Participant.role == FACILITATOR)
+                                           & Participant.is_active).order_by(Participant.id)
         for host in hosts:  # their names and numbers were told apart in this meeting, so they are in the next
             Participant.create(meeting=following.id, user=host.user_id, name=host.name, name_number=host.name_number,
                                role=FACILITATOR)

@@ -52,7 +52,7 @@ class Summary:
     attendees: list[str]
     discussed: list[TopicSummary]
     not_discussed: list[TopicSummary]
-    # Every action the meeting lists (its own, then those carried into it), and the board it was read from.
+    # Every action the meeting lists (those carried into it, then its own), and the board it was read from.
     actions: list = field(default_factory=list)
     board: BoardState | None = None
 

@@ -41,10 +41,10 @@ def note_form(meeting, participant, topic_id):
 
 @bp.post("/m/<meeting_code:code>/notes/<int:note_id>/edit")
 def edit_note(code, note_id):
-    """Author or facilitator: change a takeaway's or an action's text (and an action's owner)."""
+    """Author or facilitator: change a takeaway's or an action's text (and an action's owner), also one carried here."""
     form = request.form
     edit = partial(notes.edit_note, owner_participant=form.get("owner_participant"))
-    return perform(code, edit, note_id, form.get("text"), form.get("owner"), anchor=lambda c: f"note-{note_id}")
+    return perform(code, edit, note_id, form.get("text"), form.get("owner"), anchor=notes.shown_at)
 
 
 @bp.post("/m/<meeting_code:code>/notes/<int:note_id>/delete")
