@@ -214,6 +214,34 @@ def test_a_completed_meetings_summary_has_takeaways_and_actions_and_is_readable_
     assert api_get(client, f"/api/v1/meetings/{m.code}", sid).status_code == 403  # but not its board
 
 
+
+def test_the_summary_s_actions_say_whether_they_are_done(tokens, meeting, app):
+    m, keys = tokens
+    _, fay, ann, bob = meeting
+    ann.post(f"/m/{m.code}/topics", {"title": "Hiring"})
+    hid = topic_id("Hiring")
+    assert fay.post(f"/m/{m.code}/topics/{hid}/move", {"status": "discussing", "expected": "to_discuss"}).status_code == 200
+    for text, owner in (("Post the ad", "Bob"), ("Ask legal", "Zoe")):
+        assert bob.post(f"/m/{m.code}/topics/{hid}/notes", {"kind": "action", "text": text, "owner": owner}).status_code == 200
+    client = app.test_client()
+
+    def actions():
+        summary = api_get(client, f"/api/v1/meetings/{m.code}/summary", keys["ann"]).get_json()
+        (hiring,) = summary["discussed"]  # under discussion now: the summary lists it among the discussed
+        return ([(n["text"], n["owner"], n["done"]) for n in hiring["actions"]],
+                [(n["text"], n["topic"], n["done"], n["carried"]) for n in summary["actions"]])
+
+    assert actions() == ([("Post the ad", "Bob", False), ("Ask legal", "Zoe", False)],
+                         [("Post the ad", "Hiring", False, False), ("Ask legal", "Hiring", False, False)])
+    ad = next(n["id"] for n in api_get(client, f"/api/v1/meetings/{m.code}/summary", keys["bob"]).get_json()["actions"]
+              if n["text"] == "Post the ad")
+    assert bob.post(f"/m/{m.code}/actions/{ad}/done").status_code == 200  # Bob owns it (his name, picked from the list)
+    assert actions() == ([("Post the ad", "Bob", True), ("Ask legal", "Zoe", False)],
+                         [("Post the ad", "Hiring", True, False), ("Ask legal", "Hiring", False, False)])
+    assert bob.post(f"/m/{m.code}/actions/{ad}/reopen").status_code == 200
+    assert actions()[0][0] == ("Post the ad", "Bob", False)
+
+
 # --- errors are JSON under /api/, pages keep theirs ---
 
 def test_no_credentials_a_bad_scheme_or_an_unknown_token_is_401_with_a_challenge(app):

@@ -1,15 +1,16 @@
 """No server-side request forgery: names resolving to loopback, private, link-local, reserved, multicast or metadata
-addresses are refused at save and at send, and the sender connects to the address it checked. Name resolution and
-the connection are stubbed: nothing is ever sent to any address from these tests."""
+addresses are refused at save and at send, and the sender connects only to the addresses it checked, in turn. Name
+resolution and the connection are stubbed: nothing is ever sent anywhere but to receivers of these tests on 127.0.0.1."""
 
 import socket
+import threading
 
 import pytest
 import urllib3.util.connection
 
 from leancoffee.config import parse_networks
 from leancoffee.webhooks import queue, sender
-from leancoffee.webhooks.tables import PENDING, Webhook, WebhookDelivery
+from leancoffee.webhooks.tables import DELIVERED, PENDING, Webhook, WebhookDelivery
 
 REFUSED = ["127.0.0.1", "127.8.9.10", "10.1.2.3", "172.16.0.1", "192.168.1.20", "169.254.169.254", "169.254.1.1",
            "100.64.0.1", "100.100.100.200", "0.0.0.0", "224.0.0.1", "239.255.255.250", "255.255.255.255", "192.0.2.1",
@@ -19,14 +20,18 @@ REFUSED = ["127.0.0.1", "127.8.9.10", "10.1.2.3", "172.16.0.1", "192.168.1.20", 
            # forms the standard library's tables may call global (by patch release): IPv4-compatible, translated, site-local
            "::a9fe:a9fe", "::7f00:1", "::ffff:0:7f00:1", "::ffff:0:a9fe:a9fe", "fec0::1"]
 PUBLIC = "93.184.215.14"
+SECOND = "2606:2800:21f:cb07:6820:80da:af6b:8b2c"
+REAL_CONNECT = socket.socket.connect  # before any stub: the way to a receiver of the test's own
 
 
 class Network:
-    """Stubs for name resolution (the name resolves to `addresses`) and for every way of connecting (recorded, refused)."""
+    """Stubs for name resolution (the name resolves to `addresses`) and for every way of connecting (recorded, refused;
+    an address in `reach` is a receiver of the test's own on 127.0.0.1, at the port given)."""
 
-    def __init__(self, monkeypatch, *addresses):
+    def __init__(self, monkeypatch, *addresses, reach=None):
         self.addresses = list(addresses)
         self.lookups, self.connections = [], []
+        reach = reach or {}
 
         def getaddrinfo(host, port, *args, **kwargs):
             self.lookups.append(host)
@@ -35,6 +40,11 @@ class Network:
 
         def connect(address, *args, **kwargs):
             self.connections.append(address)
+            if address[0] in reach:
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sock.settimeout(5)
+                REAL_CONNECT(sock, ("127.0.0.1", reach[address[0]]))
+                return sock
             raise ConnectionRefusedError("the tests connect nowhere")
 
         monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
@@ -175,3 +185,73 @@ def test_https_connects_to_the_checked_address_and_still_verifies_the_name_s_cer
         assert headers["Host"] == f"hooks.test:{port}" and delivery.status == "delivered"
     else:  # a certificate for another name is refused: nothing is sent
         assert receiver.received == [] and delivery.status == PENDING and "SSLError" in delivery.last_error
+
+
+def _sent_once(app, fay, m):
+    """Fay's webhook for hooks.example.org, one delivery of the finished meeting queued and one attempt made."""
+    assert add(fay, m.code, "http://hooks.example.org/in").status_code == 200
+    with app.test_request_context():
+        queue.enqueue("meeting.finished", m)
+    with app.app_context():
+        sender.run_once(app.config)
+    return WebhookDelivery.get()
+
+
+def test_a_refused_connection_moves_on_to_the_next_checked_address(app, meeting, monkeypatch):
+    from tests.webhook_receiver import Receiver
+
+    m, fay, ann, bob = meeting
+    with Receiver() as receiver:
+        net = Network(monkeypatch, PUBLIC, SECOND, reach={SECOND: receiver.server.server_address[1]})
+        delivery = _sent_once(app, fay, m)
+    assert [tuple(c[:2]) for c in net.connections] == [(PUBLIC, 80), (SECOND, 80)]  # both checked, in the resolver's order
+    assert net.lookups == ["hooks.example.org"] * 2  # once when saved, once for the attempt: never again per address
+    [(headers, body, status)] = receiver.received
+    assert headers["Host"] == "hooks.example.org" and delivery.status == DELIVERED and delivery.attempts == 1
+
+
+class HangUp:
+    """A receiver on 127.0.0.1 that reads what it is sent and closes the connection without an answer."""
+
+    def __init__(self):
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.received: list[bytes] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self):
+        try:
+            conn, _ = self.server.accept()
+        except OSError:  # closed before anyone came
+            return
+        with conn:
+            self.received.append(conn.recv(65536))
+
+    def __enter__(self) -> "HangUp":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.close()
+        self.thread.join(5)
+
+
+def test_a_request_that_fails_once_connected_is_not_sent_again_to_another_address(app, meeting, monkeypatch):
+    from tests.webhook_receiver import Receiver
+
+    m, fay, ann, bob = meeting
+    with HangUp() as hang_up, Receiver() as receiver:
+        net = Network(monkeypatch, PUBLIC, SECOND, reach={PUBLIC: hang_up.port, SECOND: receiver.server.server_address[1]})
+        delivery = _sent_once(app, fay, m)
+    assert [tuple(c[:2]) for c in net.connections] == [(PUBLIC, 80)]  # the request was written: the attempt ends there
+    assert len(hang_up.received) == 1 and hang_up.received[0].startswith(b"POST /in HTTP/1.1")
+    assert receiver.received == [] and delivery.status == PENDING and delivery.attempts == 1
+    assert "RemoteDisconnected" in delivery.last_error or "ConnectionResetError" in delivery.last_error
+
+
+def test_when_no_checked_address_accepts_a_connection_the_attempt_fails_with_the_last_reason(app, meeting, monkeypatch):
+    m, fay, ann, bob = meeting
+    net = Network(monkeypatch, PUBLIC, SECOND, SECOND)  # a name may list an address twice: it is tried once
+    delivery = _sent_once(app, fay, m)
+    assert [tuple(c[:2]) for c in net.connections] == [(PUBLIC, 80), (SECOND, 80)]
+    assert delivery.status == PENDING and "NewConnectionError" in delivery.last_error and "2606:2800" in delivery.last_error

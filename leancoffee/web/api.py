@@ -1,7 +1,7 @@
 """The read-only JSON API (/api/v1): who is calling (a token or the browser session), then thin views.
 
-Each view reads through the same read model and access rules as the page it mirrors; what each role
-may see is decided in web/api_json.py. The OpenAPI document (api_openapi.json beside this file) is the contract.
+Each view reads through the same read model and access rules as the page it mirrors (a series: series_page's);
+what each role may see is decided in web/api_json.py. The OpenAPI document (api_openapi.json beside this file) is the contract.
 """
 
 import json
@@ -21,6 +21,8 @@ from leancoffee.services.access import find_meeting, membership
 from leancoffee.services.board import load_board, load_votes
 from leancoffee.services.errors import ActionRefused, Forbidden
 from leancoffee.services.meetings import my_meetings_page
+from leancoffee.services.series import series_page
+from leancoffee.services.series_reads import series_codes
 from leancoffee.services.summary import summary_of
 from leancoffee.services.validation import clean_int
 from leancoffee.services.viewing import Viewer, viewer_for
@@ -136,8 +138,9 @@ def meetings(caller: Caller):
     per_page = clean_int(request.args.get("per_page", str(PER_PAGE_DEFAULT)), "per_page", 1, PER_PAGE_MAX)
     rows, total = my_meetings_page(caller.user, (page - 1) * per_page, per_page)
     more = page * per_page < total
+    codes = series_codes([m for m, _ in rows])
     return jsonify(
-        meetings=[api_json.meeting_item(m, p) for m, p in rows], page=page, per_page=per_page, total=total,
+        meetings=[api_json.meeting_item(m, p, codes.get(m.id)) for m, p in rows], page=page, per_page=per_page, total=total,
         next=path_for("api.meetings", page=page + 1, per_page=per_page) if more else None,
     )
 
@@ -147,7 +150,7 @@ def meetings(caller: Caller):
 def board(caller: Caller, code):
     """One meeting's board, as its page shows it to the caller."""
     meeting, viewer = member_of_meeting(caller, code)
-    return jsonify(api_json.board_json(load_board(meeting.id), viewer))
+    return jsonify(api_json.board_json(load_board(meeting.id), viewer, series_codes([meeting]).get(meeting.id)))
 
 
 @bp.get("/meetings/<meeting_code:code>/participants")
@@ -173,5 +176,12 @@ def summary(caller: Caller, code):
     """What the meeting produced: its members' to read, and anyone's once it is completed (as the summary page)."""
     meeting, viewer = member_of_meeting(caller, code, completed_is_public=True)
     state = load_board(meeting.id)
-    return jsonify(api_json.summary_json(summary_of(state), state, viewer))
+    return jsonify(api_json.summary_json(summary_of(state), state, viewer, series_codes([meeting]).get(meeting.id)))
+
+
+@bp.get("/series/<meeting_code:series_code>")
+@signed_in
+def series(caller: Caller, series_code):
+    """A series, for someone in one of its meetings (to anyone else, as its page, a series that does not exist)."""
+    return jsonify(api_json.series_json(series_page(series_code, caller.user)))
 

@@ -1,4 +1,4 @@
-"""What the JSON API says about meetings, boards, people, votes and summaries: the pages' rules, as data.
+"""What the JSON API says about meetings, boards, people, votes, summaries and series: the pages' rules, as data.
 
 Everything shown comes from the read model (services/board.py, services/summary.py), which already
 hides what hidden voting hides; the fields each role may see are decided here and only here.
@@ -6,8 +6,9 @@ hides what hidden voting hides; the fields each role may see are decided here an
 
 from datetime import datetime
 
-from leancoffee.models import Meeting, Participant
+from leancoffee.models import Meeting, Note, Participant
 from leancoffee.services.board import BoardState
+from leancoffee.services.series import SeriesPage
 from leancoffee.services.summary import Summary, TopicSummary
 from leancoffee.services.viewing import TopicView, Viewer
 from leancoffee.web.routing import path_for, public_url
@@ -18,20 +19,21 @@ def timestamp(moment: datetime | None) -> str | None:
     return None if moment is None else moment.replace(microsecond=0).isoformat() + "Z"
 
 
-def meeting_item(meeting: Meeting, participant: Participant) -> dict:
-    """One of the caller's meetings, as the list shows it."""
+def meeting_item(meeting: Meeting, participant: Participant, series_code: str | None) -> dict:
+    """One of the caller's meetings, as the list shows it (its series: anyone in one of its meetings may read it)."""
     return {
-        "code": meeting.code,
-        "title": meeting.title,
-        "status": meeting.status,
-        "phase": meeting.phase,
+        **_meeting_fields(meeting),
         "role": participant.role,
         "member": participant.is_active,
-        "created_at": timestamp(meeting.created_at),
-        "started_at": timestamp(meeting.started_at),
-        "ended_at": timestamp(meeting.ended_at),
+        "series": series_ref(series_code),
         "links": _links(meeting),
     }
+
+
+def _meeting_fields(meeting: Meeting) -> dict:
+    return {"code": meeting.code, "title": meeting.title, "status": meeting.status, "phase": meeting.phase,
+            "created_at": timestamp(meeting.created_at), "started_at": timestamp(meeting.started_at),
+            "ended_at": timestamp(meeting.ended_at)}
 
 
 def _links(meeting: Meeting) -> dict:
@@ -40,6 +42,17 @@ def _links(meeting: Meeting) -> dict:
         "summary": public_url(path_for("pages.summary", code=meeting.code)),
         "api": public_url(path_for("api.board", code=meeting.code)),
     }
+
+
+def series_ref(code: str | None) -> dict | None:
+    """A meeting's series as a meeting names it: its code and links (None: no series, or not the caller's to know)."""
+    if code is None:
+        return None
+    return {"code": code, "links": {
+        "current": public_url(path_for("pages.series_link", series_code=code)),
+        "page": public_url(path_for("pages.series_meetings", series_code=code)),
+        "api": public_url(path_for("api.series", series_code=code)),
+    }}
 
 
 def topic_json(topic: TopicView, viewer: Viewer, counts_hidden: bool) -> dict:
@@ -62,8 +75,8 @@ def topic_json(topic: TopicView, viewer: Viewer, counts_hidden: bool) -> dict:
     }
 
 
-def board_json(state: BoardState, viewer: Viewer) -> dict:
-    """A meeting's board for one member: phase, status, times, the timer and the topics in board order."""
+def board_json(state: BoardState, viewer: Viewer, series_code: str | None) -> dict:
+    """A meeting's board for one member: phase, status, times, its series, the timer and the topics in board order."""
     meeting = state.meeting
     current = state.current_topic
     body = {
@@ -78,6 +91,7 @@ def board_json(state: BoardState, viewer: Viewer) -> dict:
         "created_at": timestamp(meeting.created_at),
         "started_at": timestamp(meeting.started_at),
         "ended_at": timestamp(meeting.ended_at),
+        "series": series_ref(series_code),
         "current_topic_id": current.id if current else None,
         "timer": _timer_json(state),
         "columns": [
@@ -127,8 +141,16 @@ def my_votes_json(state: BoardState, viewer: Viewer) -> dict:
     }
 
 
-def summary_json(summary: Summary, state: BoardState, viewer: Viewer) -> dict:
-    """What the meeting produced, topics in the summary's order, each through topic_json."""
+def action_json(note: Note) -> dict:
+    """An action as the summary page shows it: its owner (a participant picked, or a name typed) and whether it is done."""
+    return {"id": note.id, "text": note.text, "owner": note.owner_name or None, "done": bool(note.done)}
+
+
+def summary_json(summary: Summary, state: BoardState, viewer: Viewer, series_code: str | None = None) -> dict:
+    """What the meeting produced, topics in the summary's order, each through topic_json; then every action it lists.
+
+    Its series only for the meeting's members, as the summary page links it for them alone.
+    """
     meeting = summary.meeting
 
     def topic(t: TopicSummary) -> dict:
@@ -138,7 +160,7 @@ def summary_json(summary: Summary, state: BoardState, viewer: Viewer) -> dict:
             "thumbs_rounds": [{"round": r.round, "timebox_seconds": r.timebox_seconds, "up": r.up, "neutral": r.neutral,
                                "down": r.down, "outcome": r.outcome} for r in t.rounds],
             "takeaways": [{"id": n.id, "text": n.text} for n in t.takeaways],
-            "actions": [{"id": n.id, "text": n.text, "owner": n.owner_name or None} for n in t.actions],
+            "actions": [action_json(n) for n in t.actions],
         }
 
     return {
@@ -148,7 +170,23 @@ def summary_json(summary: Summary, state: BoardState, viewer: Viewer) -> dict:
         "started_at": timestamp(meeting.started_at),
         "ended_at": timestamp(meeting.ended_at),
         "votes_hidden": state.counts_hidden,
+        "series": series_ref(series_code if viewer.is_member else None),
         "attendees": list(summary.attendees),
         "discussed": [topic(t) for t in summary.discussed],
         "not_discussed": [topic(t) for t in summary.not_discussed],
+        # The page's "All actions": the meeting's own and those carried into it from an earlier meeting of its series.
+        "actions": [{**action_json(n), "topic": n.topic_title, "carried": n.carried} for n in summary.actions],
+    }
+
+
+def series_json(page: SeriesPage) -> dict:
+    """A series as its page shows it: its meetings (newest first, the current one marked) and its open actions."""
+    current = page.current
+    return {
+        **series_ref(page.series.code),
+        "title": current.title,
+        "current_meeting": current.code,
+        "meetings": [{**_meeting_fields(m), "current": m.id == current.id, "links": _links(m)} for m in page.meetings],
+        "open_actions": [{**action_json(n), "topic": n.topic_title, "meeting": n.meeting_code,
+                          "since": timestamp(n.created_at)} for n in page.open_actions],
     }

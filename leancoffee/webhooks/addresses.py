@@ -1,7 +1,7 @@
 """Where a webhook may send: http(s) URLs whose every address is public, unless the operator allows a network.
 
 Checked when a webhook is saved and again before each delivery, on the addresses the name resolves to
-then; the sender connects to the address checked (no second lookup a rebinding DNS could answer differently).
+then; the sender connects only to the addresses checked (no second lookup a rebinding DNS could answer differently).
 """
 
 import ipaddress
@@ -93,8 +93,9 @@ def _embedded_ipv4(ip):
     return None
 
 
-def resolve(target: Target, allowed) -> str:
-    """The address to connect to: the name's addresses, every one of them allowed (else AddressRefused)."""
+def resolve(target: Target, allowed) -> list[str]:
+    """The addresses to connect to, in the resolver's order: the name's addresses, every one of them allowed
+    (else AddressRefused)."""
     try:
         infos = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
@@ -103,7 +104,7 @@ def resolve(target: Target, allowed) -> str:
     if not addresses or any(refused_address(ip, allowed) for ip in addresses):
         raise AddressRefused(gettext("That address leads to this server's own network (loopback, private, link-local or "
                                      "cloud metadata): webhooks may only go to public addresses."))
-    return str(addresses[0])
+    return list(dict.fromkeys(str(ip) for ip in addresses))  # once each: a name may list one twice
 
 
 def check_url(url, allowed) -> Target:

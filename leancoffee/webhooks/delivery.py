@@ -1,12 +1,16 @@
-"""One attempt at one delivery: signed, posted with urllib3 to the address checked, never redirected, briefly timed."""
+"""One attempt at one delivery: signed, posted with urllib3 to an address checked, never redirected, briefly timed."""
 
 import hashlib
 import hmac
+import http.client
+import ssl
 import time
 from dataclasses import dataclass
 
 import gevent
 import urllib3
+import urllib3.connection
+from urllib3.util.ssl_match_hostname import CertificateError
 
 from leancoffee.webhooks.addresses import AddressRefused, parse_url, resolve
 
@@ -56,40 +60,67 @@ def headers_for(attempt: Attempt, host_header: str, body: bytes, now: float | No
     }
 
 
-def _pool(target, address: str, timeout: float):
-    """A connection pool to the checked address itself; HTTPS still verifies the certificate of the URL's host name."""
-    options = {"timeout": urllib3.Timeout(connect=min(3.0, timeout), read=timeout), "retries": False, "maxsize": 1}
+def _connection(target, address: str, timeout: float):
+    """An unopened connection to one checked address; HTTPS still verifies the certificate of the URL's host name."""
+    connect_within = min(3.0, timeout)
     if target.scheme == "https":
-        return urllib3.HTTPSConnectionPool(address, target.port, server_hostname=target.host, assert_hostname=target.host,
-                                           cert_reqs="CERT_REQUIRED", **options)
-    return urllib3.HTTPConnectionPool(address, target.port, **options)
+        return urllib3.connection.HTTPSConnection(address, target.port, timeout=connect_within, server_hostname=target.host,
+                                                  assert_hostname=target.host, cert_reqs="CERT_REQUIRED")
+    return urllib3.connection.HTTPConnection(address, target.port, timeout=connect_within)
+
+
+def connect(target, addresses: list[str], timeout: float):
+    """A connection to the first of the checked addresses that accepts one, tried in the resolver's order.
+
+    Only a failed connect (refused, unreachable, timed out) moves on: nothing of the request is written yet, so
+    no receiver gets an attempt twice. A TLS failure is the receiver's own answer and ends the attempt.
+    """
+    failure = None
+    for address in addresses:
+        conn = _connection(target, address, timeout)
+        try:
+            conn.connect()
+        except urllib3.exceptions.ConnectTimeoutError as error:  # NewConnectionError is one too
+            conn.close()
+            failure = error
+            continue
+        except (ssl.SSLError, CertificateError) as error:  # named as urllib3's pools name it, for the delivery log
+            conn.close()
+            raise urllib3.exceptions.SSLError(error) from error
+        except BaseException:  # the attempt's time is up: no socket left behind
+            conn.close()
+            raise
+        return conn
+    raise failure
 
 
 def send(attempt: Attempt, allowed, timeout: float) -> Result:
-    """Post the delivery once: the URL's addresses are checked now, and the one checked is the one connected to."""
+    """Post the delivery once: the URL's addresses are checked now, and only they are connected to, one after another."""
     try:
         target = parse_url(attempt.url)
-        address = resolve(target, allowed)
+        addresses = resolve(target, allowed)
     except AddressRefused as refusal:
         return Result(False, error=refusal.message[:200], refused=True)
     body = attempt.body.encode("utf-8")
-    pool = _pool(target, address, timeout)
+    conn = None
     # urllib3's timeouts bound each read, not the attempt: a receiver dripping a byte at a time would hold the
-    # sender (and its batch) for ever. The whole attempt gets `timeout` seconds (under gevent, as the sender runs).
+    # sender (and its batch) for ever. The whole attempt, every address tried included, gets `timeout` seconds
+    # (under gevent, as the sender runs).
     try:
         with gevent.Timeout(timeout, TookTooLong):
-            response = pool.urlopen("POST", target.path, body=body, headers=headers_for(attempt, target.host_header, body),
-                                    redirect=False, retries=False, preload_content=False, assert_same_host=False)
-            try:
-                response.read(READ_AT_MOST)
-            finally:
-                response.release_conn()
+            conn = connect(target, addresses, timeout)
+            conn.timeout = timeout  # connected: each read may now take the attempt's time
+            conn.request("POST", target.path, body=body, headers=headers_for(attempt, target.host_header, body),
+                         preload_content=False)
+            response = conn.getresponse()
+            response.read(READ_AT_MOST)
     except TookTooLong:
         return Result(False, error=f"no whole answer within {timeout:g} s")
-    except (urllib3.exceptions.HTTPError, OSError) as error:
+    except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as error:
         return Result(False, error=f"{type(error).__name__}: {error}"[:200])
     finally:
-        pool.close()
+        if conn is not None:
+            conn.close()
     if 200 <= response.status < 300:
         return Result(True, response.status)
     return Result(False, response.status, f"HTTP {response.status}")

@@ -73,12 +73,21 @@ def _topic_line(topic: dict) -> str:
     return ngettext("%(num)d vote", "%(num)d votes", topic["votes"]) + " · " + spent
 
 
+def _action(note: dict, escape) -> str:
+    """“Action: text (owner)”, and “✓ done” once it is, as the summary page says it."""
+    line = (gettext("Action: %(text)s (%(owner)s)", text=escape(note["text"]), owner=escape(note["owner"])) if note["owner"]
+            else gettext("Action: %(text)s", text=escape(note["text"])))
+    return (line + " " + gettext("✓ done")) if note["done"] else line
+
+
 def _notes(topic: dict, escape) -> list[str]:
-    lines = [gettext("Takeaway: %(text)s", text=escape(n["text"])) for n in topic["takeaways"]]
-    for n in topic["actions"]:
-        lines.append(gettext("Action: %(text)s (%(owner)s)", text=escape(n["text"]), owner=escape(n["owner"])) if n["owner"]
-                     else gettext("Action: %(text)s", text=escape(n["text"])))
-    return lines
+    return [gettext("Takeaway: %(text)s", text=escape(n["text"])) for n in topic["takeaways"]] + [
+        _action(n, escape) for n in topic["actions"]]
+
+
+def _carried(meeting: dict, escape) -> list[str]:
+    """The actions carried into a finished meeting from earlier ones of its series (its summary lists them too)."""
+    return [_action(n, escape) for n in meeting["actions"] if n["carried"]]
 
 
 def chat_text(doc: dict, link, escape) -> str:
@@ -96,6 +105,9 @@ def chat_text(doc: dict, link, escape) -> str:
     for topic in meeting["discussed"]:
         lines.append(f"• *{escape(topic['title'])}* ({_topic_line(topic)})")
         lines += [f"    ◦ {line}" for line in _notes(topic, escape)]
+    carried = _carried(meeting, escape)
+    if carried:
+        lines += [gettext("Actions from earlier meetings:")] + [f"• {line}" for line in carried]
     return "\n".join(lines)
 
 
@@ -120,6 +132,10 @@ def teams_message(doc: dict) -> dict:
         for topic in meeting["discussed"]:
             body.append(_text_block(f"**{md_text(topic['title'])}** ({_topic_line(topic)})"))
             body += [_text_block("- " + line) for line in _notes(topic, md_text)]
+        carried = _carried(meeting, md_text)
+        if carried:
+            body += [_text_block(f"**{gettext('Actions from earlier meetings:')}**")]
+            body += [_text_block("- " + line) for line in carried]
     card = {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "type": "AdaptiveCard", "version": "1.4",
             "body": body,
             "actions": [{"type": "Action.OpenUrl", "title": gettext("Open the summary"), "url": meeting["links"]["summary"]}]}
