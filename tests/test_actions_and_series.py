@@ -408,8 +408,6 @@ def test_a_completed_next_meeting_freezes_its_carried_actions_text_but_not_done(
     assert Note.get_by_id(action.id).text == "Draft the rota" and Note.get_by_id(action.id).done
 
 
-@pytest.mark.xfail(strict=True, reason="live/boards.py own_regions must count the authors of carried actions in "
-                                       "_actions.html (their Edit is in the row); that module is another change's")
 def test_a_carried_actions_author_gets_its_edit_in_the_whole_board_a_page_opens_with(app, discussed):
     """A page's socket first sends its whole board: an author's carried action keeps its Edit there too."""
     from leancoffee.live.boards import WholeBoards, full_board

@@ -155,7 +155,7 @@ def test_full_board_has_every_live_region_marked_oob(board):
     m, fay, ann, bob = board
     html = full_board(load_board(m.id), Viewer(ann.id, False, True), {ann.id})
     regions = ("meeting-status", "writing", "timer", "voting-progress", "thumbs", "action-bar", "columns", "actions", "merge",
-               "settings", "facilitators", "participants")
+               "settings", "facilitators", "share", "participants")
     marked = re.findall(r'<[a-z]+ id="([^"]+)"[^>]*hx-swap-oob="true"', html)
     assert marked == list(regions)
 

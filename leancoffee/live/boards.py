@@ -30,7 +30,8 @@ def full_board(state: BoardState, viewer: Viewer, present: set[int]) -> str:
 def own_regions(state: BoardState) -> dict[str, set[int]]:
     """Which members each region shows something of their own to (a facilitator's every region is theirs): those
     writing privately (how many others write), thumbs pressed, voters and "I'm done voting" (dots and buttons), authors
-    of topics and notes ("yours", Edit) and voters in the columns, actions' owners (Done). Any other region, and any
+    of topics and notes ("yours", Edit) and voters in the columns, actions' owners (Done) and carried actions' authors
+    (Edit: a carried action has no card here, so its row carries the form). Any other region, and any
     other member, read as any plain member's."""
     voters = set(state.votes_by_user)
     authors = {t.author_id for t in (*state.topics.values(), *state.unrevealed.values())}
@@ -40,7 +41,7 @@ def own_regions(state: BoardState) -> dict[str, set[int]]:
         "_thumbs.html": set(state.thumbs_by_user),
         "_action_bar.html": voters | {p.user_id for p in state.participants if p.done_voting},
         "_columns.html": voters | authors,
-        "_actions.html": {n.owner_user_id for n in state.actions},
+        "_actions.html": {n.owner_user_id for n in state.actions} | {n.author_id for n in state.actions if n.carried},
     }
 
 
