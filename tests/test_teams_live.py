@@ -139,3 +139,24 @@ def test_the_room_link_and_leave_follow_a_role_change_live_and_reach_no_particip
     left = receive_until(ann_ws, lambda f: 'id="facilitators"' in f)
     assert "Facilitators (1)" in left and "data-last-facilitator" in left
     assert all(secret not in f for f in nothing_arrives(bob_ws, 0.8))
+
+
+def test_a_renewed_room_link_reaches_every_facilitator_s_board_and_nobody_else(server):
+    fay, ann, bob = HttpPerson(server.base), HttpPerson(server.base), HttpPerson(server.base)
+    code = fay.start_meeting("Teams", "Fay")
+    ann.join(code, "Ann")
+    bob.join(code, "Bob")
+    assert fay.act(f"/m/{code}/role", {"person": user_id_of(fay, code, "Ann"), "role": "facilitator"}).status_code == 200
+    old = room_link(fay, code)
+    ann_ws, bob_ws = ann.socket(code), bob.socket(code)
+    settled(ann_ws, bob_ws)
+
+    assert fay.act(f"/m/{code}/room-link").status_code == 200
+    new = room_link(fay, code)
+    assert new != old
+    frame = receive_until(ann_ws, lambda f: 'id="room-link"' in f)  # the co-facilitator's open board, without a reload
+    # Without PUBLIC_URL a pushed link is its path; the page completes it with its own address (board.js).
+    assert new.split("/room/")[1] in frame and old.split("/room/")[1] not in frame and "Renew room link" in frame
+    assert [f for f in nothing_arrives(bob_ws, 1.0) if "/room/" in f] == []  # a participant never sees either link
+    for ws in (ann_ws, bob_ws):
+        ws.close()

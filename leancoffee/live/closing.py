@@ -13,7 +13,7 @@ from leancoffee.services.room import room_secret_of
 from leancoffee.services.viewing import Viewer
 
 # Changes that only close screens: nothing is rendered for them.
-ONLY_CLOSE = {changes.SIGNED_OUT, changes.ROOM_LINK_RENEWED}
+ONLY_CLOSE = {changes.SIGNED_OUT}
 
 
 def closed_by(change: Change) -> Callable[[Viewer], bool] | None:

@@ -132,6 +132,13 @@ def _with_room_board(state: BoardState, present: set[int]) -> Push:
     return push
 
 
+def _room_link_renewed(state: BoardState) -> Push:
+    """A renewed room link: every facilitator's share section shows the new one; the board is unchanged (no version)."""
+    push = Push(meeting_id=state.meeting.id, version=None)
+    push.add((FACILITATOR, oob("_share.html", state, facilitator_view(state))))
+    return push
+
+
 def _hidden_vote(change: Change, state: BoardState) -> Push:
     """A vote while voting is hidden: the voter's own screens get their dots; nobody else gets anything at all."""
     push = Push(meeting_id=state.meeting.id, version=None)
@@ -241,6 +248,8 @@ def build_push(change: Change, state: BoardState, present: set[int]) -> Push:
         return whole_board_push(state, present)
     if change.kind in VOTE_KINDS and state.counts_hidden:
         return _hidden_vote(change, state)
+    if change.kind == changes.ROOM_LINK_RENEWED:
+        return _room_link_renewed(state)
     if change.kind in PROGRESS_ONLY:
         push = progress_push(change)  # the room screen shows no progress, and nobody else learns of it
     elif change.kind in QUIET_KINDS and change.version is None:

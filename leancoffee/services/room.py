@@ -33,7 +33,7 @@ def room_secret_of(meeting_id: int) -> str | None:
 
 
 def renew_room_link(user, code) -> Change:
-    """Facilitator: a new room secret; the screens opened with the old one close (the hub, on ROOM_LINK_RENEWED).
+    """Facilitator: a new room secret; screens opened with the old one close and every facilitator's board shows the new one.
 
     The board does not change, so the meeting's version does not either.
     """
