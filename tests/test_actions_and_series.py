@@ -475,3 +475,20 @@ def test_the_series_link_to_a_completed_current_meeting_opens_its_summary(discus
         assert page.status_code == 200 and "Draft the rota" in page.text and "Budget" in page.text
         assert 'id="join-form"' not in page.text and "/actions/" not in page.text and "Run again" not in page.text
     assert [p.name for p in Participant.select().where(Participant.meeting == nxt.id)] == ["Fay", "Bob"]
+
+
+def test_the_room_screen_marks_a_done_action(app, discussed):
+    from leancoffee.live.boards import full_board
+    from leancoffee.services.board import load_board
+    from leancoffee.services.viewing import Viewer
+
+    m, fay, ann, bob = discussed
+    room = Viewer(None, screen="room")
+    action = note("Draft the rota")
+    with app.test_request_context():
+        assert "✓ done" not in full_board(load_board(m.id), room, set())
+    assert bob.post(f"/m/{m.code}/actions/{action.id}/done").status_code == 200
+    with app.test_request_context():
+        shown = full_board(load_board(m.id), room, set())
+    owner = '<span class="room-owner">owner: <bdi>Bob</bdi></span>'
+    assert f'Draft the rota {owner} <span class="room-owner">✓ done</span>' in shown
