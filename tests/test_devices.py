@@ -9,6 +9,7 @@ import pytest
 from leancoffee.models import DeviceLink, Topic, User, utcnow
 from leancoffee.services import accounts
 from leancoffee.services.errors import NotFound
+from tests.backends import pg_url  # noqa: F401  (fixture)
 from tests.helpers import HttpPerson, close_code, receive_until
 
 LINK_RE = re.compile(r'id="device-url" class="share-url" value="([^"]+)"')
@@ -107,3 +108,37 @@ def test_both_devices_screens_follow_the_same_person_and_sign_out_closes_both(se
     assert "Remove vote" in receive_until(laptop_ws, lambda f: 'id="my-dots"' in f)  # the laptop shows the phone's vote
     assert phone.http.post(f"{server.base}/logout", data={"csrf_token": phone.token}, allow_redirects=False).status_code == 303
     assert close_code(laptop_ws) == 1008 and close_code(phone_ws) == 1008
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_one_link_used_by_two_browsers_at_once_signs_in_exactly_one(backend, tmp_path, request):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.helpers import AppServer
+
+    if backend == "postgresql":
+        url = request.getfixturevalue("pg_url")
+    else:
+        url = f"sqlite:///{tmp_path / 'race.db'}"
+    server = AppServer(url).start(tmp_path / "server.log")
+    try:
+        fay = HttpPerson(server.base)
+        fay.start_meeting()
+        page = fay.http.post(f"{server.base}/device", data={"csrf_token": fay.token})
+        token = LINK_RE.search(page.text)[1].rsplit("/d/", 1)[1]
+        browsers = [HttpPerson(server.base) for _ in range(6)]
+        for browser in browsers:
+            browser.token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get(f"/d/{token}").text)[1]
+
+        def use(browser):
+            return browser.http.post(f"{server.base}/d/{token}", data={"csrf_token": browser.token},
+                                     allow_redirects=False).status_code
+
+        with ThreadPoolExecutor(len(browsers)) as pool:
+            answers = sorted(pool.map(use, browsers))
+        assert answers == [303] + [404] * 5  # spent by the first, a clear "expired or already used" for the rest
+        signed_in = [b for b in browsers if "Signed in on this browser" in b.get("/").text]
+        assert len(signed_in) == 1
+    finally:
+        server.stop()
