@@ -255,3 +255,23 @@ def test_when_no_checked_address_accepts_a_connection_the_attempt_fails_with_the
     delivery = _sent_once(app, fay, m)
     assert [tuple(c[:2]) for c in net.connections] == [(PUBLIC, 80), (SECOND, 80)]
     assert delivery.status == PENDING and "NewConnectionError" in delivery.last_error and "2606:2800" in delivery.last_error
+
+
+def test_a_name_lookup_that_never_answers_ends_within_the_attempt_s_time(app, meeting, monkeypatch):
+    import time
+
+    import gevent
+
+    m, fay, ann, bob = meeting
+    net = Network(monkeypatch, PUBLIC)
+    assert add(fay, m.code, "http://hooks.example.org/in").status_code == 200
+    with app.test_request_context():
+        queue.enqueue("meeting.finished", m)
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *args, **kwargs: gevent.sleep(30))  # a resolver that hangs
+    app.config["WEBHOOKS_TIMEOUT_SECONDS"] = 0.5
+    started = time.monotonic()
+    with app.app_context():
+        sender.run_once(app.config)
+    delivery = WebhookDelivery.get()
+    assert time.monotonic() - started < 5 and net.connections == []
+    assert delivery.status == PENDING and delivery.last_error == "no whole answer within 0.5 s"

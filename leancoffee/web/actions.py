@@ -262,7 +262,7 @@ def run_again(code):
 def renew_room_link(code):
     """Facilitator: a new room screen link; screens opened with the old one close at once."""
     answered = perform(code, room.renew_room_link, anchor=lambda c: "share")
-    if isinstance(answered, str):  # htmx, and renewed: this page shows the new link (no other screen shows it)
+    if isinstance(answered, str):  # htmx, renewed: this page shows the new link at once (other facilitators' get it pushed)
         answered += mark_oob(render_template("_share.html", meeting=find_meeting(code), facilitating=True,
                                              csrf_token=csrf_token()))
     return answered

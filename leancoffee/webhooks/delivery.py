@@ -70,11 +70,9 @@ def _connection(target, address: str, timeout: float):
 
 
 def connect(target, addresses: list[str], timeout: float):
-    """A connection to the first of the checked addresses that accepts one, tried in the resolver's order.
-
-    Only a failed connect (refused, unreachable, timed out) moves on: nothing of the request is written yet, so
-    no receiver gets an attempt twice. A TLS failure is the receiver's own answer and ends the attempt.
-    """
+    """A connection to the first of the checked addresses that accepts one, tried in the resolver's order."""
+    # Only a failed connect (refused, unreachable, timed out) moves on: nothing of the request is written yet, so no
+    # receiver gets an attempt twice. A TLS failure is the receiver's own answer and ends the attempt.
     failure = None
     for address in addresses:
         conn = _connection(target, address, timeout)
@@ -96,29 +94,30 @@ def connect(target, addresses: list[str], timeout: float):
 
 def send(attempt: Attempt, allowed, timeout: float) -> Result:
     """Post the delivery once: the URL's addresses are checked now, and only they are connected to, one after another."""
-    try:
-        target = parse_url(attempt.url)
-        addresses = resolve(target, allowed)
-    except AddressRefused as refusal:
-        return Result(False, error=refusal.message[:200], refused=True)
     body = attempt.body.encode("utf-8")
-    conn = None
+    conn = response = None
     # urllib3's timeouts bound each read, not the attempt: a receiver dripping a byte at a time would hold the
-    # sender (and its batch) for ever. The whole attempt, every address tried included, gets `timeout` seconds
-    # (under gevent, as the sender runs).
+    # sender (and its batch) for ever. The whole attempt, the name's lookup and every address tried included, gets
+    # `timeout` seconds (under gevent, as the sender runs).
     try:
         with gevent.Timeout(timeout, TookTooLong):
+            target = parse_url(attempt.url)
+            addresses = resolve(target, allowed)
             conn = connect(target, addresses, timeout)
             conn.timeout = timeout  # connected: each read may now take the attempt's time
             conn.request("POST", target.path, body=body, headers=headers_for(attempt, target.host_header, body),
                          preload_content=False)
             response = conn.getresponse()
             response.read(READ_AT_MOST)
+    except AddressRefused as refusal:
+        return Result(False, error=refusal.message[:200], refused=True)
     except TookTooLong:
         return Result(False, error=f"no whole answer within {timeout:g} s")
     except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as error:
         return Result(False, error=f"{type(error).__name__}: {error}"[:200])
     finally:
+        if response is not None:
+            response.close()  # a receiver's "Connection: close" hands the socket to the response
         if conn is not None:
             conn.close()
     if 200 <= response.status < 300:
