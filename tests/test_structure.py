@@ -62,7 +62,7 @@ def test_every_kind_of_change_has_its_fragments_decided_in_one_table():
     kinds = {value for name, value in vars(changes).items() if name.isupper() and isinstance(value, str)}
     from leancoffee.live.closing import ONLY_CLOSE
 
-    assert kinds - ONLY_CLOSE == set(FRAGMENTS) | WHOLE_BOARD  # signing out, renewing the room link: sockets close instead
+    assert kinds - ONLY_CLOSE == set(FRAGMENTS) | WHOLE_BOARD  # signing out: sockets close instead
     assert not set(FRAGMENTS) & WHOLE_BOARD
 
 

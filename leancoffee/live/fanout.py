@@ -132,13 +132,6 @@ def _with_room_board(state: BoardState, present: set[int]) -> Push:
     return push
 
 
-def _room_link_renewed(state: BoardState) -> Push:
-    """A renewed room link: every facilitator's share section shows the new one; the board is unchanged (no version)."""
-    push = Push(meeting_id=state.meeting.id, version=None)
-    push.add((FACILITATOR, oob("_share.html", state, facilitator_view(state))))
-    return push
-
-
 def _hidden_vote(change: Change, state: BoardState) -> Push:
     """A vote while voting is hidden: the voter's own screens get their dots; nobody else gets anything at all."""
     push = Push(meeting_id=state.meeting.id, version=None)
@@ -208,6 +201,11 @@ def _timer(push: Push, change: Change, state: BoardState, present: set[int]) -> 
         _moved_cards(push, state, change)
 
 
+def _room_link_renewed(push: Push, change: Change, state: BoardState, present: set[int]) -> None:
+    """Every facilitator's share section shows the new room link (the old room screens were closed: closing.py)."""
+    push.add((FACILITATOR, oob("_share.html", state, facilitator_view(state))))
+
+
 def _thumb(push: Push, change: Change, state: BoardState, present: set[int]) -> None:
     """Everyone sees the counts; only the voter's own tabs see which thumb is pressed."""
     push.add((EVERYONE, oob("_thumbs_counts.html", state)))
@@ -239,7 +237,10 @@ FRAGMENTS = {
     changes.ACTION_REOPENED: action_changed,
     changes.DONE_VOTING: done_voting,         # the person's tabs: their button; FACILITATOR: the progress (not if hidden)
     changes.VOTING_PROGRESS: voting_progress,  # FACILITATOR: the progress under hidden voting, every 5 s at most
+    changes.ROOM_LINK_RENEWED: _room_link_renewed,  # FACILITATOR: the share section with the new room link
 }
+# Changes the board does not show (no version, no room screen board): only the regions their FRAGMENTS entry adds.
+OFF_BOARD = {changes.ROOM_LINK_RENEWED}
 
 
 def build_push(change: Change, state: BoardState, present: set[int]) -> Push:
@@ -248,12 +249,12 @@ def build_push(change: Change, state: BoardState, present: set[int]) -> Push:
         return whole_board_push(state, present)
     if change.kind in VOTE_KINDS and state.counts_hidden:
         return _hidden_vote(change, state)
-    if change.kind == changes.ROOM_LINK_RENEWED:
-        return _room_link_renewed(state)
     if change.kind in PROGRESS_ONLY:
         push = progress_push(change)  # the room screen shows no progress, and nobody else learns of it
     elif change.kind in QUIET_KINDS and change.version is None:
         return private_writing_push(change, state)  # an unrevealed topic: its author's tabs, and a count at most
+    elif change.kind in OFF_BOARD:
+        push = Push(meeting_id=state.meeting.id, version=None)
     else:
         push = _with_room_board(state, present)
     FRAGMENTS[change.kind](push, change, state, present)

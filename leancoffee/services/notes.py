@@ -89,10 +89,9 @@ def edit_note(user: User, code, note_id, text, owner="", owner_participant=None)
                   also=_elsewhere(note, meeting, changes.NOTE_EDITED))
 
 
-def shown_at(change: Change) -> str:
-    """Where the board of the change's meeting shows its note: on its topic's card, or in the action list (carried there)."""
-    own = Note.select().where((Note.id == change.note_id) & (Note.meeting == change.meeting_id)).exists()
-    return f"note-{change.note_id}" if own else f"action-{change.note_id}"
+def carried_here(change: Change) -> bool:
+    """Whether the change's note was carried into its meeting (shown in the action list, not on a topic's card)."""
+    return not Note.select().where((Note.id == change.note_id) & (Note.meeting == change.meeting_id)).exists()
 
 
 def delete_note(user: User, code, note_id) -> Change:

@@ -44,7 +44,12 @@ def edit_note(code, note_id):
     """Author or facilitator: change a takeaway's or an action's text (and an action's owner), also one carried here."""
     form = request.form
     edit = partial(notes.edit_note, owner_participant=form.get("owner_participant"))
-    return perform(code, edit, note_id, form.get("text"), form.get("owner"), anchor=notes.shown_at)
+    return perform(code, edit, note_id, form.get("text"), form.get("owner"), anchor=_note_anchor)
+
+
+def _note_anchor(change) -> str:
+    """Where the board shows the edited note: its topic's card, or the action list's row of one carried here."""
+    return f"action-{change.note_id}" if notes.carried_here(change) else f"note-{change.note_id}"
 
 
 @bp.post("/m/<meeting_code:code>/notes/<int:note_id>/delete")
