@@ -179,6 +179,9 @@ def test_run_again_carries_settings_topics_not_discussed_and_open_actions(discus
                                                                                        "to_discuss")
     assert Vote.select().where(Vote.topic == carried.id).count() == 0
     assert Vote.select().where(Vote.topic == budget.id).count() == 1
+    # Bob proposed it and has not joined the next meeting yet: his board still names him, not "someone".
+    board = fay.get(f"/m/{nxt.code}").text
+    assert "by <bdi>Bob</bdi>" in board and "by <bdi>someone</bdi>" not in board
     action = note("Draft the rota")
     assert [c.note_id for c in CarriedNote.select().where(CarriedNote.meeting == nxt.id)] == [action.id]
     # A second press on the same meeting starts nothing more; the series goes on from its newest meeting.

@@ -21,6 +21,7 @@ from leancoffee.models import (
     Participant,
     ThumbsVote,
     Topic,
+    User,
     Vote,
     utcnow,
 )
@@ -223,6 +224,10 @@ MEETING_BY_ID = Prepared(lambda meeting_id: Meeting.select().where(Meeting.id ==
 
 def _topic_views(meeting_id: int, names: dict[int, str]) -> tuple[dict[int, TopicView], dict[int, TopicView]]:
     """The meeting's topics, revealed and not: an anonymous one's author is never even read into its view."""
+    rows = list(TOPICS_WITH_COUNTS.rows(meeting_id))
+    absent = {t.author_id for t in rows if not t.anonymous and t.author_id not in names}
+    if names and absent:  # topics carried by Run again whose authors have not joined this meeting yet: their own name
+        names = {**names, **dict(User.select(User.id, User.name).where(User.id.in_(absent)).tuples())}
     views = {
         t.id: TopicView(
             id=t.id,
@@ -240,7 +245,7 @@ def _topic_views(meeting_id: int, names: dict[int, str]) -> tuple[dict[int, Topi
             anonymous=t.anonymous,
             unrevealed=t.unrevealed,
         )
-        for t in TOPICS_WITH_COUNTS.rows(meeting_id)
+        for t in rows
     }
     return ({i: t for i, t in views.items() if not t.unrevealed}, {i: t for i, t in views.items() if t.unrevealed})
 
