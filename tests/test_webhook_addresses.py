@@ -97,9 +97,7 @@ def test_a_name_that_rebinds_to_an_inner_address_after_saving_is_refused_at_send
 def test_the_sender_connects_to_the_address_it_checked_and_resolves_once(app, meeting, monkeypatch):
     m, fay, ann, bob = meeting
     net = Network(monkeypatch, PUBLIC)
-    assert add(fay, m.code, "https://hooks.example.org:8443/in?team=1").status_code == 200
-    with app.test_request_context():
-        queue.enqueue("meeting.finished", m)
+    _queued(app, fay, m, "https://hooks.example.org:8443/in?team=1")
     net.lookups.clear()
     with app.app_context():
         sender.run_once(app.config)
@@ -187,11 +185,16 @@ def test_https_connects_to_the_checked_address_and_still_verifies_the_name_s_cer
         assert receiver.received == [] and delivery.status == PENDING and "SSLError" in delivery.last_error
 
 
-def _sent_once(app, fay, m):
-    """Fay's webhook for hooks.example.org, one delivery of the finished meeting queued and one attempt made."""
-    assert add(fay, m.code, "http://hooks.example.org/in").status_code == 200
+def _queued(app, fay, m, url="http://hooks.example.org/in"):
+    """Fay's webhook for `url`, with one delivery of the finished meeting queued."""
+    assert add(fay, m.code, url).status_code == 200
     with app.test_request_context():
         queue.enqueue("meeting.finished", m)
+
+
+def _sent_once(app, fay, m):
+    """Fay's webhook for hooks.example.org, one delivery of the finished meeting queued and one attempt made."""
+    _queued(app, fay, m)
     with app.app_context():
         sender.run_once(app.config)
     return WebhookDelivery.get()
@@ -264,9 +267,7 @@ def test_a_name_lookup_that_never_answers_ends_within_the_attempt_s_time(app, me
 
     m, fay, ann, bob = meeting
     net = Network(monkeypatch, PUBLIC)
-    assert add(fay, m.code, "http://hooks.example.org/in").status_code == 200
-    with app.test_request_context():
-        queue.enqueue("meeting.finished", m)
+    _queued(app, fay, m)
     monkeypatch.setattr(socket, "getaddrinfo", lambda *args, **kwargs: gevent.sleep(30))  # a resolver that hangs
     app.config["WEBHOOKS_TIMEOUT_SECONDS"] = 0.5
     started = time.monotonic()
