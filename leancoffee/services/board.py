@@ -230,17 +230,12 @@ def _topic_views(meeting_id: int, names: dict[int, str]) -> tuple[dict[int, Topi
         names = {**names, **dict(User.select(User.id, User.name).where(User.id.in_(absent)).tuples())}
     views = {
         t.id: TopicView(
-            id=t.id,
-            title=t.title,
-            description=t.description,
-            status=t.status,
+            id=t.id, title=t.title, description=t.description, status=t.status,
             author_id=t.author_id,
             author_name="" if t.anonymous else names.get(t.author_id, "someone"),
             votes=t.vote_count,
-            created_at=t.created_at,
-            moved_at=t.moved_at,
-            discussed_seconds=t.discussed_seconds,
-            discussion_started_at=t.discussion_started_at,
+            created_at=t.created_at, moved_at=t.moved_at,
+            discussed_seconds=t.discussed_seconds, discussion_started_at=t.discussion_started_at,
             merged_from=merged_titles(t),
             anonymous=t.anonymous,
             unrevealed=t.unrevealed,
