@@ -142,6 +142,9 @@ def test_every_page_in_german_has_no_english_sentence_left(german_meeting):
     board = page_text(pages[f"/m/{m.code}"].text)
     for german in ("In Diskussion", "Gerade dran", "Erkenntnis", "Wöchentlich wechseln", "Timer pausieren", "+1 Minute"):
         assert german in board
+    # Marking an action done is a verb ("Abhaken"), not the state it leads to ("erledigt"), on the board and at home.
+    for path in (f"/m/{m.code}", "/"):
+        assert re.search(r'<button[^>]*id="(my-)?action-(toggle|done)-\d+"[^>]*>Abhaken</button>', ann.get(path).text), path
 
 
 def test_accept_language_chooses_and_the_switch_overrides_it_in_a_cookie(app, person):

@@ -175,7 +175,7 @@ def test_every_german_page_passes_axe_core_and_nothing_overflows(scene, axe_sour
     overflowing = """() => [...document.querySelectorAll('button, .btn, a, h1, h2, h3, label, summary, .tag, .badge')]
         .filter(e => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX !== 'auto')
         .map(e => e.tagName + '.' + e.className + ': ' + e.textContent.trim().slice(0, 40))
-        .concat([...document.querySelectorAll('.topnav a, .phase, .tag, .badge, .language-switch a')].filter(e => {
+        .concat([...document.querySelectorAll('.topnav a, .phase, .tag, .badge, .rank, .language-switch a')].filter(e => {
             const range = document.createRange();  // short labels that wrap onto a second line (a phone's header)
             range.selectNodeContents(e);
             return e.offsetParent !== null && new Set([...range.getClientRects()].map(r => Math.round(r.top))).size > 1;
