@@ -130,3 +130,10 @@ def place_of(meeting: Meeting) -> SeriesPlace:
     """The meeting's series (None before it is run again) and the series' current meeting."""
     series = series_of(meeting)
     return SeriesPlace(series=series, current=current_meeting(series) if series else meeting, meeting_id=meeting.id)
+
+
+def series_codes(meetings: list[Meeting]) -> dict[int, str]:
+    """The series code of each meeting that belongs to a series, by meeting id: one query for a whole page of meetings."""
+    ids = {m.series_id for m in meetings if m.series_id}
+    codes = dict(Series.select(Series.id, Series.code).where(Series.id.in_(ids)).tuples()) if ids else {}
+    return {m.id: codes[m.series_id] for m in meetings if m.series_id in codes}

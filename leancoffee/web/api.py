@@ -21,8 +21,7 @@ from leancoffee.services.access import find_meeting, membership
 from leancoffee.services.board import load_board, load_votes
 from leancoffee.services.errors import ActionRefused, Forbidden
 from leancoffee.services.meetings import my_meetings_page
-from leancoffee.services.series import series_page
-from leancoffee.services.series_reads import series_codes
+from leancoffee.services.series import series_codes, series_page
 from leancoffee.services.summary import summary_of
 from leancoffee.services.validation import clean_int
 from leancoffee.services.viewing import Viewer, viewer_for

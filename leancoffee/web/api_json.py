@@ -31,6 +31,7 @@ def meeting_item(meeting: Meeting, participant: Participant, series_code: str | 
 
 
 def _meeting_fields(meeting: Meeting) -> dict:
+    """What every answer naming a meeting says of it: code, title, status, phase and times."""
     return {"code": meeting.code, "title": meeting.title, "status": meeting.status, "phase": meeting.phase,
             "created_at": timestamp(meeting.created_at), "started_at": timestamp(meeting.started_at),
             "ended_at": timestamp(meeting.ended_at)}
